@@ -1,0 +1,49 @@
+"""What the load engine produces: one Outcome per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelmeter._exceptions import ErrorKind
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The fate of one request.
+
+    Timestamps are ``time.monotonic_ns()`` values. ``intended_at`` is when the schedule meant to
+    send the request, ``sent_at`` when it was actually handed to the target, ``done_at`` when the
+    whole answer had arrived (or the failure was known).
+
+    * response time = ``done_at - intended_at`` (what a user feels; free of coordinated omission)
+    * service time  = ``done_at - sent_at``
+    * schedule lag  = ``sent_at - intended_at`` (how far the client fell behind its schedule)
+    """
+
+    sample_id: str
+    target: str
+    intended_at: int
+    sent_at: int
+    done_at: int
+    prediction: str | None = None
+    error: ErrorKind | None = None
+    error_detail: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    warmup: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def response_time_ns(self) -> int:
+        return self.done_at - self.intended_at
+
+    @property
+    def service_time_ns(self) -> int:
+        return self.done_at - self.sent_at
+
+    @property
+    def schedule_lag_ns(self) -> int:
+        return self.sent_at - self.intended_at
