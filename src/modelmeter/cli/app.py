@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from modelmeter import __version__
+from modelmeter.cli import demo as demo_cmd
+from modelmeter.cli import run as run_cmd
+from modelmeter.cli import runs as runs_cmd
 from modelmeter.cli import serve as serve_cmd
 
 app = typer.Typer(
@@ -12,8 +18,28 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
 )
 
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelmeter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Measure, compare and choose AI models on quality, latency, throughput and cost."""
+
+
+demo_cmd.register(app)
+run_cmd.register(app)
+runs_cmd.register(app)
 serve_cmd.register(app)
 
 

@@ -1,0 +1,54 @@
+"""What `run` and `demo` do with a finished run: write the report, store it, show a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from modelmeter.cli._console import console, stdout
+from modelmeter.report import write_report
+from modelmeter.report.model import Report
+from modelmeter.run import RunResult
+from modelmeter.store import RunStore
+
+
+def summary_table(report: Report) -> Table:
+    table = Table(title=f"{report.name} — run {report.run_id}", title_justify="left")
+    for column in ("model", "F1 (macro)", "P95 ms", "req/s", "errors", "cost / 1,000 req", "SLA"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for model in report.models:
+        f1 = f"{model.quality.f1_macro:.3f}" if model.quality else "–"
+        p95 = f"{model.latency_ms.p95:.1f}" if model.latency_ms else "–"
+        rps = f"{model.throughput_rps:,.0f}" if model.throughput_rps else "–"
+        errors = f"{model.load.error_rate:.1%}" if model.load else "–"
+        cost = model.cost
+        money = (
+            f"{cost.per_1000_requests:.4f} {cost.currency}"
+            if cost.per_1000_requests is not None
+            else "–"
+        )
+        star = " ★" if model.name in report.pareto else ""
+        table.add_row(
+            model.name + star, f1, p95, rps, errors, money, "met" if model.sla.met else "missed"
+        )
+    return table
+
+
+def finish_run(result: RunResult, out_dir: Path, db: str | None, store: bool) -> None:
+    """Write report.html/.md/.json, store the run, and print where everything went."""
+    report = result.report
+    paths = write_report(report, out_dir)
+    stdout.print(summary_table(report))
+    stdout.print(f"\n[bold]Recommendation[/]\n{report.recommendation.text}\n", highlight=False)
+    if store:
+        run_store = RunStore(db)
+        try:
+            run_store.save(report, result.outcomes)
+        finally:
+            run_store.close()
+        console.print(f"stored as run {report.run_id} in {run_store.display_url}", highlight=False)
+    for path in paths.values():
+        console.print(f"wrote {path}", highlight=False)
+    if result.interrupted:
+        console.print("[yellow]the run was interrupted: the report is partial[/]")

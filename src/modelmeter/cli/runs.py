@@ -1,0 +1,57 @@
+"""`modelmeter runs list` and `modelmeter report RUN_ID`: stored runs, re-rendered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from modelmeter.cli._console import console, friendly_errors, stdout
+from modelmeter.cli.run import DbOption, OutOption
+
+runs_app = typer.Typer(help="Stored runs.", no_args_is_help=True)
+
+
+@runs_app.command("list")
+@friendly_errors
+def list_runs(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 20,
+) -> None:
+    """List stored runs, newest first."""
+    from modelmeter.store import RunStore
+
+    store = RunStore(db)
+    summaries = store.list_runs(limit)
+    if not summaries:
+        console.print(f"no runs in {store.display_url}", highlight=False)
+        return
+    table = Table(title=f"runs in {store.display_url}", title_justify="left")
+    for column in ("run id", "created (UTC)", "name", "models", "chosen"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            s.run_id, s.created_at.strftime("%Y-%m-%d %H:%M:%S"), s.name, s.models, s.chosen or "–"
+        )
+    stdout.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")
+
+    @app.command("report")
+    @friendly_errors
+    def report_command(
+        run_id: Annotated[str, typer.Argument(help="A run id, or a unique prefix of one.")],
+        out: OutOption = Path("modelmeter-report"),
+        db: DbOption = None,
+    ) -> None:
+        """Re-render a stored run's report into --out."""
+        from modelmeter.report import write_report
+        from modelmeter.store import RunStore
+
+        report = RunStore(db).load_report(run_id)
+        for path in write_report(report, out).values():
+            console.print(f"wrote {path}", highlight=False)

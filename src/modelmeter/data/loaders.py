@@ -1,0 +1,106 @@
+"""Read a labelled dataset (JSONL or CSV) into Samples; errors name ``path:line``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelmeter._exceptions import DatasetError
+from modelmeter.data.sample import Sample
+from modelmeter.spec import DatasetSpec
+
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def _rows_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+            if not isinstance(row, dict):
+                raise DatasetError(
+                    f"each line must be a JSON object, got {type(row).__name__}",
+                    path=path,
+                    line=number,
+                )
+            yield number, row
+
+
+def _rows_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            raise DatasetError("the CSV file has no header row", path=path, line=1)
+        for row in reader:
+            if None in row:
+                raise DatasetError(
+                    f"more values than the {len(reader.fieldnames)} header columns",
+                    path=path,
+                    line=reader.line_num,
+                )
+            yield reader.line_num, row
+
+
+def _field(row: Mapping[str, Any], name: str, path: Path, line: int) -> str:
+    if name not in row or row[name] is None:
+        known = ", ".join(sorted(row)) or "none"
+        raise DatasetError(f"missing field '{name}' (fields here: {known})", path=path, line=line)
+    value = row[name]
+    if isinstance(value, bool | dict | list):
+        raise DatasetError(
+            f"field '{name}' must be text or a number, got {type(value).__name__}",
+            path=path,
+            line=line,
+        )
+    return str(value)
+
+
+def load_samples(spec: DatasetSpec) -> list[Sample]:
+    """Load every row of the dataset the spec points at."""
+    path = spec.path
+    if not path.is_file():
+        raise DatasetError("dataset file not found", path=path)
+    fmt = spec.format
+    if fmt == "auto":
+        fmt = _FORMATS.get(path.suffix.lower(), "")  # type: ignore[assignment]
+        if not fmt:
+            raise DatasetError(
+                f"cannot tell the format from the extension '{path.suffix}'; "
+                "use .jsonl or .csv, or set dataset.format",
+                path=path,
+            )
+    rows = _rows_jsonl(path) if fmt == "jsonl" else _rows_csv(path)
+    samples: list[Sample] = []
+    seen_ids: dict[str, int] = {}
+    try:
+        for line, row in rows:
+            sample_id = (
+                _field(row, spec.id_field, path, line)
+                if spec.id_field and spec.id_field in row
+                else f"row-{line}"
+            )
+            if sample_id in seen_ids:
+                raise DatasetError(
+                    f"id '{sample_id}' already used on line {seen_ids[sample_id]}",
+                    path=path,
+                    line=line,
+                )
+            seen_ids[sample_id] = line
+            text = _field(row, spec.input_field, path, line)
+            label = _field(row, spec.label_field, path, line) if spec.label_field else None
+            slices = {name: _field(row, name, path, line) for name in spec.slice_fields}
+            samples.append(Sample(id=sample_id, input=text, label=label, slices=slices))
+            if spec.limit is not None and len(samples) >= spec.limit:
+                break
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
+    if not samples:
+        raise DatasetError("the dataset has no rows", path=path)
+    return samples

@@ -1,0 +1,112 @@
+"""The figures decisions use, read from a ModelResult, and how they are written in words."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+from modelmeter.economics import ensure_single_currency, format_money
+from modelmeter.report.model import Interval, ModelResult
+
+QUALITY_LABELS = {"f1_macro": "F1 (macro)", "accuracy": "accuracy", "f1_weighted": "F1 (weighted)"}
+
+
+def finite_or_none(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def quality_of(model: ModelResult, metric: str) -> float | None:
+    if model.quality is None:
+        return None
+    value: float = getattr(model.quality, metric)
+    return finite_or_none(value)
+
+
+def quality_interval(model: ModelResult, metric: str) -> Interval | None:
+    if model.quality is None:
+        return None
+    return model.quality.intervals.get(metric)
+
+
+def p95_of(model: ModelResult) -> float | None:
+    return None if model.latency_ms is None else finite_or_none(model.latency_ms.p95)
+
+
+def p99_of(model: ModelResult) -> float | None:
+    return None if model.latency_ms is None else finite_or_none(model.latency_ms.p99)
+
+
+def error_rate_of(model: ModelResult) -> float | None:
+    """The load phase's error rate; without one, the share of failed quality requests."""
+    if model.load is not None:
+        return finite_or_none(model.load.error_rate)
+    if model.quality is not None and model.quality.n > 0:
+        return model.quality.n_failed / model.quality.n
+    return None
+
+
+def cost_of(model: ModelResult) -> Decimal | None:
+    amount = model.cost.per_1000_requests
+    if amount is None or not amount.is_finite():
+        return None
+    return amount
+
+
+def check_names_and_currency(models: Sequence[ModelResult]) -> str | None:
+    """Refuse duplicate names and costs in more than one currency; return the currency."""
+    seen: set[str] = set()
+    for model in models:
+        if model.name in seen:
+            raise ValueError(f"two models are named {model.name!r}; names must be unique")
+        seen.add(model.name)
+    return ensure_single_currency(
+        {model.name: model.cost.currency for model in models if cost_of(model) is not None}
+    )
+
+
+def _trim(text: str, min_decimals: int = 0) -> str:
+    if "." not in text:
+        return text
+    whole, fraction = text.split(".")
+    fraction = fraction.rstrip("0").ljust(min_decimals, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def fmt_ms(value: float) -> str:
+    """142.3 -> '142.3', 100.0 -> '100', 1.2345 -> '1.23'."""
+    if abs(value) >= 10:
+        return _trim(f"{value:.1f}")
+    text = f"{value:.3g}"
+    return _trim(f"{value:.6f}") if "e" in text else _trim(text)
+
+
+def fmt_quality(value: float) -> str:
+    """0.88 -> '0.88', 0.8125 -> '0.812', 1.0 -> '1.00'."""
+    return _trim(f"{value:.3f}", 2)
+
+
+def fmt_percent(rate: float) -> str:
+    """0.025 -> '2.5%', 0.01 -> '1%'."""
+    return f"{_trim(f'{rate * 100:.2f}')}%"
+
+
+def fmt_score(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def fmt_cost(amount: Decimal, currency: str) -> str:
+    return format_money(amount, currency)
+
+
+def fmt_interval(interval: Interval) -> str:
+    return f"{fmt_quality(interval.low)}–{fmt_quality(interval.high)}"
+
+
+def join_words(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

@@ -1,0 +1,29 @@
+"""One-line metric definitions; every report carries them and docs/metrics.md explains them."""
+
+from __future__ import annotations
+
+DEFINITIONS: dict[str, str] = {
+    "response_time": "done_at − intended_at: from when the schedule meant to send the request "
+    "to the last byte of the answer; includes any wait caused by a busy client or server "
+    "(free of coordinated omission). The headline P50/P95/P99.",
+    "service_time": "done_at − sent_at: from the actual send to the last byte of the answer.",
+    "schedule_lag": "sent_at − intended_at: how late the load generator sent; a P99 above "
+    "max(1 ms, 1% of the median service time) marks the run client-bound.",
+    "throughput_rps": "successful answers per second over the measured window (first request "
+    "after the warm-up to the last answer); warm-up excluded.",
+    "error_rate": "failed requests / requests in the measured window; failures counted by kind "
+    "(timeout, connect, protocol, http_status, model).",
+    "percentiles": "exact, by linear interpolation between order statistics of every measured "
+    "request (no histogram approximation).",
+    "accuracy": "share of labelled items whose prediction equals the label; a failed request "
+    "counts as wrong.",
+    "f1_macro": "unweighted mean over classes of F1 = 2PR/(P+R) (scikit-learn conventions: "
+    "a class with no predictions has precision 0).",
+    "f1_weighted": "mean over classes of F1 weighted by each class's support.",
+    "interval": "95% bootstrap percentile interval over items resampled with replacement.",
+    "cost_per_1000_requests": "instance pricing: price_per_hour × instances / (throughput_rps × "
+    "3600 × utilisation) × 1000, at the throughput measured in the load phase; API pricing: "
+    "per-request price plus tokens × unit prices, averaged per request × 1000.",
+    "pareto": "a model is on the frontier when no other model is at least as good on quality, "
+    "P95 response time and cost per 1,000 requests and strictly better on one.",
+}

@@ -1,0 +1,100 @@
+"""Summaries of a load phase: percentiles, histogram buckets, throughput and errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from modelmeter.load.outcome import Outcome
+from modelmeter.load.schedule import NS_PER_S, LoadPlan
+from modelmeter.report.model import LatencySummary, LoadResult
+
+NS_PER_MS = 1_000_000
+
+# A run whose schedule lag P99 passes max(1 ms, 1% of the median service time) is client-bound:
+# the load generator, not the target, set the pace (see the metric definitions).
+CLIENT_BOUND_MIN_LAG_MS = 1.0
+CLIENT_BOUND_LAG_SHARE = 0.01
+
+
+def summarize_ms(values_ns: np.ndarray) -> LatencySummary | None:
+    """Exact percentiles (linear interpolation between order statistics), in milliseconds."""
+    if values_ns.size == 0:
+        return None
+    ms = values_ns.astype(np.float64) / NS_PER_MS
+    p50, p90, p95, p99 = np.percentile(ms, [50, 90, 95, 99])
+    return LatencySummary(
+        count=int(ms.size),
+        mean=float(ms.mean()),
+        p50=float(p50),
+        p90=float(p90),
+        p95=float(p95),
+        p99=float(p99),
+        max=float(ms.max()),
+        method="exact",
+    )
+
+
+def histogram_ms(values_ns: np.ndarray, buckets_per_decade: int = 20) -> list[tuple[float, int]]:
+    """Log-spaced buckets (upper bound in ms, count), for the latency distribution chart."""
+    if values_ns.size == 0:
+        return []
+    ms = np.maximum(values_ns.astype(np.float64) / NS_PER_MS, 1e-3)
+    low = np.floor(np.log10(ms.min()) * buckets_per_decade) / buckets_per_decade
+    high = np.ceil(np.log10(ms.max()) * buckets_per_decade) / buckets_per_decade
+    edges = 10 ** np.arange(low, high + 1e-9 + 1 / buckets_per_decade, 1 / buckets_per_decade)
+    counts, edges = np.histogram(ms, bins=edges)
+    return [(round(float(up), 6), int(c)) for up, c in zip(edges[1:], counts, strict=True) if c]
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    load: LoadResult
+    response_time_ms: LatencySummary | None
+    throughput_rps: float | None
+
+
+def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary:
+    """Statistics over the measured window: requests intended after the warm-up.
+
+    The window runs from the first measured request's intended send time (the end of the
+    warm-up) to the last answer; throughput counts successful answers only. Percentiles are over successful answers; errors are counted by kind.
+    """
+    measured = [o for o in outcomes if not o.warmup]
+    ok = [o for o in measured if o.ok]
+    errors = Counter(str(o.error) for o in measured if not o.ok)
+    duration_s = 0.0
+    if measured:
+        window_start = min(o.intended_at for o in measured)
+        window_end = max(o.done_at for o in measured)
+        duration_s = (window_end - window_start) / NS_PER_S
+    response = np.fromiter((o.done_at - o.intended_at for o in ok), dtype=np.int64, count=len(ok))
+    service = np.fromiter((o.done_at - o.sent_at for o in ok), dtype=np.int64, count=len(ok))
+    lag = np.fromiter(
+        (o.sent_at - o.intended_at for o in measured), dtype=np.int64, count=len(measured)
+    )
+    service_summary = summarize_ms(service)
+    lag_summary = summarize_ms(lag)
+    client_bound = False
+    if lag_summary is not None and service_summary is not None:
+        threshold = max(CLIENT_BOUND_MIN_LAG_MS, CLIENT_BOUND_LAG_SHARE * service_summary.p50)
+        client_bound = lag_summary.p99 > threshold
+    throughput = len(ok) / duration_s if duration_s > 0 else None
+    load = LoadResult(
+        mode=plan.mode,
+        concurrency=plan.concurrency if plan.mode == "concurrency" else None,
+        rate_rps=plan.rate_rps if plan.mode != "concurrency" else None,
+        duration_s=duration_s,
+        requests=len(measured),
+        completed=len(ok),
+        errors=dict(errors),
+        error_rate=(len(measured) - len(ok)) / len(measured) if measured else 0.0,
+        latency_histogram_ms=histogram_ms(response),
+        service_time_ms=service_summary,
+        schedule_lag_ms=lag_summary,
+        client_bound=client_bound,
+    )
+    return PhaseSummary(load=load, response_time_ms=summarize_ms(response), throughput_rps=throughput)

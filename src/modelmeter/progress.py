@@ -1,0 +1,35 @@
+"""How long work tells its caller how far it has got, without printing anything itself."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ProgressListener(Protocol):
+    """Receives progress; the CLI draws it with rich, library callers may ignore it."""
+
+    def begin(self, description: str, total: int | None) -> None:
+        """A step starts; ``total`` is the number of units, None when unknown."""
+
+    def advance(self, amount: int = 1) -> None:
+        """Units of the current step are done."""
+
+    def end(self) -> None:
+        """The current step is over."""
+
+    def note(self, text: str) -> None:
+        """A one-line message worth showing (e.g. a target that failed to start)."""
+
+
+class SilentProgress:
+    def begin(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass

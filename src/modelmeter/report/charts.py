@@ -1,0 +1,968 @@
+"""Inline SVG charts for the HTML report, in pure Python.
+
+Each chart function returns one ``<svg>`` element as a string. It is sized by ``viewBox`` (so it
+scales down with its container), carries a ``<title>`` and ``<desc>`` for screen readers, and
+gives every mark a ``<title>`` tooltip with the exact figure. All text that reaches the SVG goes
+through :func:`_esc`, so a hostile model name cannot inject markup. No scripts, no external
+references: the report opens offline.
+
+:func:`build_charts` maps a :class:`~modelmeter.report.model.Report` onto the charts; it only
+selects, sorts and rescales what the report holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from modelmeter.report import _format as fmt
+from modelmeter.report.model import ModelResult, Report
+
+#: Colour per model, in report order (Tableau 10: distinct, and readable on white and in print).
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#b07aa1",
+    "#9c755f",
+    "#ff9da7",
+    "#edc948",
+    "#bab0ac",
+)
+
+WIDTH = 720
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+INK = "#1d2430"
+MUTED = "#5b6575"
+GRID = "#e6e9ef"
+AXIS = "#9aa3af"
+# Sequential blues for the heat map, light to dark.
+_RAMP = ((0xEF, 0xF3, 0xFF), (0xBD, 0xD7, 0xE7), (0x6B, 0xAE, 0xD6), (0x31, 0x82, 0xBD), (0x08, 0x51, 0x9C))
+
+
+def model_colors(report: Report) -> list[str]:
+    """The colour of each model, aligned with ``report.models``; the same in every chart."""
+    return [PALETTE[i % len(PALETTE)] for i in range(len(report.models))]
+
+
+# --------------------------------------------------------------------------------------------
+# SVG primitives
+
+
+def _esc(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _n(value: float) -> str:
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _text_width(text: str, size: float) -> float:
+    """A rough width estimate for the system sans-serif fonts (no font metrics offline)."""
+    return len(text) * size * 0.58
+
+
+def _fit(text: str, max_width: float, size: float) -> str:
+    """``text`` cut with an ellipsis so that it fits ``max_width``."""
+    if _text_width(text, size) <= max_width:
+        return text
+    keep = max(1, int(max_width / (size * 0.58)) - 1)
+    return text[:keep] + "…"
+
+
+class _Svg:
+    def __init__(self, chart_id: str, width: float, height: float, title: str, desc: str) -> None:
+        self.chart_id = chart_id
+        self.width = width
+        self.height = height
+        self.title = title
+        self.desc = desc
+        self.parts: list[str] = []
+
+    @staticmethod
+    def _tip(tooltip: str | None) -> str:
+        return f"<title>{_esc(tooltip)}</title>" if tooltip else ""
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        size: float = 12,
+        anchor: str = "start",
+        fill: str = INK,
+        weight: str | None = None,
+        rotate: bool = False,
+        tooltip: str | None = None,
+    ) -> None:
+        attrs = f'x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" fill="{fill}"'
+        if anchor != "start":
+            attrs += f' text-anchor="{anchor}"'
+        if weight:
+            attrs += f' font-weight="{weight}"'
+        if rotate:
+            attrs += f' transform="rotate(-90 {_n(x)} {_n(y)})"'
+        self.parts.append(f"<text {attrs}>{self._tip(tooltip)}{_esc(content)}</text>")
+
+    def line(
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        *,
+        stroke: str,
+        width: float = 1,
+        dash: str | None = None,
+    ) -> None:
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        self.parts.append(
+            f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" stroke="{stroke}"'
+            f' stroke-width="{_n(width)}"{extra}/>'
+        )
+
+    def rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        fill: str,
+        stroke: str | None = None,
+        rx: float = 0,
+        tooltip: str | None = None,
+    ) -> None:
+        extra = f' stroke="{stroke}"' if stroke else ""
+        if rx:
+            extra += f' rx="{_n(rx)}"'
+        body = self._tip(tooltip)
+        tag = f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0))}" height="{_n(max(h, 0))}"'
+        tag += f' fill="{fill}"{extra}'
+        self.parts.append(f"{tag}>{body}</rect>" if body else f"{tag}/>")
+
+    def circle(
+        self,
+        cx: float,
+        cy: float,
+        r: float,
+        *,
+        fill: str,
+        stroke: str = "#ffffff",
+        stroke_width: float = 1.5,
+        tooltip: str | None = None,
+    ) -> None:
+        body = self._tip(tooltip)
+        tag = (
+            f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(r)}" fill="{fill}" stroke="{stroke}"'
+            f' stroke-width="{_n(stroke_width)}"'
+        )
+        self.parts.append(f"{tag}>{body}</circle>" if body else f"{tag}/>")
+
+    def path(
+        self,
+        d: str,
+        *,
+        stroke: str,
+        width: float = 2,
+        dash: str | None = None,
+        tooltip: str | None = None,
+    ) -> None:
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        body = self._tip(tooltip)
+        tag = (
+            f'<path d="{d}" fill="none" stroke="{stroke}" stroke-width="{_n(width)}"'
+            f' stroke-linejoin="round" stroke-linecap="round"{extra}'
+        )
+        self.parts.append(f"{tag}>{body}</path>" if body else f"{tag}/>")
+
+    def raw(self, markup: str) -> None:
+        """Markup built here from escaped text only (gradients)."""
+        self.parts.append(markup)
+
+    def render(self) -> str:
+        cid = self.chart_id
+        head = (
+            f'<svg class="chart" id="{cid}" viewBox="0 0 {_n(self.width)} {_n(self.height)}"'
+            f' width="{_n(self.width)}" height="{_n(self.height)}" role="img"'
+            f' aria-labelledby="{cid}-title {cid}-desc" font-family="{FONT}" font-size="12">'
+            f'<title id="{cid}-title">{_esc(self.title)}</title>'
+            f'<desc id="{cid}-desc">{_esc(self.desc)}</desc>'
+            f'<rect x="0" y="0" width="{_n(self.width)}" height="{_n(self.height)}" fill="#ffffff"/>'
+        )
+        return head + "".join(self.parts) + "</svg>"
+
+
+# --------------------------------------------------------------------------------------------
+# Scales and ticks
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    lo: float
+    hi: float
+    start: float
+    end: float
+    log: bool = False
+
+    def _t(self, value: float) -> float:
+        if self.log:
+            return math.log10(value)
+        return value
+
+    def __call__(self, value: float) -> float:
+        lo, hi = self._t(self.lo), self._t(self.hi)
+        share = 0.5 if hi == lo else (self._t(value) - lo) / (hi - lo)
+        return self.start + share * (self.end - self.start)
+
+
+def _clean(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round tick values covering ``[lo, hi]`` (the first ≤ lo, the last ≥ hi)."""
+    if not hi > lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(target, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = magnitude * 10
+    for multiple in (1, 2, 2.5, 5, 10):
+        if multiple * magnitude >= raw:
+            step = multiple * magnitude
+            break
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    return [_clean(i * step) for i in range(first, last + 1)]
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 ticks covering ``[lo, hi]`` (both > 0); only decades when the range is wide."""
+    multiples = (1.0, 2.0, 5.0) if math.log10(hi / lo) <= 3 else (1.0,)
+    candidates = [
+        _clean(m * 10.0**e)
+        for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+        for m in multiples
+    ]
+    below = [c for c in candidates if c <= lo * (1 + 1e-9)]
+    above = [c for c in candidates if c >= hi * (1 - 1e-9)]
+    first = below[-1] if below else candidates[0]
+    last = above[0] if above else candidates[-1]
+    return [c for c in candidates if first <= c <= last]
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Labels with the fewest decimals that still tell the ticks apart."""
+    for decimals in range(0, 10):
+        if all(abs(round(t, decimals) - t) <= abs(t) * 1e-9 + 1e-12 for t in ticks):
+            return [f"{t:,.{decimals}f}" for t in ticks]
+    return [f"{t:g}" for t in ticks]
+
+
+def _x_axis(
+    svg: _Svg, scale: _Scale, ticks: Sequence[float], y: float, top: float, label: str
+) -> None:
+    for tick, text in zip(ticks, tick_labels(ticks), strict=True):
+        x = scale(tick)
+        svg.line(x, top, x, y, stroke=GRID)
+        svg.line(x, y, x, y + 4, stroke=AXIS)
+        svg.text(x, y + 17, text, size=11, anchor="middle", fill=MUTED)
+    svg.line(scale.start, y, scale.end, y, stroke=AXIS)
+    svg.text((scale.start + scale.end) / 2, y + 38, label, anchor="middle", fill=INK)
+
+
+def _y_axis(
+    svg: _Svg, scale: _Scale, ticks: Sequence[float], x: float, right: float, label: str
+) -> None:
+    for tick, text in zip(ticks, tick_labels(ticks), strict=True):
+        y = scale(tick)
+        svg.line(x, y, right, y, stroke=GRID)
+        svg.line(x - 4, y, x, y, stroke=AXIS)
+        svg.text(x - 7, y + 4, text, size=11, anchor="end", fill=MUTED)
+    svg.line(x, scale.start, x, scale.end, stroke=AXIS)
+    svg.text(16, (scale.start + scale.end) / 2, label, anchor="middle", rotate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _LegendItem:
+    label: str
+    color: str
+    kind: str  # "line", "dash", "box", "dot", "ring", "errorbar"
+
+
+def _legend_rows(items: Sequence[_LegendItem], width: float) -> list[list[_LegendItem]]:
+    rows: list[list[_LegendItem]] = [[]]
+    used = 0.0
+    for item in items:
+        need = 26 + _text_width(_fit(item.label, 200, 12), 12) + 18
+        if rows[-1] and used + need > width:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(item)
+        used += need
+    return [row for row in rows if row]
+
+
+def _draw_legend(svg: _Svg, rows: Sequence[Sequence[_LegendItem]], x0: float, y0: float) -> None:
+    for r, row in enumerate(rows):
+        x = x0
+        y = y0 + r * 18
+        for item in row:
+            if item.kind in ("line", "dash"):
+                dash = "5 4" if item.kind == "dash" else None
+                svg.line(x, y - 4, x + 20, y - 4, stroke=item.color, width=2.5, dash=dash)
+            elif item.kind == "ring":
+                svg.circle(x + 10, y - 4, 5, fill="#ffffff", stroke=item.color, stroke_width=2)
+            elif item.kind == "dot":
+                svg.circle(x + 10, y - 4, 5, fill=item.color)
+            elif item.kind == "errorbar":
+                svg.line(x + 10, y - 10, x + 10, y + 2, stroke=item.color, width=1.5)
+                svg.line(x + 6, y - 10, x + 14, y - 10, stroke=item.color, width=1.5)
+                svg.line(x + 6, y + 2, x + 14, y + 2, stroke=item.color, width=1.5)
+            else:
+                svg.rect(x + 3, y - 11, 14, 14, fill=item.color, rx=2)
+            label = _fit(item.label, 200, 12)
+            svg.text(x + 26, y, label, tooltip=item.label if label != item.label else None)
+            x += 26 + _text_width(label, 12) + 18
+
+
+def _padded(lo: float, hi: float, share: float = 0.08) -> tuple[float, float]:
+    span = hi - lo
+    pad = span * share if span > 0 else (abs(hi) * 0.1 or 0.1)
+    return lo - pad, hi + pad
+
+
+# --------------------------------------------------------------------------------------------
+# Chart types
+
+
+@dataclass(frozen=True, slots=True)
+class ScatterPoint:
+    label: str
+    x: float
+    y: float
+    color: str
+    frontier: bool = False
+    y_low: float | None = None
+    y_high: float | None = None
+    tooltip: str = ""
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def scatter_chart(
+    points: Sequence[ScatterPoint],
+    *,
+    chart_id: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+    frontier_label: str = "Pareto frontier",
+) -> str:
+    """Points labelled with their names, optional y intervals, frontier points joined in x order.
+
+    The frontier is drawn as a staircase when its quality rises with x (the usual shape: more
+    quality costs more), and as a plain line otherwise.
+    """
+    has_frontier = any(p.frontier for p in points)
+    has_bars = any(p.y_low is not None and p.y_high is not None for p in points)
+    legend: list[_LegendItem] = []
+    if has_frontier:
+        legend.append(_LegendItem(frontier_label, INK, "dash"))
+    if has_bars:
+        legend.append(_LegendItem("95% interval", MUTED, "errorbar"))
+    left, right = 70.0, WIDTH - 30.0
+    rows = _legend_rows(legend, right - left)
+    top = 44.0 + 18 * len(rows) + 8
+    height = top + 290 + 56
+    bottom = height - 56
+
+    svg = _Svg(chart_id, WIDTH, height, title, f"{y_label} against {x_label} for each model.")
+    svg.text(left, 22, title, size=15, weight="600")
+    _draw_legend(svg, rows, left, 44)
+
+    xs = [p.x for p in points]
+    ys = [v for p in points for v in (p.y, p.y_low, p.y_high) if v is not None]
+    x_lo, x_hi = _padded(min(xs), max(xs), 0.12)
+    if min(xs) >= 0:
+        x_lo = max(0.0, x_lo)
+    y_lo, y_hi = _padded(min(ys), max(ys), 0.1)
+    if max(ys) <= 1.0:
+        y_hi = min(y_hi, 1.0)
+    if min(ys) >= 0.0:
+        y_lo = max(y_lo, 0.0)
+    x_ticks = nice_ticks(x_lo, x_hi)
+    y_ticks = nice_ticks(y_lo, y_hi)
+    sx = _Scale(x_ticks[0], x_ticks[-1], left, right)
+    sy = _Scale(y_ticks[0], y_ticks[-1], bottom, top)
+    _x_axis(svg, sx, x_ticks, bottom, top, x_label)
+    _y_axis(svg, sy, y_ticks, left, right, y_label)
+
+    frontier = sorted((p for p in points if p.frontier), key=lambda p: (p.x, p.y))
+    if len(frontier) >= 2:
+        rising = all(a.y <= b.y for a, b in zip(frontier, frontier[1:], strict=False))
+        d = f"M{_n(sx(frontier[0].x))} {_n(sy(frontier[0].y))}"
+        for p in frontier[1:]:
+            if rising:
+                d += f" H{_n(sx(p.x))} V{_n(sy(p.y))}"
+            else:
+                d += f" L{_n(sx(p.x))} {_n(sy(p.y))}"
+        svg.path(d, stroke=INK, width=1.5, dash="5 4", tooltip=frontier_label)
+
+    boxes: list[tuple[float, float, float, float]] = []
+    for p in points:
+        px, py = sx(p.x), sy(p.y)
+        boxes.append((px - 7, py - 7, px + 7, py + 7))
+        if p.y_low is not None and p.y_high is not None:
+            lo_y, hi_y = sy(p.y_low), sy(p.y_high)
+            svg.line(px, lo_y, px, hi_y, stroke=p.color, width=1.5)
+            svg.line(px - 4, lo_y, px + 4, lo_y, stroke=p.color, width=1.5)
+            svg.line(px - 4, hi_y, px + 4, hi_y, stroke=p.color, width=1.5)
+    for p in points:
+        px, py = sx(p.x), sy(p.y)
+        if p.frontier:
+            svg.circle(px, py, 9, fill="#ffffff", stroke=INK, stroke_width=1.5)
+        svg.circle(px, py, 6, fill=p.color, tooltip=p.tooltip or p.label)
+
+    for p in points:
+        px, py = sx(p.x), sy(p.y)
+        label = _fit(p.label, 180, 12)
+        w = _text_width(label, 12)
+        candidates = (
+            (px + 12, py + 4, "start", (px + 12, py - 9, px + 12 + w, py + 5)),
+            (px - 12, py + 4, "end", (px - 12 - w, py - 9, px - 12, py + 5)),
+            (px, py - 14, "middle", (px - w / 2, py - 27, px + w / 2, py - 13)),
+            (px, py + 22, "middle", (px - w / 2, py + 9, px + w / 2, py + 23)),
+        )
+        chosen = candidates[0]
+        for candidate in candidates:
+            box = candidate[3]
+            inside = box[0] >= left and box[2] <= WIDTH - 4 and box[1] >= top and box[3] <= bottom
+            if inside and not any(_overlaps(box, other) for other in boxes):
+                chosen = candidate
+                break
+        boxes.append(chosen[3])
+        svg.text(
+            chosen[0],
+            chosen[1],
+            label,
+            anchor=chosen[2],
+            weight="600",
+            tooltip=p.label if label != p.label else None,
+        )
+    return svg.render()
+
+
+@dataclass(frozen=True, slots=True)
+class CdfSeries:
+    label: str
+    color: str
+    points: tuple[tuple[float, float], ...]
+    marker: float | None = None
+    """x of the marker drawn at ``marker_level`` (the model's P95)."""
+
+
+def cdf_points(
+    buckets: Sequence[tuple[float, int]], upper: float | None = None
+) -> tuple[tuple[float, float], ...]:
+    """Cumulative share of requests at each bucket bound, from ``(upper bound, count)`` buckets.
+
+    The line starts at the bound below the first non-empty bucket (where the share is exactly 0)
+    and ends at the bucket that holds the last request. An unbounded last bucket is placed at
+    ``upper`` (the observed maximum) when that is known, and left out otherwise.
+    """
+    ordered = sorted(buckets)
+    total = sum(count for _, count in ordered if count > 0)
+    if total == 0:
+        return ()
+    points: list[tuple[float, float]] = []
+    seen = 0
+    previous: float | None = None
+    for bound, count in ordered:
+        if count <= 0 and seen == 0:
+            previous = bound
+            continue
+        if seen == 0 and previous is not None and math.isfinite(previous):
+            points.append((previous, 0.0))
+        seen += max(count, 0)
+        x = bound
+        if not math.isfinite(x):
+            last = points[-1][0] if points else None
+            if upper is None or not math.isfinite(upper) or (last is not None and upper <= last):
+                break
+            x = upper
+        points.append((x, seen / total))
+        if seen >= total:
+            break
+    return tuple(points)
+
+
+def cdf_chart(
+    series: Sequence[CdfSeries],
+    *,
+    chart_id: str,
+    title: str,
+    x_label: str,
+    marker_level: float = 0.95,
+    marker_label: str = "P95",
+) -> str:
+    """Cumulative distribution lines, log x when the values span more than ~1.3 decades."""
+    xs_all = [x for s in series for x, _ in s.points] + [
+        s.marker for s in series if s.marker is not None
+    ]
+    positive = [x for x in xs_all if x > 0]
+    log = bool(positive) and max(positive) / min(positive) > 20
+    legend = [_LegendItem(s.label, s.color, "line") for s in series]
+    left, right = 64.0, WIDTH - 30.0
+    rows = _legend_rows(legend, right - left)
+    top = 44.0 + 18 * len(rows) + 8
+    height = top + 280 + 56
+    bottom = height - 56
+    scale_note = " (log scale)" if log else ""
+    svg = _Svg(
+        chart_id,
+        WIDTH,
+        height,
+        title,
+        f"Cumulative share of requests against {x_label}{scale_note}, one line per model.",
+    )
+    svg.text(left, 22, title, size=15, weight="600")
+    _draw_legend(svg, rows, left, 44)
+
+    if log:
+        ticks = log_ticks(min(positive), max(positive))
+    else:
+        ticks = nice_ticks(0.0, max(xs_all) if xs_all else 1.0)
+    sx = _Scale(ticks[0], ticks[-1], left, right, log=log)
+    y_ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+    sy = _Scale(0.0, 1.0, bottom, top)
+    _x_axis(svg, sx, ticks, bottom, top, x_label + scale_note)
+    _y_axis(svg, sy, y_ticks, left, right, "share of requests")
+
+    level_y = sy(marker_level)
+    svg.line(left, level_y, right, level_y, stroke=MUTED, dash="2 3")
+    svg.text(right - 2, level_y - 4, marker_label, size=10, anchor="end", fill=MUTED)
+
+    for s in series:
+        pts = [(x, y) for x, y in s.points if x > 0 or not log]
+        if pts:
+            d = " ".join(
+                f"{'M' if i == 0 else 'L'}{_n(sx(x))} {_n(sy(y))}" for i, (x, y) in enumerate(pts)
+            )
+            svg.path(d, stroke=s.color, width=2.2, tooltip=s.label)
+        if s.marker is not None and (s.marker > 0 or not log):
+            mx = sx(s.marker)
+            svg.line(mx, bottom, mx, level_y, stroke=s.color, width=1.2, dash="4 3")
+            svg.circle(
+                mx,
+                level_y,
+                4.5,
+                fill=s.color,
+                tooltip=f"{s.label}: {marker_label} {fmt.ms(s.marker)} ms",
+            )
+    return svg.render()
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    value: float
+    color: str
+    text: str
+    """The value as shown next to the bar, e.g. ``450.3 req/s``."""
+
+
+def bar_chart(bars: Sequence[Bar], *, chart_id: str, title: str, x_label: str) -> str:
+    """Horizontal bars from zero, one per model, value written at the end of each bar."""
+    label_width = min(200.0, max(80.0, max(_text_width(b.label, 12) for b in bars) + 12))
+    left = 16 + label_width
+    right = WIDTH - 96.0
+    top = 44.0
+    row = 30.0
+    bottom = top + row * len(bars) + 6
+    height = bottom + 56
+    svg = _Svg(chart_id, WIDTH, height, title, f"{x_label} per model, as horizontal bars.")
+    svg.text(16, 22, title, size=15, weight="600")
+    high = max([b.value for b in bars] + [0.0])
+    low = min([b.value for b in bars] + [0.0])
+    ticks = nice_ticks(low, high if high > low else low + 1.0)
+    sx = _Scale(ticks[0], ticks[-1], left, right)
+    _x_axis(svg, sx, ticks, bottom, top, x_label)
+    zero = sx(0.0)
+    for i, bar in enumerate(bars):
+        y = top + 6 + i * row
+        label = _fit(bar.label, label_width - 4, 12)
+        svg.text(
+            left - 8,
+            y + 13,
+            label,
+            anchor="end",
+            tooltip=bar.label if label != bar.label else None,
+        )
+        x_end = sx(bar.value)
+        svg.rect(
+            min(zero, x_end),
+            y,
+            abs(x_end - zero),
+            18,
+            fill=bar.color,
+            rx=2,
+            tooltip=f"{bar.label}: {bar.text}",
+        )
+        svg.text(max(zero, x_end) + 6, y + 13, bar.text, size=11, fill=INK)
+    svg.line(zero, top, zero, bottom, stroke=AXIS)
+    return svg.render()
+
+
+def _ramp(share: float) -> str:
+    share = min(1.0, max(0.0, share))
+    pos = share * (len(_RAMP) - 1)
+    i = min(int(pos), len(_RAMP) - 2)
+    frac = pos - i
+    rgb = [round(a + (b - a) * frac) for a, b in zip(_RAMP[i], _RAMP[i + 1], strict=True)]
+    return "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+def heatmap_chart(
+    *,
+    chart_id: str,
+    title: str,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    notes: Sequence[Sequence[str]],
+    value_format: Callable[[float | None], str],
+    value_label: str,
+) -> str:
+    """A grid of cells coloured by value (darker is higher), each with its value and a note."""
+    row_width = min(170.0, max(70.0, max(_text_width(r, 12) for r in row_labels) + 16))
+    cols = max(len(col_labels), 1)
+    cell_w = min(150.0, (WIDTH - 16 - row_width - 16) / cols)
+    cell_h = 38.0
+    left = 16 + row_width
+    top = 60.0
+    grid_bottom = top + cell_h * len(row_labels)
+    height = grid_bottom + 62
+    width = max(left + cell_w * cols + 16, 380.0)
+    svg = _Svg(chart_id, width, height, title, f"{value_label} per {title.lower()} and model.")
+    svg.text(16, 22, title, size=15, weight="600")
+
+    present = [v for row in values for v in row if v is not None and math.isfinite(v)]
+    lo = min(present) if present else 0.0
+    hi = max(present) if present else 1.0
+
+    for j, col in enumerate(col_labels):
+        label = _fit(col, cell_w - 8, 12)
+        svg.text(
+            left + cell_w * j + cell_w / 2,
+            top - 10,
+            label,
+            anchor="middle",
+            weight="600",
+            tooltip=col if label != col else None,
+        )
+    for i, row_label in enumerate(row_labels):
+        y = top + cell_h * i
+        label = _fit(row_label, row_width - 12, 12)
+        svg.text(
+            left - 8,
+            y + cell_h / 2 + 4,
+            label,
+            anchor="end",
+            tooltip=row_label if label != row_label else None,
+        )
+        for j, col in enumerate(col_labels):
+            x = left + cell_w * j
+            value = values[i][j]
+            note = notes[i][j]
+            tip = f"{col}, {row_label}: {value_label} {value_format(value)}"
+            if note:
+                tip += f", {note}"
+            if value is None or not math.isfinite(value):
+                svg.rect(x + 1, y + 1, cell_w - 2, cell_h - 2, fill="#f5f7fa", tooltip=tip)
+                svg.text(x + cell_w / 2, y + cell_h / 2 + 4, fmt.MISSING, anchor="middle")
+                continue
+            share = 0.5 if hi == lo else (value - lo) / (hi - lo)
+            ink = "#ffffff" if share > 0.55 else INK
+            svg.rect(x + 1, y + 1, cell_w - 2, cell_h - 2, fill=_ramp(share), tooltip=tip)
+            svg.text(
+                x + cell_w / 2,
+                y + (17 if note else 23),
+                value_format(value),
+                size=13,
+                anchor="middle",
+                fill=ink,
+                weight="600",
+            )
+            if note:
+                svg.text(x + cell_w / 2, y + 31, note, size=10, anchor="middle", fill=ink)
+
+    gradient = f"{chart_id}-ramp"
+    stops = "".join(
+        f'<stop offset="{i / (len(_RAMP) - 1):.2f}" stop-color="{_ramp(i / (len(_RAMP) - 1))}"/>'
+        for i in range(len(_RAMP))
+    )
+    svg.raw(f'<defs><linearGradient id="{gradient}">{stops}</linearGradient></defs>')
+    key_y = grid_bottom + 22
+    svg.raw(
+        f'<rect x="{_n(left)}" y="{_n(key_y)}" width="160" height="10" '
+        f'fill="url(#{gradient})" stroke="{AXIS}" stroke-width="0.5"/>'
+    )
+    svg.text(left, key_y + 25, value_format(lo), size=11, anchor="start", fill=MUTED)
+    svg.text(left + 160, key_y + 25, value_format(hi), size=11, anchor="end", fill=MUTED)
+    svg.text(left + 172, key_y + 9, f"{value_label} (lowest to highest shown)", size=11, fill=MUTED)
+    return svg.render()
+
+
+# --------------------------------------------------------------------------------------------
+# From a Report
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One figure of the report: ``svg`` is None when the report holds nothing to draw."""
+
+    id: str
+    title: str
+    svg: str | None
+    caption: str
+
+
+def _not_plotted(skipped: Sequence[tuple[str, str]]) -> str:
+    if not skipped:
+        return ""
+    return " Not plotted: " + "; ".join(f"{name} ({why})" for name, why in skipped) + "."
+
+
+def _cost_currency(models: Sequence[ModelResult]) -> str | None:
+    currencies = Counter(m.cost.currency for m in models if m.cost.per_1000_requests is not None)
+    return currencies.most_common(1)[0][0] if currencies else None
+
+
+def quality_chart(report: Report, colors: Sequence[str]) -> Chart:
+    """F1 against cost per 1,000 requests (or against P95 when no model has a cost)."""
+    currency = _cost_currency(report.models)
+    frontier = set(report.pareto)
+    points: list[ScatterPoint] = []
+    skipped: list[tuple[str, str]] = []
+    for model, color in zip(report.models, colors, strict=True):
+        quality = model.quality
+        if quality is None:
+            skipped.append((model.name, "no quality"))
+            continue
+        x: float | None
+        if currency is not None:
+            cost = model.cost.per_1000_requests
+            if cost is None:
+                skipped.append((model.name, "no cost"))
+                continue
+            if model.cost.currency != currency:
+                skipped.append((model.name, f"cost in {model.cost.currency}"))
+                continue
+            x = float(cost)
+            x_text = fmt.money(cost, currency) + " / 1,000 req"
+        else:
+            x = model.latency_ms.p95 if model.latency_ms is not None else None
+            if x is None:
+                skipped.append((model.name, "no latency"))
+                continue
+            x_text = f"P95 {fmt.ms(x)} ms"
+        if not (math.isfinite(x) and math.isfinite(quality.f1_macro)):
+            skipped.append((model.name, "not a finite value"))
+            continue
+        ci = quality.intervals.get("f1_macro")
+        points.append(
+            ScatterPoint(
+                label=model.name,
+                x=x,
+                y=quality.f1_macro,
+                color=color,
+                frontier=model.name in frontier,
+                y_low=ci.low if ci is not None else None,
+                y_high=ci.high if ci is not None else None,
+                tooltip=f"{model.name}: F1 {fmt.score(quality.f1_macro)}, {x_text}",
+            )
+        )
+    if currency is not None:
+        title = "Quality vs cost"
+        x_label = f"cost per 1,000 requests ({currency})"
+        where = "Up and to the left is better."
+    else:
+        title = "Quality vs P95 latency"
+        x_label = "P95 response time (ms)"
+        where = "No model has a cost, so latency stands in for it. Up and to the left is better."
+    caption = (
+        f"F1 (macro) of each model against its {x_label}. {where} Ringed points joined by the "
+        "dashed line are on the Pareto frontier (no other model is at least as good on quality, "
+        "P95 latency and cost and better on one); vertical bars are 95% intervals of F1."
+        + _not_plotted(skipped)
+    )
+    svg = (
+        scatter_chart(
+            points,
+            chart_id="chart-quality",
+            title=title,
+            x_label=x_label,
+            y_label="F1 (macro)",
+        )
+        if points
+        else None
+    )
+    return Chart("chart-quality", title, svg, caption)
+
+
+def latency_chart(report: Report, colors: Sequence[str]) -> Chart:
+    series: list[CdfSeries] = []
+    skipped: list[tuple[str, str]] = []
+    for model, color in zip(report.models, colors, strict=True):
+        summary = model.latency_ms
+        buckets = model.load.latency_histogram_ms if model.load is not None else []
+        points = cdf_points(buckets, summary.max if summary is not None else None)
+        if not points:
+            skipped.append((model.name, "no latency histogram"))
+            continue
+        marker = summary.p95 if summary is not None and math.isfinite(summary.p95) else None
+        series.append(CdfSeries(model.name, color, points, marker))
+    title = "Latency distribution"
+    caption = (
+        "Share of requests answered within a given response time (measured from the intended "
+        "send time, so waiting behind a slow server counts). Further left is faster; the dashed "
+        "marks show each model's P95." + _not_plotted(skipped)
+    )
+    svg = (
+        cdf_chart(series, chart_id="chart-latency", title=title, x_label="response time (ms)")
+        if series
+        else None
+    )
+    return Chart("chart-latency", title, svg, caption)
+
+
+def throughput_chart(report: Report, colors: Sequence[str]) -> Chart:
+    bars: list[Bar] = []
+    skipped: list[tuple[str, str]] = []
+    for model, color in zip(report.models, colors, strict=True):
+        value = model.throughput_rps
+        if value is None or not math.isfinite(value):
+            skipped.append((model.name, "no throughput"))
+            continue
+        bars.append(Bar(model.name, value, color, f"{fmt.rps(value)} req/s"))
+    title = "Throughput"
+    caption = (
+        "Completed requests per second over the measured window (warm-up excluded). Longer is "
+        "better." + _not_plotted(skipped)
+    )
+    svg = (
+        bar_chart(bars, chart_id="chart-throughput", title=title, x_label="requests per second")
+        if bars
+        else None
+    )
+    return Chart("chart-throughput", title, svg, caption)
+
+
+def cost_charts(report: Report, colors: Sequence[str]) -> list[Chart]:
+    """One bar chart per currency: amounts in different currencies are never drawn together."""
+    by_currency: dict[str, list[Bar]] = {}
+    skipped: list[tuple[str, str]] = []
+    for model, color in zip(report.models, colors, strict=True):
+        cost = model.cost.per_1000_requests
+        if cost is None or not cost.is_finite():
+            skipped.append((model.name, "no cost"))
+            continue
+        text = fmt.money(cost, model.cost.currency)
+        by_currency.setdefault(model.cost.currency, []).append(
+            Bar(model.name, float(cost), color, text)
+        )
+    if not by_currency:
+        return [
+            Chart(
+                "chart-cost",
+                "Cost per 1,000 requests",
+                None,
+                "No model has a cost per 1,000 requests." + _not_plotted(skipped),
+            )
+        ]
+    charts: list[Chart] = []
+    several = len(by_currency) > 1
+    for currency, bars in by_currency.items():
+        chart_id = f"chart-cost-{fmt.slug(currency)}" if several else "chart-cost"
+        title = f"Cost per 1,000 requests ({currency})"
+        caption = (
+            "Cost of 1,000 requests; shorter is better. Each model's basis and formula are in its "
+            "details below." + _not_plotted(skipped)
+        )
+        svg = bar_chart(bars, chart_id=chart_id, title=title, x_label=f"{currency} per 1,000 requests")
+        charts.append(Chart(chart_id, title, svg, caption))
+    return charts
+
+
+def slice_charts(report: Report) -> list[Chart]:
+    """One heat map per slice key (e.g. language): rows are slice values, columns models."""
+    charts: list[Chart] = []
+    for key, values, models in slice_layout(report):
+        grid: list[list[float | None]] = []
+        notes: list[list[str]] = []
+        for value in values:
+            row: list[float | None] = []
+            note_row: list[str] = []
+            for model in models:
+                quality = model.quality
+                cell = quality.by_slice.get(key, {}).get(value) if quality is not None else None
+                row.append(cell.f1_macro if cell is not None else None)
+                note_row.append(f"n={fmt.integer(cell.n)}" if cell is not None else "")
+            grid.append(row)
+            notes.append(note_row)
+        chart_id = f"chart-slice-{fmt.slug(key)}"
+        title = f"F1 by {key}"
+        svg = heatmap_chart(
+            chart_id=chart_id,
+            title=title,
+            row_labels=values,
+            col_labels=[m.name for m in models],
+            values=grid,
+            notes=notes,
+            value_format=fmt.score,
+            value_label="F1 (macro)",
+        )
+        caption = (
+            f"F1 (macro) of each model on the samples of each {key}; darker is higher, the scale "
+            "runs from the lowest to the highest cell shown. n is the number of samples."
+        )
+        charts.append(Chart(chart_id, title, svg, caption))
+    return charts
+
+
+def slice_layout(report: Report) -> list[tuple[str, list[str], list[ModelResult]]]:
+    """Slice keys in first-seen order with their values (sorted) and the models that have them."""
+    keys: dict[str, set[str]] = {}
+    for model in report.models:
+        if model.quality is None:
+            continue
+        for key, by_value in model.quality.by_slice.items():
+            keys.setdefault(key, set()).update(by_value)
+    layout = []
+    for key, values in keys.items():
+        models = [m for m in report.models if m.quality is not None and key in m.quality.by_slice]
+        layout.append((key, sorted(values), models))
+    return layout
+
+
+def build_charts(report: Report) -> list[Chart]:
+    """Every chart of the report, in reading order."""
+    colors = model_colors(report)
+    return [
+        quality_chart(report, colors),
+        latency_chart(report, colors),
+        throughput_chart(report, colors),
+        *cost_charts(report, colors),
+        *slice_charts(report),
+    ]

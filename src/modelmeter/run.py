@@ -1,0 +1,286 @@
+"""``run(spec) -> RunResult``: the whole study, from dataset to report, as one library call.
+
+For each target in turn: a quality pass (every labelled item once), then a load phase at the
+spec's arrival process; then cost, SLA checks, Pareto frontier, ranking and recommendation.
+Targets are measured one at a time so that they never compete for this machine's cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from modelmeter import __version__
+from modelmeter._exceptions import TargetError
+from modelmeter.data.loaders import load_samples
+from modelmeter.data.sample import Sample
+from modelmeter.decide import check_sla, pareto_front, rank, recommend
+from modelmeter.decide.objectives import PRESET_WEIGHTS
+from modelmeter.definitions import DEFINITIONS
+from modelmeter.economics import cost_per_1000_requests
+from modelmeter.load.engine import run_closed_loop, run_plan
+from modelmeter.load.outcome import Outcome
+from modelmeter.load.schedule import LoadPlan
+from modelmeter.load.stats import summarize_phase
+from modelmeter.progress import ProgressListener, SilentProgress
+from modelmeter.quality import evaluate_classification
+from modelmeter.report.model import (
+    CostResult,
+    HostFacts,
+    ModelResult,
+    QualityResult,
+    Report,
+)
+from modelmeter.spec import Spec, TargetSpec
+from modelmeter.targets import Target, create_target
+
+QUALITY_PHASE = "quality"
+LOAD_PHASE = "load"
+
+
+@dataclass
+class RunResult:
+    """The report, and every request's outcome keyed by (target name, phase)."""
+
+    report: Report
+    outcomes: dict[tuple[str, str], list[Outcome]] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def host_facts() -> HostFacts:
+    return HostFacts(
+        python=platform.python_version(),
+        platform=platform.platform(terse=True),
+        cpu_count=os.cpu_count() or 1,
+        machine=platform.machine(),
+    )
+
+
+def _plan(spec: Spec) -> LoadPlan:
+    load = spec.load
+    return LoadPlan(
+        mode=load.mode,
+        concurrency=load.concurrency,
+        rate_rps=load.rate_rps,
+        duration_s=load.duration_s,
+        warmup_s=load.warmup_s,
+        max_requests=load.max_requests,
+        max_in_flight=load.max_in_flight,
+        seed=spec.seed,
+    )
+
+
+@dataclass
+class _Measured:
+    quality: QualityResult | None = None
+    quality_outcomes: list[Outcome] = field(default_factory=list)
+    load_outcomes: list[Outcome] = field(default_factory=list)
+    start_error: str | None = None
+
+
+class _Progress:
+    """Adapts outcomes to progress ticks."""
+
+    def __init__(self, listener: ProgressListener) -> None:
+        self.listener = listener
+
+    def tick(self, _outcome: Outcome) -> None:
+        self.listener.advance(1)
+
+
+async def _measure_target(
+    target: Target,
+    spec: Spec,
+    samples: Sequence[Sample],
+    listener: ProgressListener,
+    measured: _Measured,
+) -> None:
+    ticker = _Progress(listener)
+    listener.begin(f"{target.name}: starting", None)
+    try:
+        await target.start()
+    except TargetError as exc:
+        measured.start_error = f"{exc.kind}: {exc}"
+        listener.note(f"target '{target.name}' did not start: {exc}")
+        return
+    finally:
+        listener.end()
+    try:
+        labelled = [s for s in samples if s.label is not None]
+        if labelled:
+            listener.begin(f"{target.name}: quality pass", len(labelled))
+            await run_closed_loop(
+                target,
+                labelled,
+                concurrency=spec.evaluation.concurrency,
+                duration_s=None,
+                sink=measured.quality_outcomes,
+                on_outcome=ticker.tick,
+            )
+            listener.end()
+            answers = {o.sample_id: o.prediction for o in measured.quality_outcomes}
+            measured.quality = evaluate_classification(
+                [s.label or "" for s in labelled],
+                [answers.get(s.id) for s in labelled],
+                [s.slices for s in labelled],
+                n_bootstrap=spec.evaluation.bootstrap_resamples,
+                seed=spec.seed,
+            )
+        plan = _plan(spec)
+        expected = plan.max_requests or (
+            int(plan.rate_rps * plan.total_s) if plan.rate_rps else None
+        )
+        listener.begin(f"{target.name}: load ({plan.mode})", expected)
+        await run_plan(target, samples, plan, sink=measured.load_outcomes, on_outcome=ticker.tick)
+        listener.end()
+    finally:
+        await target.close()
+
+
+def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> ModelResult:
+    plan = _plan(spec)
+    phase = summarize_phase(measured.load_outcomes, plan) if measured.load_outcomes else None
+    latency = phase.response_time_ms if phase else None
+    throughput = phase.throughput_rps if phase else None
+    provisional = ModelResult(
+        name=target_spec.name,
+        target_kind=target_spec.kind,
+        description=target_spec.description,
+        quality=measured.quality,
+        latency_ms=latency,
+        throughput_rps=throughput,
+        load=phase.load if phase else None,
+        cost=CostResult(currency="", per_1000_requests=None, basis="none", explanation=""),
+        sla=check_sla_placeholder(),
+    )
+    sla = check_sla(provisional, spec.objectives.sla)
+    ok = [o for o in measured.load_outcomes if o.ok and not o.warmup]
+    cost = cost_per_1000_requests(
+        target_spec.pricing,
+        throughput_rps=throughput,
+        within_sla=sla.met,
+        requests=len(ok),
+        input_tokens=_sum_tokens(ok, "input_tokens"),
+        output_tokens=_sum_tokens(ok, "output_tokens"),
+    )
+    if measured.start_error:
+        sla.met = False
+        sla.violations.append(f"did not start: {measured.start_error}")
+    return provisional.model_copy(update={"cost": cost, "sla": sla})
+
+
+def check_sla_placeholder():  # type: ignore[no-untyped-def]
+    from modelmeter.report.model import SlaCheck
+
+    return SlaCheck(met=True)
+
+
+def _sum_tokens(outcomes: Sequence[Outcome], attribute: str) -> int | None:
+    values = [getattr(o, attribute) for o in outcomes]
+    if not values or any(v is None for v in values):
+        return None
+    return int(sum(values))
+
+
+async def run_async(
+    spec: Spec,
+    *,
+    samples: Sequence[Sample] | None = None,
+    progress: ProgressListener | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    listener = progress or SilentProgress()
+    if samples is None:
+        samples = load_samples(spec.dataset)
+    measured: dict[str, _Measured] = {t.name: _Measured() for t in spec.targets}
+    interrupted = False
+    for target_spec in spec.targets:
+        target = create_target(target_spec)
+        try:
+            await _measure_target(target, spec, samples, listener, measured[target_spec.name])
+        except asyncio.CancelledError:
+            # Ctrl-C: keep everything measured so far and report it as partial.
+            interrupted = True
+            listener.note("interrupted: reporting what was measured so far")
+            break
+    models = [_model_result(spec, t, measured[t.name]) for t in spec.targets]
+    report = _assemble_report(spec, models, samples, run_id=run_id, interrupted=interrupted)
+    outcomes: dict[tuple[str, str], list[Outcome]] = {}
+    for name, m in measured.items():
+        outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes
+        outcomes[(name, LOAD_PHASE)] = m.load_outcomes
+    return RunResult(report=report, outcomes=outcomes, interrupted=interrupted)
+
+
+def _assemble_report(
+    spec: Spec,
+    models: list[ModelResult],
+    samples: Sequence[Sample],
+    *,
+    run_id: str | None,
+    interrupted: bool,
+) -> Report:
+    objectives = spec.objectives
+    ranking = rank(models, objectives)
+    pareto = pareto_front(models)
+    recommendation = recommend(models, ranking, pareto, objectives)
+    sla = {
+        key: value
+        for key, value in objectives.sla.model_dump().items()
+        if value is not None
+    }
+    notes = []
+    if interrupted:
+        notes.append("The run was interrupted; figures cover only what was measured before.")
+    return Report(
+        tool_version=__version__,
+        run_id=run_id or new_run_id(),
+        name=spec.name,
+        created_at=datetime.now(UTC),
+        spec_hash=spec.fingerprint(),
+        seed=spec.seed,
+        host=host_facts(),
+        task=spec.task,
+        dataset={
+            "path": spec.dataset.path.name,
+            "items": len(samples),
+            "labelled": sum(1 for s in samples if s.label is not None),
+        },
+        models=models,
+        pareto=pareto,
+        ranking=ranking,
+        recommendation=recommendation,
+        sla=sla,
+        priority_weights={k: dict(v) for k, v in PRESET_WEIGHTS.items()},
+        definitions=dict(DEFINITIONS),
+        notes=notes,
+    )
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique: 20261122-120634-3f9a1c."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def run(
+    spec: Spec,
+    *,
+    samples: Sequence[Sample] | None = None,
+    progress: ProgressListener | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Measure every target of the spec and build the report (blocking)."""
+    loop_factory = None
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # uvloop is not available on Windows; asyncio's loop works, slower
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(run_async(spec, samples=samples, progress=progress, run_id=run_id))

@@ -1,0 +1,94 @@
+"""Prometheus metrics of the local model server, kept in a registry the caller passes in.
+
+With several worker processes the metrics live in prometheus-client's multiprocess mode (one
+directory of memory-mapped files shared by the workers), so every scrape of ``/metrics`` reports
+the sum over all workers whichever worker answers it. Scrapes that each hit one worker would show
+counters jumping between unrelated values, which Prometheus reads as resets.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Requests to a local model take from tens of microseconds to seconds.
+LATENCY_BUCKETS_S = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+UNKNOWN_MODEL = "unknown"  # the label for requests naming no served model (bounds cardinality)
+
+
+class ServeMetrics:
+    """The server's metrics.
+
+    ``multiprocess_dir`` switches ``/metrics`` to aggregate over worker processes; it must be the
+    directory in ``PROMETHEUS_MULTIPROC_DIR`` when prometheus-client was first imported.
+    """
+
+    def __init__(
+        self, registry: CollectorRegistry, *, multiprocess_dir: str | None = None
+    ) -> None:
+        self._registry = registry
+        self._multiprocess_dir = multiprocess_dir
+        self.requests = Counter(
+            "modelmeter_serve_requests",
+            "Inference requests answered, by model and HTTP status.",
+            ["model", "status"],
+            registry=registry,
+        )
+        self.request_duration = Histogram(
+            "modelmeter_serve_request_duration_seconds",
+            "Time from reading an inference request to its response being ready "
+            "(queueing, batching and model call included).",
+            ["model"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "modelmeter_serve_batch_size",
+            "Rows per model call.",
+            ["model"],
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "modelmeter_serve_queue_depth",
+            "Rows waiting for a batch.",
+            ["model"],
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        if multiprocess_dir is None:
+            ProcessCollector(registry=registry)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The body and content type of a ``/metrics`` answer."""
+        if self._multiprocess_dir is None:
+            return generate_latest(self._registry), CONTENT_TYPE_LATEST
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=self._multiprocess_dir)
+        return generate_latest(merged), CONTENT_TYPE_LATEST

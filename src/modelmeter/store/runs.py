@@ -1,0 +1,189 @@
+"""Run storage: every run's report and per-request outcomes, in SQLite (or any SQLAlchemy URL).
+
+SQLite is the default, one file under the user's data directory; a team points ``--db`` at a
+PostgreSQL URL instead. Reports are stored as their versioned JSON, so an old run re-renders with
+the renderer of the day.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from modelmeter._exceptions import StoreError
+from modelmeter.load.outcome import Outcome
+from modelmeter.report.model import Report
+
+DB_ENV_VAR = "MODELMETER_DB"
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("tool_version", String(32), nullable=False),
+    Column("models", Text, nullable=False),
+    Column("chosen", String(64)),
+    Column("report_json", Text, nullable=False),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), index=True),
+    Column("target", String(64), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("sample_id", String(200), nullable=False),
+    Column("intended_at_ns", BigInteger, nullable=False),
+    Column("sent_at_ns", BigInteger, nullable=False),
+    Column("done_at_ns", BigInteger, nullable=False),
+    Column("prediction", Text),
+    Column("error_kind", String(32)),
+    Column("warmup", Integer, nullable=False),
+)
+
+
+def default_db_url() -> str:
+    """``$MODELMETER_DB`` if set, else a SQLite file in the user's data directory."""
+    configured = os.environ.get(DB_ENV_VAR)
+    if configured:
+        return to_url(configured)
+    folder = Path(platformdirs.user_data_dir("modelmeter", appauthor=False))
+    return to_url(str(folder / "runs.sqlite3"))
+
+
+def to_url(db: str) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    if "://" in db:
+        return db
+    path = Path(db).expanduser().resolve()
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    created_at: datetime
+    name: str
+    models: str
+    chosen: str | None
+
+
+class RunStore:
+    """Saves and loads runs. Tables are created on first use."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_db_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._engine: Engine = create_engine(self.url)
+            metadata.create_all(self._engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the run store {self.display_url}: {exc}") from None
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def save(
+        self,
+        report: Report,
+        phase_outcomes: Mapping[tuple[str, str], Iterable[Outcome]] | None = None,
+    ) -> None:
+        """Store a report and, optionally, outcomes keyed by (target name, phase)."""
+        rows = [
+            {
+                "run_id": report.run_id,
+                "target": target,
+                "phase": phase,
+                "sample_id": o.sample_id,
+                "intended_at_ns": o.intended_at,
+                "sent_at_ns": o.sent_at,
+                "done_at_ns": o.done_at,
+                "prediction": o.prediction,
+                "error_kind": str(o.error) if o.error is not None else None,
+                "warmup": int(o.warmup),
+            }
+            for (target, phase), items in (phase_outcomes or {}).items()
+            for o in items
+        ]
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    insert(runs).values(
+                        run_id=report.run_id,
+                        created_at=report.created_at,
+                        name=report.name,
+                        spec_hash=report.spec_hash,
+                        schema_version=report.schema_version,
+                        tool_version=report.tool_version,
+                        models=", ".join(m.name for m in report.models),
+                        chosen=report.recommendation.chosen,
+                        report_json=report.model_dump_json(),
+                    )
+                )
+                if rows:
+                    connection.execute(insert(outcomes), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot save run {report.run_id}: {exc}") from None
+
+    def list_runs(self, limit: int = 50) -> list[RunSummary]:
+        query = (
+            select(runs.c.run_id, runs.c.created_at, runs.c.name, runs.c.models, runs.c.chosen)
+            .order_by(runs.c.created_at.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [RunSummary(*row) for row in connection.execute(query)]
+
+    def load_report(self, run_id: str) -> Report:
+        """The stored report of a run; a unique prefix of the id is enough."""
+        query = select(runs.c.run_id, runs.c.report_json).where(runs.c.run_id.startswith(run_id))
+        with self._engine.connect() as connection:
+            found = connection.execute(query.limit(2)).all()
+        if not found:
+            raise StoreError(f"no run '{run_id}' in {self.display_url}; see 'modelmeter runs list'")
+        if len(found) > 1:
+            raise StoreError(f"'{run_id}' matches several runs; give more of the id")
+        return Report.model_validate_json(found[0][1])
+
+    def count_outcomes(self, run_id: str) -> int:
+        from sqlalchemy import func
+
+        query = select(func.count()).select_from(outcomes).where(outcomes.c.run_id == run_id)
+        with self._engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,99 @@
+"""Any JSON HTTP API: a body template with '{{input}}' and a dotted path to the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelmeter._exceptions import ProtocolFailure
+from modelmeter.data.sample import Sample
+from modelmeter.targets._http import JsonHttpClient, dig
+from modelmeter.targets.base import Prediction
+from modelmeter.targets.registry import register_target
+
+PLACEHOLDER = "{{input}}"
+
+
+def fill_template(template: Any, text: str) -> Any:
+    """Replace the placeholder in every string of a JSON template (keys left alone)."""
+    if isinstance(template, str):
+        return template.replace(PLACEHOLDER, text)
+    if isinstance(template, list):
+        return [fill_template(item, text) for item in template]
+    if isinstance(template, dict):
+        return {key: fill_template(value, text) for key, value in template.items()}
+    return template
+
+
+def _token_count(answer: Any, path: str | None) -> int | None:
+    if path is None:
+        return None
+    value = dig(answer, path)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolFailure(f"token count at '{path}' is not a non-negative integer: {value!r}")
+    return value
+
+
+class HttpJsonTarget:
+    kind = "http"
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        response_path: str = "prediction",
+        input_tokens_path: str | None = None,
+        output_tokens_path: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.name = name
+        self._url = url
+        self._method = method
+        self._template = body if body is not None else {"input": PLACEHOLDER}
+        self._response_path = response_path
+        self._input_tokens_path = input_tokens_path
+        self._output_tokens_path = output_tokens_path
+        self._client = JsonHttpClient(timeout_s, headers)
+        self._bodies: dict[str, bytes] = {}
+
+    async def start(self) -> None:
+        await self._client.open()
+
+    async def predict(self, sample: Sample) -> Prediction:
+        body = self._bodies.get(sample.id)
+        if body is None:
+            body = json.dumps(fill_template(self._template, sample.input)).encode()
+            self._bodies[sample.id] = body
+        answer = await self._client.request_json(self._method, self._url, body)
+        label = dig(answer, self._response_path)
+        if isinstance(label, dict | list) or label is None:
+            raise ProtocolFailure(
+                f"value at '{self._response_path}' is a {type(label).__name__}, expected text"
+            )
+        return Prediction(
+            label=str(label),
+            input_tokens=_token_count(answer, self._input_tokens_path),
+            output_tokens=_token_count(answer, self._output_tokens_path),
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+@register_target("http")
+def _from_spec(spec: Any) -> HttpJsonTarget:
+    return HttpJsonTarget(
+        spec.name,
+        spec.url,
+        method=spec.method,
+        headers={key: value.get_secret_value() for key, value in spec.headers.items()},
+        body=spec.body,
+        response_path=spec.response_path,
+        input_tokens_path=spec.input_tokens_path,
+        output_tokens_path=spec.output_tokens_path,
+        timeout_s=spec.timeout_s,
+    )

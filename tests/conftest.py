@@ -1,0 +1,86 @@
+"""Shared fixtures: a real JSON HTTP server on 127.0.0.1 with injectable delays and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+
+@dataclass
+class FaultServer:
+    """A JSON API on 127.0.0.1 whose behaviour each test sets per path.
+
+    ``POST /label?delay_ms=N`` answers ``{"prediction": {"label": <text upper-cased>}, "usage":
+    {...}}`` after N ms; ``/status/{code}`` answers that status; ``/not-json`` answers text;
+    ``/hang`` never answers within a test's timeout. ``served`` counts answered requests.
+    """
+
+    url: str
+    served: list[float] = field(default_factory=list)
+
+
+SERVED = web.AppKey("served", list)
+
+
+async def _label(request: web.Request) -> web.Response:
+    delay_ms = float(request.query.get("delay_ms", "0"))
+    payload = await request.json()
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    request.app[SERVED].append(delay_ms)
+    text = str(payload.get("input", ""))
+    return web.json_response(
+        {
+            "prediction": {"label": text.upper()},
+            "usage": {"input_tokens": len(text.split()), "output_tokens": 1},
+        }
+    )
+
+
+async def _status(request: web.Request) -> web.Response:
+    code = int(request.match_info["code"])
+    return web.json_response({"error": f"injected {code}"}, status=code)
+
+
+async def _not_json(request: web.Request) -> web.Response:
+    return web.Response(text="<html>oops</html>", content_type="text/html")
+
+
+async def _hang(request: web.Request) -> web.Response:
+    await asyncio.sleep(30)
+    return web.json_response({})
+
+
+@pytest.fixture(scope="session")
+def fault_server() -> Iterator[FaultServer]:
+    app = web.Application()
+    app[SERVED] = []
+    app.router.add_post("/label", _label)
+    app.router.add_post("/status/{code}", _status)
+    app.router.add_post("/not-json", _not_json)
+    app.router.add_post("/hang", _hang)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield FaultServer(url=f"http://127.0.0.1:{port}", served=app[SERVED])
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def write_jsonl(path, rows) -> None:  # type: ignore[no-untyped-def]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
