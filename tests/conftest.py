@@ -76,9 +76,9 @@ def fault_server() -> Iterator[FaultServer]:
     try:
         yield FaultServer(url=f"http://127.0.0.1:{port}", served=app[SERVED])
     finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
-        loop.run_until_complete(runner.cleanup())
         loop.close()
 
 

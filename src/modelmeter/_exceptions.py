@@ -9,7 +9,7 @@
     └── TargetError          one request to a target failed; `kind` says how
         ├── RequestTimeout       no complete answer within the timeout
         ├── ConnectFailed        the connection could not be opened (refused, unreachable)
-        ├── ProtocolFailure      the answer was not what the protocol promises (bad JSON, missing field)
+        ├── ProtocolFailure      the answer broke the protocol (bad JSON, missing field)
         └── HTTPStatusFailure    the server answered with a non-2xx status
 
 Only the CLI turns these into messages and exit codes; library code raises them with enough

@@ -35,6 +35,7 @@ from modelmeter.report.model import (
     ModelResult,
     QualityResult,
     Report,
+    SlaCheck,
 )
 from modelmeter.spec import Spec, TargetSpec
 from modelmeter.targets import Target, create_target
@@ -156,9 +157,9 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
         throughput_rps=throughput,
         load=phase.load if phase else None,
         cost=CostResult(currency="", per_1000_requests=None, basis="none", explanation=""),
-        sla=check_sla_placeholder(),
+        sla=SlaCheck(met=True),
     )
-    sla = check_sla(provisional, spec.objectives.sla)
+    sla = check_sla(provisional, spec.objectives.sla, quality_metric=spec.objectives.quality_metric)
     ok = [o for o in measured.load_outcomes if o.ok and not o.warmup]
     cost = cost_per_1000_requests(
         target_spec.pricing,
@@ -172,12 +173,6 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
     return provisional.model_copy(update={"cost": cost, "sla": sla})
-
-
-def check_sla_placeholder():  # type: ignore[no-untyped-def]
-    from modelmeter.report.model import SlaCheck
-
-    return SlaCheck(met=True)
 
 
 def _sum_tokens(outcomes: Sequence[Outcome], attribute: str) -> int | None:
@@ -227,13 +222,9 @@ def _assemble_report(
 ) -> Report:
     objectives = spec.objectives
     ranking = rank(models, objectives)
-    pareto = pareto_front(models)
+    pareto = pareto_front(models, quality_metric=objectives.quality_metric)
     recommendation = recommend(models, ranking, pareto, objectives)
-    sla = {
-        key: value
-        for key, value in objectives.sla.model_dump().items()
-        if value is not None
-    }
+    sla = {key: value for key, value in objectives.sla.model_dump().items() if value is not None}
     notes = []
     if interrupted:
         notes.append("The run was interrupted; figures cover only what was measured before.")

@@ -1,4 +1,4 @@
-"""The YAML spec: what to measure (targets, dataset, task), how (load), and what matters (objectives).
+"""The YAML spec: what to measure (targets, dataset, task), how (load) and what matters.
 
 Every field is described; the descriptions feed the docs. ``load_spec`` turns any problem into one
 ``SpecError`` that names the file, the field path and, where it can, the line.
@@ -38,7 +38,9 @@ class _Spec(BaseModel):
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000")
+        raise ValueError(
+            "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000"
+        )
     return value.rstrip("/")
 
 
@@ -57,7 +59,9 @@ def is_loopback_url(url: str) -> bool:
 
 
 class DatasetSpec(_Spec):
-    path: Path = Field(description="JSONL or CSV file; a relative path is read from the spec's folder.")
+    path: Path = Field(
+        description="JSONL or CSV file; a relative path is read from the spec's folder."
+    )
     format: Literal["auto", "jsonl", "csv"] = Field(
         default="auto", description="File format; 'auto' decides by the file extension."
     )
@@ -88,12 +92,14 @@ class _TargetBase(_Spec):
 
 
 class OipTargetSpec(_TargetBase):
-    """A model behind the Open Inference Protocol v2 (KServe, Triton, MLServer, modelmeter serve)."""
+    """A model behind the Open Inference Protocol v2 (KServe, Triton, MLServer, ...)."""
 
     kind: Literal["oip"]
     url: HttpUrlText = Field(description="Base URL of the server, e.g. http://127.0.0.1:8000.")
     model: str = Field(min_length=1, description="Model name on the server.")
-    version: str | None = Field(default=None, description="Model version, if the server has several.")
+    version: str | None = Field(
+        default=None, description="Model version, if the server has several."
+    )
     input_name: str = Field(default="text", description="Name of the BYTES input tensor.")
     output_name: str | None = Field(
         default=None, description="Output tensor holding the label; the first output when absent."
@@ -163,7 +169,9 @@ class LoadSpec(_Spec):
         description="'concurrency': closed loop, N requests always in flight; 'constant' or "
         "'poisson': open loop at rate_rps arrivals per second.",
     )
-    concurrency: int = Field(default=8, ge=1, le=4096, description="Closed loop: requests in flight.")
+    concurrency: int = Field(
+        default=8, ge=1, le=4096, description="Closed loop: requests in flight."
+    )
     rate_rps: float | None = Field(
         default=None, gt=0, le=100_000, description="Open loop: arrivals per second."
     )
@@ -240,6 +248,17 @@ class Spec(_Spec):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _one_currency(self) -> Spec:
+        currencies = {t.name: t.pricing.currency for t in self.targets if t.pricing is not None}
+        if len(set(currencies.values())) > 1:
+            listed = ", ".join(f"{name}: {code}" for name, code in currencies.items())
+            raise ValueError(
+                f"targets are priced in different currencies ({listed}); costs are never "
+                "converted or compared across currencies, so use one"
+            )
+        return self
+
     def fingerprint(self) -> str:
         """A short hash of the spec's content, secrets excluded, for comparing runs."""
         text = self.model_dump_json(exclude={"targets": {"__all__": {"headers"}}})
@@ -292,7 +311,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
     if not isinstance(data, dict):
-        raise SpecError("the spec must be a YAML mapping (name:, dataset:, targets:, ...)", path=path)
+        raise SpecError(
+            "the spec must be a YAML mapping (name:, dataset:, targets:, ...)", path=path
+        )
     for index, target in enumerate(data.get("targets") or []):
         if isinstance(target, dict) and isinstance(target.get("headers"), dict):
             target["headers"] = {
@@ -314,9 +335,12 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
     if not spec.dataset.path.is_absolute():
         spec.dataset.path = (base / spec.dataset.path).resolve()
     for target in spec.targets:
-        if isinstance(target, PythonTargetSpec) and target.model_path is not None:
-            if not target.model_path.is_absolute():
-                target.model_path = (base / target.model_path).resolve()
+        if (
+            isinstance(target, PythonTargetSpec)
+            and target.model_path is not None
+            and not target.model_path.is_absolute()
+        ):
+            target.model_path = (base / target.model_path).resolve()
     return spec
 
 

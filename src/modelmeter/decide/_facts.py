@@ -9,7 +9,7 @@ from decimal import Decimal
 from modelmeter.economics import ensure_single_currency, format_money
 from modelmeter.report.model import Interval, ModelResult
 
-QUALITY_LABELS = {"f1_macro": "F1 (macro)", "accuracy": "accuracy", "f1_weighted": "F1 (weighted)"}
+QUALITY_LABELS = {"f1_macro": "macro F1", "accuracy": "accuracy", "f1_weighted": "weighted F1"}
 
 
 def finite_or_none(value: float | None) -> float | None:

@@ -17,13 +17,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from modelmeter.decide._facts import check_names_and_currency, cost_of, p95_of, quality_of
+from modelmeter.decide._facts import (
+    check_names_and_currency,
+    cost_of,
+    finite_or_none,
+    p95_of,
+    quality_of,
+)
 from modelmeter.decide.objectives import QualityMetric
 from modelmeter.economics import ensure_single_currency
 from modelmeter.report.model import ModelResult
 
 __all__ = ["ParetoPoint", "dominated_by", "dominates", "pareto_front", "pareto_points"]
 
+_WORST = float("inf")
 _WORST_COST = Decimal("Infinity")
 
 
@@ -38,52 +45,75 @@ class ParetoPoint:
     currency: str = ""
 
     def _key(self) -> tuple[float, float, Decimal]:
-        quality = -self.quality if self.quality is not None else float("inf")
-        p95 = self.p95_ms if self.p95_ms is not None else float("inf")
+        """The three criteria as "lower is better", missing or non-finite as the worst."""
+        quality = finite_or_none(self.quality)
+        p95 = finite_or_none(self.p95_ms)
         cost = self.cost if self.cost is not None and self.cost.is_finite() else _WORST_COST
-        # All three "lower is better" after negating quality; NaN never gets here (see below).
-        return quality, p95, cost
-
-
-def _clean(point: ParetoPoint) -> ParetoPoint:
-    def finite(value: float | None) -> float | None:
-        return None if value is None or value != value or abs(value) == float("inf") else value
-
-    return ParetoPoint(
-        point.name, finite(point.quality), finite(point.p95_ms), point.cost, point.currency
-    )
+        return (
+            -quality if quality is not None else _WORST,
+            p95 if p95 is not None else _WORST,
+            cost,
+        )
 
 
 def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:
     """True when ``a`` is at least as good as ``b`` on every criterion and better on one."""
-    key_a, key_b = _clean(a)._key(), _clean(b)._key()
-    no_worse = all(x <= y for x, y in zip(key_a, key_b, strict=True))
-    return no_worse and any(x < y for x, y in zip(key_a, key_b, strict=True))
+    (qa, la, ca), (qb, lb, cb) = a._key(), b._key()
+    no_worse = qa <= qb and la <= lb and ca <= cb
+    return no_worse and (qa < qb or la < lb or ca < cb)
 
 
-def _check(points: Sequence[ParetoPoint]) -> None:
+def _as_points(
+    items: Sequence[ParetoPoint | ModelResult], quality_metric: QualityMetric
+) -> list[ParetoPoint]:
+    models = [item for item in items if isinstance(item, ModelResult)]
+    check_names_and_currency(models)
+    points = [
+        item if isinstance(item, ParetoPoint) else _point(item, quality_metric) for item in items
+    ]
     names = [point.name for point in points]
     if len(set(names)) != len(names):
         raise ValueError("point names must be unique")
     ensure_single_currency({p.name: p.currency for p in points if p.cost is not None})
+    return points
 
 
-def dominated_by(points: Sequence[ParetoPoint]) -> dict[str, list[str]]:
-    """For every point, the names of the points that dominate it (empty on the frontier)."""
-    _check(points)
+def dominated_by(
+    points: Sequence[ParetoPoint | ModelResult], quality_metric: QualityMetric = "f1_macro"
+) -> dict[str, list[str]]:
+    """For every point, the names of the points that dominate it (empty on the frontier).
+
+    Model results are read as by :func:`pareto_points` with ``quality_metric``.
+    """
+    checked = _as_points(points, quality_metric)
     return {
-        point.name: [other.name for other in points if dominates(other, point)]
-        for point in points
+        point.name: [other.name for other in checked if dominates(other, point)]
+        for point in checked
     }
 
 
-def pareto_front(points: Sequence[ParetoPoint]) -> list[str]:
-    """Names of the non-dominated points, in input order.
+def pareto_front(
+    points: Sequence[ParetoPoint | ModelResult], quality_metric: QualityMetric = "f1_macro"
+) -> list[str]:
+    """Names of the non-dominated points (or model results), in input order.
 
-    Raises :class:`~modelmeter.economics.CurrencyMismatchError` when costs are in more than one
-    currency, and ``ValueError`` for duplicate names.
+    Pass the objectives' ``quality_metric`` with model results so that the frontier and the
+    ranking judge quality alike. Raises :class:`~modelmeter.economics.CurrencyMismatchError`
+    when costs are in more than one currency, and ``ValueError`` for duplicate names.
     """
-    return [name for name, dominators in dominated_by(points).items() if not dominators]
+    return [
+        name for name, dominators in dominated_by(points, quality_metric).items() if not dominators
+    ]
+
+
+def _point(model: ModelResult, quality_metric: QualityMetric) -> ParetoPoint:
+    return ParetoPoint(
+        name=model.name,
+        quality=quality_of(model, quality_metric),
+        p95_ms=p95_of(model),
+        cost=cost_of(model),
+        currency=model.cost.currency,
+    )
 
 
 def pareto_points(
@@ -91,13 +121,4 @@ def pareto_points(
 ) -> list[ParetoPoint]:
     """The points of ``models``: ``quality_metric``, response-time P95 and cost per 1,000."""
     check_names_and_currency(models)
-    return [
-        ParetoPoint(
-            name=model.name,
-            quality=quality_of(model, quality_metric),
-            p95_ms=p95_of(model),
-            cost=cost_of(model),
-            currency=model.cost.currency,
-        )
-        for model in models
-    ]
+    return [_point(model, quality_metric) for model in models]

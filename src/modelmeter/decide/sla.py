@@ -24,7 +24,13 @@ from modelmeter.decide._facts import (
 from modelmeter.decide.objectives import QualityMetric, Sla
 from modelmeter.report.model import ModelResult, SlaCheck
 
-__all__ = ["SlaViolation", "check_model_sla", "check_sla", "model_sla_violations", "sla_violations"]
+__all__ = [
+    "SlaViolation",
+    "check_sla",
+    "check_sla_values",
+    "sla_value_violations",
+    "sla_violations",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,7 @@ class SlaViolation:
         return f"{fmt_quality(excess)} below"
 
 
-def sla_violations(
+def sla_value_violations(
     sla: Sla,
     *,
     p95_ms: float | None = None,
@@ -99,7 +105,7 @@ def sla_violations(
     return found
 
 
-def check_sla(
+def check_sla_values(
     sla: Sla,
     *,
     p95_ms: float | None = None,
@@ -112,7 +118,7 @@ def check_sla(
 
     ``quality`` is the value of ``quality_metric`` (checked against ``sla.min_quality``).
     """
-    found = sla_violations(
+    found = sla_value_violations(
         sla,
         p95_ms=p95_ms,
         p99_ms=p99_ms,
@@ -123,15 +129,15 @@ def check_sla(
     return SlaCheck(met=not found, violations=[violation.describe() for violation in found])
 
 
-def model_sla_violations(
+def sla_violations(
     model: ModelResult, sla: Sla, quality_metric: QualityMetric = "f1_macro"
 ) -> list[SlaViolation]:
-    """:func:`sla_violations` for a model's results.
+    """:func:`sla_value_violations` for a model's results.
 
     Latency is the response-time summary; the error rate is the load phase's, or without a load
     phase the share of failed requests in the quality pass.
     """
-    return sla_violations(
+    return sla_value_violations(
         sla,
         p95_ms=p95_of(model),
         p99_ms=p99_of(model),
@@ -141,9 +147,11 @@ def model_sla_violations(
     )
 
 
-def check_model_sla(
-    model: ModelResult, sla: Sla, quality_metric: QualityMetric = "f1_macro"
-) -> SlaCheck:
-    """:func:`check_sla` for a model's results (see :func:`model_sla_violations`)."""
-    found = model_sla_violations(model, sla, quality_metric)
+def check_sla(model: ModelResult, sla: Sla, quality_metric: QualityMetric = "f1_macro") -> SlaCheck:
+    """Check a model's results against ``sla``; violations read like 'P95 142.3 ms > 100 ms'.
+
+    Only the figures are read (quality, latency, load), so a provisional ``ModelResult`` built
+    before its cost and SLA check are known will do. See :func:`sla_violations`.
+    """
+    found = sla_violations(model, sla, quality_metric)
     return SlaCheck(met=not found, violations=[violation.describe() for violation in found])

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from typing import Any
 import platformdirs
 import yaml
 
-from modelmeter.data.demo_intents import DEFAULT_SEED, generate_intents, train_test_split, write_jsonl
+from modelmeter.data.demo_intents import (
+    DEFAULT_SEED,
+    generate_intents,
+    train_test_split,
+    write_jsonl,
+)
 from modelmeter.progress import ProgressListener, SilentProgress
 from modelmeter.run import RunResult, run
 from modelmeter.spec import parse_spec
@@ -107,6 +113,11 @@ def run_demo(options: DemoOptions, progress: ProgressListener | None = None) -> 
         train, options.cache_dir or default_cache_dir(), seed=options.seed, progress=listener.note
     )
     listener.end()
+    # Copies next to the report, so that examples/ and a user's own specs can point at them.
+    models_dir = out_dir / "models"
+    models_dir.mkdir(exist_ok=True)
+    for variant in variants:
+        shutil.copyfile(variant.path, models_dir / f"{variant.name}{variant.path.suffix}")
 
     with contextlib.ExitStack() as stack:
         listener.begin("starting one model server per variant on 127.0.0.1", None)

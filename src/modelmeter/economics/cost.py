@@ -126,8 +126,10 @@ def _instance_cost(
     price = f"{_price(pricing.price_per_hour)} {pricing.currency}/h"
     instances = f"{pricing.instances} instance{'s' if pricing.instances != 1 else ''}"
     if throughput_rps is None or not math.isfinite(throughput_rps) or throughput_rps <= 0:
-        measured = "no throughput was measured" if throughput_rps is None else (
-            f"the measured throughput was {throughput_rps} req/s"
+        measured = (
+            "no throughput was measured"
+            if throughput_rps is None
+            else (f"the measured throughput was {throughput_rps} req/s")
         )
         return CostResult(
             currency=pricing.currency,

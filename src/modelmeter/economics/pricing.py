@@ -22,7 +22,9 @@ def _currency_code(value: object) -> object:
         return value
     code = value.strip().upper()
     if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise ValueError(f"currency must be a 3-letter ISO 4217 code such as EUR or USD, got {value!r}")
+        raise ValueError(
+            f"currency must be a 3-letter ISO 4217 code such as EUR or USD, got {value!r}"
+        )
     return code
 
 

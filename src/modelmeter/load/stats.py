@@ -61,7 +61,8 @@ def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary
     """Statistics over the measured window: requests intended after the warm-up.
 
     The window runs from the first measured request's intended send time (the end of the
-    warm-up) to the last answer; throughput counts successful answers only. Percentiles are over successful answers; errors are counted by kind.
+    warm-up) to the last answer; throughput counts successful answers only. Percentiles are
+    over successful answers; errors are counted by kind.
     """
     measured = [o for o in outcomes if not o.warmup]
     ok = [o for o in measured if o.ok]
@@ -97,4 +98,6 @@ def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary
         schedule_lag_ms=lag_summary,
         client_bound=client_bound,
     )
-    return PhaseSummary(load=load, response_time_ms=summarize_ms(response), throughput_rps=throughput)
+    return PhaseSummary(
+        load=load, response_time_ms=summarize_ms(response), throughput_rps=throughput
+    )

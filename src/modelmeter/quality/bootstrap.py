@@ -1,4 +1,4 @@
-"""Confidence intervals: a vectorised bootstrap for classification metrics, and Wilson for proportions.
+"""Confidence intervals: a vectorised bootstrap for classification metrics; Wilson for proportions.
 
 The classification bootstrap never loops over resamples in Python. Each sample is encoded once as
 (true class, predicted class); a block of resamples is an integer index matrix of shape

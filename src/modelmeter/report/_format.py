@@ -89,7 +89,9 @@ def money(value: Decimal | None, currency: str | None = None) -> str:
     else:
         places = max(2, 3 - value.adjusted())
         context = Context(prec=max(28, value.adjusted() + places + 2))
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=context)
+        rounded = value.quantize(
+            Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=context
+        )
         whole, _, fraction = f"{rounded:,f}".partition(".")
         text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
     return f"{text} {currency}" if currency else text

@@ -12,6 +12,7 @@ selects, sorts and rescales what the report holds.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -42,7 +43,13 @@ MUTED = "#5b6575"
 GRID = "#e6e9ef"
 AXIS = "#9aa3af"
 # Sequential blues for the heat map, light to dark.
-_RAMP = ((0xEF, 0xF3, 0xFF), (0xBD, 0xD7, 0xE7), (0x6B, 0xAE, 0xD6), (0x31, 0x82, 0xBD), (0x08, 0x51, 0x9C))
+_RAMP = (
+    (0xEF, 0xF3, 0xFF),
+    (0xBD, 0xD7, 0xE7),
+    (0x6B, 0xAE, 0xD6),
+    (0x31, 0x82, 0xBD),
+    (0x08, 0x51, 0x9C),
+)
 
 
 def model_colors(report: Report) -> list[str]:
@@ -195,7 +202,8 @@ class _Svg:
             f' aria-labelledby="{cid}-title {cid}-desc" font-family="{FONT}" font-size="12">'
             f'<title id="{cid}-title">{_esc(self.title)}</title>'
             f'<desc id="{cid}-desc">{_esc(self.desc)}</desc>'
-            f'<rect x="0" y="0" width="{_n(self.width)}" height="{_n(self.height)}" fill="#ffffff"/>'
+            f'<rect x="0" y="0" width="{_n(self.width)}" height="{_n(self.height)}"'
+            ' fill="#ffffff"/>'
         )
         return head + "".join(self.parts) + "</svg>"
 
@@ -372,15 +380,33 @@ def scatter_chart(
     """Points labelled with their names, optional y intervals, frontier points joined in x order.
 
     The frontier is drawn as a staircase when its quality rises with x (the usual shape: more
-    quality costs more), and as a plain line otherwise.
+    quality costs more), and as a plain line otherwise. A label is placed right, left, above or
+    below its point, off other labels, points and the frontier; where none of those is free (a
+    crowded plot) the name moves to the legend instead of being printed over another.
     """
-    has_frontier = any(p.frontier for p in points)
-    has_bars = any(p.y_low is not None and p.y_high is not None for p in points)
+    svg, crowded = _scatter(points, chart_id, title, x_label, y_label, frontier_label, ())
+    if crowded:
+        svg, _ = _scatter(points, chart_id, title, x_label, y_label, frontier_label, crowded)
+    return svg
+
+
+def _scatter(
+    points: Sequence[ScatterPoint],
+    chart_id: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+    frontier_label: str,
+    in_legend: Sequence[int],
+) -> tuple[str, list[int]]:
+    """Draw the scatter with the points ``in_legend`` named in the legend; return the SVG and
+    the points whose label found no free place."""
     legend: list[_LegendItem] = []
-    if has_frontier:
+    if any(p.frontier for p in points):
         legend.append(_LegendItem(frontier_label, INK, "dash"))
-    if has_bars:
+    if any(p.y_low is not None and p.y_high is not None for p in points):
         legend.append(_LegendItem("95% interval", MUTED, "errorbar"))
+    legend += [_LegendItem(points[i].label, points[i].color, "dot") for i in in_legend]
     left, right = 70.0, WIDTH - 30.0
     rows = _legend_rows(legend, right - left)
     top = 44.0 + 18 * len(rows) + 8
@@ -408,21 +434,27 @@ def scatter_chart(
     _x_axis(svg, sx, x_ticks, bottom, top, x_label)
     _y_axis(svg, sy, y_ticks, left, right, y_label)
 
+    boxes: list[tuple[float, float, float, float]] = []
     frontier = sorted((p for p in points if p.frontier), key=lambda p: (p.x, p.y))
     if len(frontier) >= 2:
-        rising = all(a.y <= b.y for a, b in zip(frontier, frontier[1:], strict=False))
-        d = f"M{_n(sx(frontier[0].x))} {_n(sy(frontier[0].y))}"
+        rising = all(a.y <= b.y for a, b in itertools.pairwise(frontier))
+        corners = [(sx(frontier[0].x), sy(frontier[0].y))]
         for p in frontier[1:]:
             if rising:
-                d += f" H{_n(sx(p.x))} V{_n(sy(p.y))}"
-            else:
-                d += f" L{_n(sx(p.x))} {_n(sy(p.y))}"
+                corners.append((sx(p.x), corners[-1][1]))
+            corners.append((sx(p.x), sy(p.y)))
+        d = " ".join(f"{'M' if i == 0 else 'L'}{_n(x)} {_n(y)}" for i, (x, y) in enumerate(corners))
         svg.path(d, stroke=INK, width=1.5, dash="5 4", tooltip=frontier_label)
+        # Keep labels off the line: its samples are obstacles for label placement.
+        for (x1, y1), (x2, y2) in itertools.pairwise(corners):
+            steps = max(1, int(math.hypot(x2 - x1, y2 - y1) / 6))
+            for k in range(steps + 1):
+                x, y = x1 + (x2 - x1) * k / steps, y1 + (y2 - y1) * k / steps
+                boxes.append((x - 2, y - 2, x + 2, y + 2))
 
-    boxes: list[tuple[float, float, float, float]] = []
     for p in points:
         px, py = sx(p.x), sy(p.y)
-        boxes.append((px - 7, py - 7, px + 7, py + 7))
+        boxes.append((px - 8, py - 8, px + 8, py + 8))
         if p.y_low is not None and p.y_high is not None:
             lo_y, hi_y = sy(p.y_low), sy(p.y_high)
             svg.line(px, lo_y, px, hi_y, stroke=p.color, width=1.5)
@@ -434,7 +466,11 @@ def scatter_chart(
             svg.circle(px, py, 9, fill="#ffffff", stroke=INK, stroke_width=1.5)
         svg.circle(px, py, 6, fill=p.color, tooltip=p.tooltip or p.label)
 
-    for p in points:
+    crowded: list[int] = []
+    legend_set = set(in_legend)
+    for i, p in enumerate(points):
+        if i in legend_set:
+            continue
         px, py = sx(p.x), sy(p.y)
         label = _fit(p.label, 180, 12)
         w = _text_width(label, 12)
@@ -443,14 +479,25 @@ def scatter_chart(
             (px - 12, py + 4, "end", (px - 12 - w, py - 9, px - 12, py + 5)),
             (px, py - 14, "middle", (px - w / 2, py - 27, px + w / 2, py - 13)),
             (px, py + 22, "middle", (px - w / 2, py + 9, px + w / 2, py + 23)),
+            (px + 9, py - 11, "start", (px + 9, py - 24, px + 9 + w, py - 10)),
+            (px + 9, py + 20, "start", (px + 9, py + 7, px + 9 + w, py + 21)),
+            (px - 9, py - 11, "end", (px - 9 - w, py - 24, px - 9, py - 10)),
+            (px - 9, py + 20, "end", (px - 9 - w, py + 7, px - 9, py + 21)),
         )
-        chosen = candidates[0]
+        chosen = None
         for candidate in candidates:
             box = candidate[3]
-            inside = box[0] >= left and box[2] <= WIDTH - 4 and box[1] >= top and box[3] <= bottom
+            inside = (
+                box[0] >= left + 2 and box[2] <= WIDTH - 2 and box[1] >= top and box[3] <= bottom
+            )
             if inside and not any(_overlaps(box, other) for other in boxes):
                 chosen = candidate
                 break
+        if chosen is None:
+            crowded.append(i)
+            if not in_legend:
+                continue
+            chosen = candidates[0]
         boxes.append(chosen[3])
         svg.text(
             chosen[0],
@@ -460,7 +507,7 @@ def scatter_chart(
             weight="600",
             tooltip=p.label if label != p.label else None,
         )
-    return svg.render()
+    return svg.render(), crowded
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,8 +690,12 @@ def heatmap_chart(
     notes: Sequence[Sequence[str]],
     value_format: Callable[[float | None], str],
     value_label: str,
+    col_colors: Sequence[str] | None = None,
 ) -> str:
-    """A grid of cells coloured by value (darker is higher), each with its value and a note."""
+    """A grid of cells coloured by value (darker is higher), each with its value and a note.
+
+    ``col_colors`` draws a key strip above each column (the model's colour in the other charts).
+    """
     row_width = min(170.0, max(70.0, max(_text_width(r, 12) for r in row_labels) + 16))
     cols = max(len(col_labels), 1)
     cell_w = min(150.0, (WIDTH - 16 - row_width - 16) / cols)
@@ -663,9 +714,11 @@ def heatmap_chart(
 
     for j, col in enumerate(col_labels):
         label = _fit(col, cell_w - 8, 12)
+        if col_colors is not None:
+            svg.rect(left + cell_w * j + 1, top - 6, cell_w - 2, 4, fill=col_colors[j])
         svg.text(
             left + cell_w * j + cell_w / 2,
-            top - 10,
+            top - 12,
             label,
             anchor="middle",
             weight="600",
@@ -900,13 +953,16 @@ def cost_charts(report: Report, colors: Sequence[str]) -> list[Chart]:
             "Cost of 1,000 requests; shorter is better. Each model's basis and formula are in its "
             "details below." + _not_plotted(skipped)
         )
-        svg = bar_chart(bars, chart_id=chart_id, title=title, x_label=f"{currency} per 1,000 requests")
+        svg = bar_chart(
+            bars, chart_id=chart_id, title=title, x_label=f"{currency} per 1,000 requests"
+        )
         charts.append(Chart(chart_id, title, svg, caption))
     return charts
 
 
-def slice_charts(report: Report) -> list[Chart]:
+def slice_charts(report: Report, colors: Sequence[str]) -> list[Chart]:
     """One heat map per slice key (e.g. language): rows are slice values, columns models."""
+    color_of = {id(m): c for m, c in zip(report.models, colors, strict=True)}
     charts: list[Chart] = []
     for key, values, models in slice_layout(report):
         grid: list[list[float | None]] = []
@@ -932,6 +988,7 @@ def slice_charts(report: Report) -> list[Chart]:
             notes=notes,
             value_format=fmt.score,
             value_label="F1 (macro)",
+            col_colors=[color_of[id(m)] for m in models],
         )
         caption = (
             f"F1 (macro) of each model on the samples of each {key}; darker is higher, the scale "
@@ -964,5 +1021,5 @@ def build_charts(report: Report) -> list[Chart]:
         latency_chart(report, colors),
         throughput_chart(report, colors),
         *cost_charts(report, colors),
-        *slice_charts(report),
+        *slice_charts(report, colors),
     ]

@@ -1,1 +1,31 @@
+"""Serve local scikit-learn and ONNX models over the Open Inference Protocol v2 (REST).
 
+``run_server`` serves until stopped; ``start_server_process`` runs it as a child process for
+tests and the demo; ``create_app`` is the aiohttp application for embedding.
+"""
+
+from modelmeter.serve.app import create_app
+from modelmeter.serve.batching import MicroBatcher
+from modelmeter.serve.metrics import ServeMetrics
+from modelmeter.serve.models import ServedModel, TensorSpec, load_model
+from modelmeter.serve.server import (
+    ServerProcess,
+    parse_model_args,
+    run_server,
+    server_url,
+    start_server_process,
+)
+
+__all__ = [
+    "MicroBatcher",
+    "ServeMetrics",
+    "ServedModel",
+    "ServerProcess",
+    "TensorSpec",
+    "create_app",
+    "load_model",
+    "parse_model_args",
+    "run_server",
+    "server_url",
+    "start_server_process",
+]

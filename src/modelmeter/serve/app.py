@@ -213,7 +213,9 @@ def _parse_infer(payload: Any) -> tuple[list[str], str | None]:
     tensor = inputs[0]
     for field in ("name", "shape", "datatype", "data"):
         if field not in tensor:
-            raise _BadRequest(f'inputs[0] lacks "{field}"; expected "name", "shape", "datatype", "data"')
+            raise _BadRequest(
+                f'inputs[0] lacks "{field}"; expected "name", "shape", "datatype", "data"'
+            )
     datatype = tensor["datatype"]
     if datatype != "BYTES":
         raise _BadRequest(f"inputs[0].datatype is {datatype!r}; this server takes BYTES (texts)")

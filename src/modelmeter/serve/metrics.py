@@ -49,9 +49,7 @@ class ServeMetrics:
     directory in ``PROMETHEUS_MULTIPROC_DIR`` when prometheus-client was first imported.
     """
 
-    def __init__(
-        self, registry: CollectorRegistry, *, multiprocess_dir: str | None = None
-    ) -> None:
+    def __init__(self, registry: CollectorRegistry, *, multiprocess_dir: str | None = None) -> None:
         self._registry = registry
         self._multiprocess_dir = multiprocess_dir
         self.requests = Counter(
@@ -90,5 +88,5 @@ class ServeMetrics:
         if self._multiprocess_dir is None:
             return generate_latest(self._registry), CONTENT_TYPE_LATEST
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=self._multiprocess_dir)
+        MultiProcessCollector(merged, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(merged), CONTENT_TYPE_LATEST

@@ -1,4 +1,4 @@
-"""Model artefacts the local server can load: scikit-learn (joblib/pickle) and ONNX text classifiers.
+"""Model artefacts the server loads: scikit-learn (joblib/pickle) and ONNX text classifiers.
 
 Every served model answers the same call, ``predict(texts) -> labels``, one label string per input
 text, so the server and the micro-batcher never need to know which runtime is underneath.
@@ -88,7 +88,9 @@ def _load_sklearn(path: Path, name: str) -> ServedModel:
     try:
         import joblib
     except ImportError as exc:
-        raise ModelError(f"{path}: serving scikit-learn models needs joblib: {INSTALL_HINT}") from exc
+        raise ModelError(
+            f"{path}: serving scikit-learn models needs joblib: {INSTALL_HINT}"
+        ) from exc
     try:
         estimator = joblib.load(path)
     except ImportError as exc:

@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from modelmeter._exceptions import StoreError
 from modelmeter.load.outcome import Outcome
@@ -100,7 +100,7 @@ class RunStore:
     """Saves and loads runs. Tables are created on first use."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_db_url()
+        self.url = to_url(url) if url else default_db_url()
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -114,7 +114,10 @@ class RunStore:
         """The URL with any password hidden."""
         from sqlalchemy.engine import make_url
 
-        return make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "<unparsable database URL>"
 
     def save(
         self,

@@ -10,7 +10,7 @@ from modelmeter.data.sample import Sample
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """A target's answer to one sample. Token counts are filled only when the target reports them."""
+    """A target's answer to one sample; token counts only when the target reports them."""
 
     label: str
     input_tokens: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -38,11 +39,9 @@ class OipTarget:
 
     async def start(self) -> None:
         await self._client.open()
-        try:
+        # Some servers answer readiness with an empty body; a 2xx is all we need.
+        with contextlib.suppress(ProtocolFailure):
             await self._client.request_json("GET", self._ready_url)
-        except ProtocolFailure:
-            # Some servers answer readiness with an empty body; a 2xx is all we need.
-            pass
 
     def _body(self, sample: Sample) -> bytes:
         body = self._bodies.get(sample.id)

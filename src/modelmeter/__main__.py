@@ -1,0 +1,3 @@
+from modelmeter.cli import main
+
+main()

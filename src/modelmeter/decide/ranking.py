@@ -1,0 +1,178 @@
+"""Ranking under SLA constraints by a weighted score over quality, latency and cost.
+
+Each criterion is normalised across the models with min-max scaling to [0, 1]: the best measured
+value scores 1 and the worst 0 (latency is response-time P95 and cost is per 1,000 requests, both
+inverted so that lower is better). When every measured value is equal, each scores 1. A model
+without a figure for a criterion scores 0 on it, the same as the worst measured value, so a missing
+figure is never an advantage. The score is the weighted sum, in [0, 1].
+
+Models that break an SLA limit are not eligible: they come after every eligible model, each group
+ordered by score (ties keep the input order). Normalisation runs over all models, eligible or
+not, so a model's score does not depend on which others broke the SLA.
+
+Eligibility reads both the objectives' SLA, checked afresh on each model's figures, and the
+model's own recorded ``sla`` check, which can carry failures no figure shows (a target that did
+not start). To rank stored results under a different SLA, refresh each model's ``sla`` with
+:func:`~modelmeter.decide.check_sla` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from modelmeter.decide._facts import (
+    QUALITY_LABELS,
+    check_names_and_currency,
+    cost_of,
+    fmt_cost,
+    fmt_ms,
+    fmt_quality,
+    fmt_score,
+    p95_of,
+    quality_of,
+)
+from modelmeter.decide.objectives import CRITERIA, Objectives, QualityMetric
+from modelmeter.decide.sla import SlaViolation, sla_violations
+from modelmeter.report.model import ModelResult, RankedModel
+
+__all__ = ["normalise", "rank"]
+
+
+def normalise(values: Sequence[float | None], *, higher_is_better: bool) -> list[float]:
+    """Min-max scale to [0, 1], best = 1; all equal -> 1 each; missing (None) -> 0."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return [0.0 for _ in values]
+    low, high = min(present), max(present)
+    if high == low:
+        return [0.0 if value is None else 1.0 for value in values]
+    span = high - low
+    scaled = []
+    for value in values:
+        if value is None:
+            scaled.append(0.0)
+        elif higher_is_better:
+            scaled.append((value - low) / span)
+        else:
+            scaled.append((high - value) / span)
+    return scaled
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    model: ModelResult
+    position: int
+    quality: float | None
+    p95_ms: float | None
+    cost: Decimal | None
+    normalised: Mapping[str, float]
+    score: float
+    violations: list[SlaViolation]
+    recorded: list[str]
+    """Failures in the model's recorded SLA check that the figures do not show."""
+
+    @property
+    def eligible(self) -> bool:
+        return not self.violations and not self.recorded
+
+
+def _recorded_failures(model: ModelResult, found: Sequence[SlaViolation]) -> list[str]:
+    described = {violation.describe() for violation in found}
+    extra = [text for text in model.sla.violations if text not in described]
+    if not model.sla.met and not extra and not found:
+        extra = ["its recorded SLA check failed"]
+    return extra
+
+
+def _score(
+    models: Sequence[ModelResult], objectives: Objectives, weights: Mapping[str, float]
+) -> list[_Scored]:
+    """Score every model (input order) with ``weights``; SLA from ``objectives``."""
+    check_names_and_currency(models)
+    metric = objectives.quality_metric
+    quality = [quality_of(model, metric) for model in models]
+    p95 = [p95_of(model) for model in models]
+    cost = [cost_of(model) for model in models]
+    columns = {
+        "quality": normalise(quality, higher_is_better=True),
+        "latency": normalise(p95, higher_is_better=False),
+        # float is exact enough to scale; the amounts themselves stay Decimal.
+        "cost": normalise([None if c is None else float(c) for c in cost], higher_is_better=False),
+    }
+    scored = []
+    for i, model in enumerate(models):
+        violations = sla_violations(model, objectives.sla, metric)
+        normalised: dict[str, float] = {c: columns[c][i] for c in CRITERIA}
+        score = sum(weights.get(criterion, 0.0) * normalised[criterion] for criterion in CRITERIA)
+        scored.append(
+            _Scored(
+                model=model,
+                position=i,
+                quality=quality[i],
+                p95_ms=p95[i],
+                cost=cost[i],
+                normalised=normalised,
+                score=score,
+                violations=violations,
+                recorded=_recorded_failures(model, violations),
+            )
+        )
+    return scored
+
+
+def _ordered(scored: Sequence[_Scored]) -> list[_Scored]:
+    # Rounded so that float noise in equal weighted sums does not decide a tie.
+    return sorted(scored, key=lambda s: (not s.eligible, -round(s.score, 12), s.position))
+
+
+def _reasons(item: _Scored, weights: Mapping[str, float], metric: QualityMetric) -> list[str]:
+    def term(criterion: str) -> str:
+        return (
+            f"normalised {fmt_score(item.normalised[criterion])} × weight "
+            f"{fmt_score(weights.get(criterion, 0.0))}"
+        )
+
+    label = QUALITY_LABELS[metric]
+    quality = (
+        f"{label} {fmt_quality(item.quality)}"
+        if item.quality is not None
+        else (f"{label} not measured")
+    )
+    latency = f"P95 {fmt_ms(item.p95_ms)} ms" if item.p95_ms is not None else "P95 not measured"
+    model_cost = item.model.cost
+    if item.cost is not None:
+        cost = f"cost {fmt_cost(item.cost, model_cost.currency)} per 1,000 requests"
+        if model_cost.within_sla is False:
+            cost += " (at a throughput beyond the SLA)"
+    else:
+        cost = "cost unknown"
+    reasons = [
+        f"{quality}: {term('quality')}",
+        f"{latency}: {term('latency')}",
+        f"{cost}: {term('cost')}",
+        f"score {fmt_score(item.score)}",
+    ]
+    reasons.extend(f"breaks the SLA: {violation.describe()}" for violation in item.violations)
+    reasons.extend(f"breaks the SLA: {failure}" for failure in item.recorded)
+    return reasons
+
+
+def rank(models: Sequence[ModelResult], objectives: Objectives) -> list[RankedModel]:
+    """Rank ``models`` by the weighted score of ``objectives``, SLA-eligible models first.
+
+    ``reasons`` gives each criterion's figure, its normalised value and weight, the score, and
+    each broken SLA limit. Raises :class:`~modelmeter.economics.CurrencyMismatchError` when costs
+    are in more than one currency, and ``ValueError`` for duplicate model names.
+    """
+    weights = objectives.resolved_weights()
+    return [
+        RankedModel(
+            name=item.model.name,
+            score=item.score,
+            eligible=item.eligible,
+            reasons=_reasons(item, weights, objectives.quality_metric),
+        )
+        for item in _ordered(_score(models, objectives, weights))
+    ]

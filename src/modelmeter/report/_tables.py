@@ -1,0 +1,477 @@
+"""The report's tables as plain strings, built once and drawn by both HTML and Markdown.
+
+Keeping the cells here means the two renderings cannot disagree on a figure or its formatting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modelmeter.report import _format as fmt
+from modelmeter.report.charts import model_colors, slice_layout
+from modelmeter.report.model import LatencySummary, ModelResult, Report
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    numeric: bool = False
+    flag: bool = False
+    """A yes/no column; HTML colours it."""
+    definition: str | None = None
+    """Key into ``Report.definitions`` that explains this column, when the report has one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    cells: tuple[str, ...]
+    color: str | None = None
+    """The model's chart colour, shown as a swatch before the first cell in HTML."""
+    chosen: bool = False
+    """The recommended model's row (emphasised)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    key_column: int = 0
+    """The column that names the row: a header cell in HTML, bold when the row is ``chosen``."""
+    badge: str = ""
+    """A label that HTML puts after the key cell of the ``chosen`` row."""
+    diagonal: bool = False
+    """A square matrix after the key column (confusion matrix): HTML emphasises its diagonal."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDetail:
+    """Everything the per-model section shows, formatted."""
+
+    anchor: str
+    name: str
+    color: str
+    target_kind: str
+    description: str
+    chosen: bool
+    on_frontier: bool
+    sla_met: bool
+    sla_violations: tuple[str, ...]
+    quality_facts: tuple[tuple[str, str], ...]
+    quality: Table | None
+    per_class: Table | None
+    confusion: Table | None
+    load_facts: tuple[tuple[str, str], ...]
+    latency: Table | None
+    client_bound: bool
+    cost_facts: tuple[tuple[str, str], ...]
+    cost_explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """What the renderers draw, in reading order."""
+
+    facts: tuple[tuple[str, str], ...]
+    priorities: Table
+    summary: Table
+    ranking: Table
+    sla: Table | None
+    weights: Table | None
+    slices: tuple[tuple[str, Table], ...]
+    models: tuple[ModelDetail, ...]
+    definitions: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    client_bound: tuple[str, ...] = field(default_factory=tuple)
+    """Names of the models whose load generator could not keep up."""
+
+
+def _definition(report: Report, *candidates: str) -> str | None:
+    return next((key for key in candidates if key in report.definitions), None)
+
+
+def facts(report: Report) -> tuple[tuple[str, str], ...]:
+    host = report.host
+    rows: list[tuple[str, str]] = [
+        ("Run id", report.run_id),
+        ("Created", fmt.timestamp(report.created_at)),
+        ("Task", report.task),
+        (
+            "Tool version",
+            f"modelmeter {report.tool_version} (report schema {report.schema_version})",
+        ),
+        (
+            "Host",
+            f"{host.machine}, {fmt.integer(host.cpu_count)} CPUs, {host.platform}, "
+            f"Python {host.python}",
+        ),
+    ]
+    rows += [(f"Dataset {key}", fmt.fact(value)) for key, value in report.dataset.items()]
+    rows += [("Seed", str(report.seed)), ("Spec hash", report.spec_hash)]
+    return tuple(rows)
+
+
+def priorities(report: Report) -> Table:
+    rec = report.recommendation
+    # The run's own priority is always listed, with the model chosen for it.
+    choices = {**rec.by_priority}
+    choices.setdefault(rec.priority, rec.chosen)
+    order = ["quality", "latency", "cost", "balanced"]
+    names = [p for p in order if p in choices] + [p for p in choices if p not in order]
+    rows = []
+    for priority in names:
+        chosen = choices[priority]
+        label = f"{priority} (this run)" if priority == rec.priority else priority
+        rows.append(Row((label, chosen or fmt.MISSING), chosen=priority == rec.priority))
+    return Table((Column("priority"), Column("chosen model")), tuple(rows))
+
+
+def summary(report: Report) -> Table:
+    d = report
+    columns = (
+        Column("model"),
+        Column("F1 (macro, 95% CI)", numeric=True, definition=_definition(d, "f1_macro", "f1")),
+        Column("accuracy", numeric=True, definition=_definition(d, "accuracy")),
+        Column("P50 ms", numeric=True, definition=_definition(d, "p50", "response_time")),
+        Column("P95 ms", numeric=True, definition=_definition(d, "p95", "response_time")),
+        Column("P99 ms", numeric=True, definition=_definition(d, "p99", "response_time")),
+        Column("req/s", numeric=True, definition=_definition(d, "throughput_rps", "throughput")),
+        Column("errors (rate)", numeric=True, definition=_definition(d, "error_rate", "errors")),
+        Column(
+            "cost / 1,000 req",
+            numeric=True,
+            definition=_definition(d, "cost_per_1000_requests", "per_1000_requests", "cost"),
+        ),
+        Column("SLA met", flag=True, definition=_definition(d, "sla")),
+        Column("Pareto", definition=_definition(d, "pareto")),
+    )
+    frontier = set(report.pareto)
+    chosen = report.recommendation.chosen
+    rows = []
+    for model, color in zip(report.models, model_colors(report), strict=True):
+        q = model.quality
+        lat = model.latency_ms
+        rows.append(
+            Row(
+                (
+                    model.name,
+                    fmt.with_interval(q.f1_macro, q.intervals.get("f1_macro"))
+                    if q
+                    else fmt.MISSING,
+                    fmt.score(q.accuracy) if q else fmt.MISSING,
+                    fmt.ms(lat.p50) if lat else fmt.MISSING,
+                    fmt.ms(lat.p95) if lat else fmt.MISSING,
+                    fmt.ms(lat.p99) if lat else fmt.MISSING,
+                    fmt.rps(model.throughput_rps),
+                    _errors(model),
+                    fmt.money(model.cost.per_1000_requests, model.cost.currency),
+                    fmt.yes_no(model.sla.met),
+                    "★" if model.name in frontier else "",
+                ),
+                color=color,
+                chosen=model.name == chosen,
+            )
+        )
+    return Table(columns, tuple(rows), badge="recommended")
+
+
+def _errors(model: ModelResult) -> str:
+    if model.load is None:
+        return fmt.MISSING
+    count = sum(model.load.errors.values())
+    return f"{fmt.integer(count)} ({fmt.percent(model.load.error_rate)})"
+
+
+def ranking(report: Report) -> Table:
+    columns = (
+        Column("rank", numeric=True),
+        Column("model"),
+        Column("score", numeric=True),
+        Column("eligible", flag=True),
+        Column("reasons"),
+    )
+    chosen = report.recommendation.chosen
+    colors = dict(zip((m.name for m in report.models), model_colors(report), strict=True))
+    rows = tuple(
+        Row(
+            (
+                str(i),
+                ranked.name,
+                fmt.score(ranked.score),
+                fmt.yes_no(ranked.eligible),
+                "; ".join(ranked.reasons) or fmt.MISSING,
+            ),
+            color=colors.get(ranked.name),
+            chosen=ranked.name == chosen,
+        )
+        for i, ranked in enumerate(report.ranking, start=1)
+    )
+    return Table(columns, rows, key_column=1)
+
+
+def sla(report: Report) -> Table | None:
+    if not report.sla:
+        return None
+    rows = tuple(Row((key, fmt.fact(value))) for key, value in report.sla.items())
+    return Table((Column("limit"), Column("value", numeric=True)), rows)
+
+
+def weights(report: Report) -> Table | None:
+    if not report.priority_weights:
+        return None
+    metrics: list[str] = []
+    for by_metric in report.priority_weights.values():
+        metrics += [m for m in by_metric if m not in metrics]
+    columns = (Column("priority"), *(Column(m, numeric=True) for m in metrics))
+    rows = tuple(
+        Row(
+            (priority, *(fmt.fact(by_metric.get(m)) for m in metrics)),
+            chosen=priority == report.recommendation.priority,
+        )
+        for priority, by_metric in report.priority_weights.items()
+    )
+    return Table(columns, rows)
+
+
+def slices(report: Report) -> tuple[tuple[str, Table], ...]:
+    """Per slice key: rows are slice values, a column of F1 (with interval) per model, and n.
+
+    When every model was scored on the same number of samples per slice value (the usual case:
+    one dataset), one n column serves them all; otherwise each model gets its own.
+    """
+    out = []
+    for key, values, models in slice_layout(report):
+        cells_by_value = {
+            value: [
+                m.quality.by_slice.get(key, {}).get(value) if m.quality is not None else None
+                for m in models
+            ]
+            for value in values
+        }
+        shared_n = all(
+            len({c.n for c in cells if c is not None}) <= 1 for cells in cells_by_value.values()
+        )
+        columns = [Column(key)]
+        if shared_n:
+            columns.append(Column("n", numeric=True))
+        for model in models:
+            columns.append(Column(f"{model.name} F1", numeric=True))
+            if not shared_n:
+                columns.append(Column(f"{model.name} n", numeric=True))
+        rows = []
+        for value, cells in cells_by_value.items():
+            row = [value]
+            if shared_n:
+                row.append(next((fmt.integer(c.n) for c in cells if c is not None), fmt.MISSING))
+            for cell in cells:
+                row.append(
+                    fmt.with_interval(cell.f1_macro, cell.f1_macro_ci) if cell else fmt.MISSING
+                )
+                if not shared_n:
+                    row.append(fmt.integer(cell.n) if cell else fmt.MISSING)
+            rows.append(Row(tuple(row)))
+        out.append((key, Table(tuple(columns), tuple(rows))))
+    return tuple(out)
+
+
+_QUALITY_METRICS = (
+    ("accuracy", "accuracy"),
+    ("precision_macro", "precision (macro)"),
+    ("recall_macro", "recall (macro)"),
+    ("f1_macro", "F1 (macro)"),
+    ("precision_weighted", "precision (weighted)"),
+    ("recall_weighted", "recall (weighted)"),
+    ("f1_weighted", "F1 (weighted)"),
+)
+
+
+def _quality_table(model: ModelResult) -> Table | None:
+    q = model.quality
+    if q is None:
+        return None
+    rows = []
+    for key, label in _QUALITY_METRICS:
+        ci = q.intervals.get(key)
+        rows.append(
+            Row(
+                (
+                    label,
+                    fmt.score(getattr(q, key)),
+                    fmt.interval(ci),
+                    ci.method if ci is not None else fmt.MISSING,
+                )
+            )
+        )
+    known = {key for key, _ in _QUALITY_METRICS}
+    for key, ci in q.intervals.items():
+        if key not in known:
+            rows.append(Row((key, fmt.MISSING, fmt.interval(ci), ci.method)))
+    columns = (
+        Column("metric"),
+        Column("value", numeric=True),
+        Column("95% interval", numeric=True),
+        Column("interval method"),
+    )
+    return Table(columns, tuple(rows))
+
+
+def _per_class_table(model: ModelResult) -> Table | None:
+    q = model.quality
+    if q is None or not q.per_class:
+        return None
+    columns = (
+        Column("class"),
+        Column("precision", numeric=True),
+        Column("recall", numeric=True),
+        Column("F1", numeric=True),
+        Column("support", numeric=True),
+    )
+    rows = tuple(
+        Row(
+            (
+                label,
+                fmt.score(m.precision),
+                fmt.score(m.recall),
+                fmt.score(m.f1),
+                fmt.integer(m.support),
+            )
+        )
+        for label, m in q.per_class.items()
+    )
+    return Table(columns, rows)
+
+
+def _confusion_table(model: ModelResult) -> Table | None:
+    q = model.quality
+    if q is None or not q.confusion_matrix:
+        return None
+    labels = q.confusion_labels or [str(i) for i in range(len(q.confusion_matrix))]
+    columns = (Column("true ↓ / predicted →"), *(Column(label, numeric=True) for label in labels))
+    rows = tuple(
+        Row((labels[i] if i < len(labels) else str(i), *(fmt.integer(c) for c in counts)))
+        for i, counts in enumerate(q.confusion_matrix)
+    )
+    return Table(columns, rows, diagonal=True)
+
+
+def _latency_row(label: str, s: LatencySummary) -> Row:
+    return Row(
+        (
+            label,
+            fmt.integer(s.count),
+            fmt.ms(s.mean),
+            fmt.ms(s.p50),
+            fmt.ms(s.p90),
+            fmt.ms(s.p95),
+            fmt.ms(s.p99),
+            fmt.ms(s.max),
+            s.method,
+        )
+    )
+
+
+def _latency_table(model: ModelResult) -> Table | None:
+    rows = []
+    if model.latency_ms is not None:
+        rows.append(_latency_row("response time", model.latency_ms))
+    if model.load is not None and model.load.service_time_ms is not None:
+        rows.append(_latency_row("service time", model.load.service_time_ms))
+    if model.load is not None and model.load.schedule_lag_ms is not None:
+        rows.append(_latency_row("schedule lag", model.load.schedule_lag_ms))
+    if not rows:
+        return None
+    columns = (
+        Column("ms"),
+        Column("count", numeric=True),
+        *(Column(h, numeric=True) for h in ("mean", "P50", "P90", "P95", "P99", "max")),
+        Column("percentiles from"),
+    )
+    return Table(columns, tuple(rows))
+
+
+def _load_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
+    load = model.load
+    if load is None:
+        return ()
+    rows = [("Mode", load.mode)]
+    if load.concurrency is not None:
+        rows.append(("Concurrency", fmt.integer(load.concurrency)))
+    if load.rate_rps is not None:
+        rows.append(("Arrival rate", f"{fmt.rps(load.rate_rps)} req/s"))
+    rows += [
+        ("Measured window", f"{fmt.significant(load.duration_s)} s"),
+        ("Requests", fmt.integer(load.requests)),
+        ("Completed", fmt.integer(load.completed)),
+        ("Throughput", f"{fmt.rps(model.throughput_rps)} req/s"),
+        ("Error rate", fmt.percent(load.error_rate)),
+        (
+            "Errors by kind",
+            ", ".join(f"{kind}: {fmt.integer(n)}" for kind, n in sorted(load.errors.items()))
+            or "none",
+        ),
+    ]
+    return tuple(rows)
+
+
+def _cost_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
+    cost = model.cost
+    rows = [
+        ("Per 1,000 requests", fmt.money(cost.per_1000_requests, cost.currency)),
+        ("Basis", cost.basis),
+    ]
+    if cost.throughput_basis_rps is not None:
+        rows.append(("Throughput used", f"{fmt.rps(cost.throughput_basis_rps)} req/s"))
+    if cost.within_sla is not None:
+        rows.append(("Throughput within SLA", fmt.yes_no(cost.within_sla)))
+    return tuple(rows)
+
+
+def _quality_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
+    q = model.quality
+    if q is None:
+        return ()
+    return (("Samples", fmt.integer(q.n)), ("Failed (counted wrong)", fmt.integer(q.n_failed)))
+
+
+def model_details(report: Report) -> tuple[ModelDetail, ...]:
+    frontier = set(report.pareto)
+    out = []
+    for i, (model, color) in enumerate(zip(report.models, model_colors(report), strict=True)):
+        out.append(
+            ModelDetail(
+                anchor=f"model-{i + 1}",
+                name=model.name,
+                color=color,
+                target_kind=model.target_kind,
+                description=model.description,
+                chosen=model.name == report.recommendation.chosen,
+                on_frontier=model.name in frontier,
+                sla_met=model.sla.met,
+                sla_violations=tuple(model.sla.violations),
+                quality_facts=_quality_facts(model),
+                quality=_quality_table(model),
+                per_class=_per_class_table(model),
+                confusion=_confusion_table(model),
+                load_facts=_load_facts(model),
+                latency=_latency_table(model),
+                client_bound=model.load is not None and model.load.client_bound,
+                cost_facts=_cost_facts(model),
+                cost_explanation=model.cost.explanation,
+            )
+        )
+    return tuple(out)
+
+
+def view(report: Report) -> ReportView:
+    return ReportView(
+        facts=facts(report),
+        priorities=priorities(report),
+        summary=summary(report),
+        ranking=ranking(report),
+        sla=sla(report),
+        weights=weights(report),
+        slices=slices(report),
+        models=model_details(report),
+        definitions=tuple(report.definitions.items()),
+        notes=tuple(report.notes),
+        client_bound=tuple(m.name for m in report.models if m.load and m.load.client_bound),
+    )

@@ -1,0 +1,167 @@
+"""Render a Report as GitHub-flavoured Markdown (the same tables as the HTML, without charts)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from modelmeter.report import _format as fmt
+from modelmeter.report import _tables
+from modelmeter.report._tables import Table
+from modelmeter.report.model import Report
+
+# Characters that Markdown (or the HTML it passes through) reads as syntax anywhere in a line.
+_INLINE = frozenset("\\`*[]<>|&~")
+# A line that starts like this would become a heading, list item, quote or rule.
+_LINE_START = re.compile(r"^(\s*)(?:(\d+)([.)])|([#+=-]))")
+
+
+def _inline(text: str) -> str:
+    flat = " ".join(text.split())
+    out = []
+    for i, ch in enumerate(flat):
+        if ch == "_":
+            # Only an underscore at a word boundary can start emphasis; ``x86_64`` stays as is.
+            before = flat[i - 1] if i > 0 else " "
+            after = flat[i + 1] if i + 1 < len(flat) else " "
+            out.append("_" if before.isalnum() and after.isalnum() else "\\_")
+        elif ch in _INLINE:
+            out.append(f"\\{ch}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def escape(text: str) -> str:
+    """``text`` shown literally on one line: syntax characters backslash-escaped.
+
+    Figures such as ``0.881 (0.862–0.899)`` pass unchanged, so they read the same as in HTML.
+    """
+    line = _inline(text)
+    match = _LINE_START.match(line)
+    if match is None:
+        return line
+    at = match.start(3) if match.group(2) else match.start(4)
+    return line[:at] + "\\" + line[at:]
+
+
+# A table cell or list value: inline syntax and the column separator escaped.
+_cell = _inline
+
+
+def table(t: Table) -> list[str]:
+    header = "| " + " | ".join(_cell(c.header) for c in t.columns) + " |"
+    rule = "|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|"
+    lines = [header, rule]
+    for row in t.rows:
+        cells = [_cell(cell) for cell in row.cells]
+        key = t.key_column
+        if row.chosen and key < len(cells) and cells[key]:
+            cells[key] = f"**{cells[key]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _facts(items: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"- **{_cell(label)}:** {_cell(value)}" for label, value in items]
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown; figures are formatted exactly as in the HTML report."""
+    view = _tables.view(report)
+    out: list[str] = [f"# {escape(report.name)}", "", "*modelmeter report*", ""]
+    out += _facts(view.facts)
+
+    out += ["", "## Recommendation", ""]
+    out += [
+        f"> {escape(line)}" if line.strip() else ">"
+        for line in report.recommendation.text.splitlines()
+    ]
+    out += ["", *table(view.priorities)]
+
+    out += ["", "## Summary", "", *table(view.summary)]
+    out += [
+        "",
+        "Latency is response time, measured from when each request was meant to be sent. "
+        f"Intervals are 95%. ★ marks the Pareto frontier over quality, P95 latency and cost. "
+        f"Missing values are shown as {fmt.MISSING}. The recommended model is in **bold**.",
+    ]
+    if view.client_bound:
+        out += [
+            "",
+            "> **Client-bound:** "
+            + ", ".join(escape(name) for name in view.client_bound)
+            + ". The load generator fell behind its schedule in these runs, so their latency and "
+            "throughput partly measure the client; see the model details.",
+        ]
+
+    out += ["", "## Ranking", "", *table(view.ranking)]
+    if view.sla is not None:
+        out += ["", "### SLA limits applied", "", *table(view.sla)]
+    if view.weights is not None:
+        out += ["", "### Priority weights", "", *table(view.weights)]
+
+    out += ["", "Charts are in the HTML report."]
+
+    if view.slices:
+        out += [
+            "",
+            "## Quality by slice",
+            "",
+            "F1 (macro) with its 95% interval where computed, and n, the samples in each slice.",
+        ]
+        for key, slice_table in view.slices:
+            out += ["", f"### By {escape(key)}", "", *table(slice_table)]
+
+    out += ["", "## Model details"]
+    for m in view.models:
+        title = escape(m.name) + (" (recommended)" if m.chosen else "")
+        out += ["", f"### {title}", ""]
+        tags = [f"target: {_cell(m.target_kind)}"]
+        if m.on_frontier:
+            tags.append("★ on the Pareto frontier")
+        tags.append("SLA met" if m.sla_met else "SLA not met")
+        out.append(" · ".join(tags))
+        if m.description:
+            out += ["", escape(m.description)]
+        if m.sla_violations:
+            out += ["", "> **SLA violations:** " + "; ".join(escape(v) for v in m.sla_violations)]
+
+        out += ["", "#### Quality", ""]
+        if m.quality is None:
+            out.append("No quality was measured for this model.")
+        else:
+            out += [*_facts(m.quality_facts), "", *table(m.quality)]
+            if m.per_class is not None:
+                out += ["", "#### Per class", "", *table(m.per_class)]
+            if m.confusion is not None:
+                out += ["", "#### Confusion matrix", ""]
+                out += table(m.confusion)
+
+        out += ["", "#### Load", ""]
+        if m.client_bound:
+            out += [
+                "> **Warning: client-bound run.** The load generator fell behind its schedule "
+                "(schedule lag P99 passed the threshold). Latency and throughput partly measure "
+                "the client, not the model; rerun with fewer concurrent requests or more client "
+                "CPU.",
+                "",
+            ]
+        if m.load_facts:
+            out += _facts(m.load_facts)
+        else:
+            out.append("No load phase was run for this model.")
+        if m.latency is not None:
+            out += ["", *table(m.latency)]
+
+        out += ["", "#### Cost", "", *_facts(m.cost_facts)]
+        if m.cost_explanation:
+            out += ["", escape(m.cost_explanation)]
+
+    if view.definitions:
+        out += ["", "## Definitions", ""]
+        out += [f"- **{_cell(key)}**: {escape(text)}" for key, text in view.definitions]
+    if view.notes:
+        out += ["", "## Notes", ""]
+        out += [f"- {escape(note)}" for note in view.notes]
+    return "\n".join(out) + "\n"
