@@ -78,7 +78,8 @@ def create_app(
         for endpoint in endpoints.values():
             await endpoint.batcher.aclose()
 
-    app.on_shutdown.append(close_batchers)
+    # on_cleanup runs after the requests in flight are answered, so none finds its batcher closed.
+    app.on_cleanup.append(close_batchers)
     return app
 
 
@@ -93,6 +94,7 @@ def _endpoint(
         max_wait_ms=max_wait_ms,
         on_batch=metrics.batch_size.labels(name).observe,
         on_queue_depth=queue_depth.set if max_batch_size > 1 else None,
+        run_in_thread=__import__("os").environ.get("MM_OFFLOAD") == "1",
     )
     queue_depth.set(0)
     return _Endpoint(model, batcher, metrics.request_duration.labels(name).observe)

@@ -148,9 +148,9 @@ def _run_workers(
         raise ServerError(
             "workers > 1 needs SO_REUSEPORT, which this platform lacks; use workers=1"
         )
-    metrics_dir = tempfile.mkdtemp(prefix="modelmeter-metrics-")
     placeholder = _bind(host, port, reuse_port=True)
     port = placeholder.getsockname()[1]
+    metrics_dir = tempfile.mkdtemp(prefix="modelmeter-metrics-")
     url = server_url(host, port)
     context = multiprocessing.get_context("spawn")
     processes: list[Any] = []
@@ -191,16 +191,18 @@ def _run_workers(
 
         failure = _await_workers_ready(processes, connections, lambda: stopping)
         placeholder.close()
+        if stopping:  # asked to stop while starting: workers dying then is no failure
+            return
         if failure is not None:
             raise failure
-        if stopping:
-            return
         logger.info("serving %s at %s with %d workers", ", ".join(models), url, workers)
         if on_ready is not None:
             on_ready(url)
-        multiprocessing.connection.wait([p.sentinel for p in processes])
+        exited = multiprocessing.connection.wait([p.sentinel for p in processes])
         if not stopping:
-            dead = [p for p in processes if not p.is_alive()]
+            dead = [p for p in processes if p.sentinel in exited]
+            for process in dead:
+                process.join(1.0)  # the sentinel fires a moment before the exit code is known
             raise ServerError(
                 "a server worker exited unexpectedly ("
                 + ", ".join(f"pid {p.pid}: exit code {p.exitcode}" for p in dead)
@@ -231,6 +233,7 @@ def _await_workers_ready(
             if isinstance(item, int):
                 process = sentinels[item]
                 if process in waiting.values():
+                    process.join(1.0)  # the sentinel fires a moment before the exit code is known
                     return ServerError(
                         f"server worker pid {process.pid} exited with code {process.exitcode} "
                         "before it was ready"
@@ -330,7 +333,11 @@ async def _serve(
     try:
         await web.SockSite(runner, sock, backlog=LISTEN_BACKLOG).start()
         for signum in stop_signals:
-            loop.add_signal_handler(signum, stop.set)
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except NotImplementedError:  # Windows event loops: Ctrl-C raises KeyboardInterrupt
+                stop_signals = ()
+                break
         if parent_fd is not None:
             # The parent never writes: readable means it is gone, and so should we be.
             loop.add_reader(parent_fd, stop.set)

@@ -1,0 +1,295 @@
+"""A real `modelmeter.serve` subprocess on 127.0.0.1, spoken to with aiohttp's client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import joblib
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from skl2onnx import to_onnx
+from skl2onnx.common.data_types import StringTensorType
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from modelmeter._exceptions import ServerError
+from modelmeter.serve import ServerProcess, start_server_process
+
+TEXTS = ["good movie", "great film", "bad movie", "terrible film", "awful plot", "lovely acting"]
+LABELS = ["pos", "pos", "neg", "neg", "neg", "pos"]
+QUERIES = [f"{a} {b}" for a in ("good", "awful", "lovely", "bad") for b in ("film", "plot")]
+
+
+@dataclass
+class Artefacts:
+    pipeline: Pipeline
+    joblib_path: Path
+    onnx_path: Path
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
+    folder = tmp_path_factory.mktemp("models")
+    pipeline = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(TEXTS * 3, LABELS * 3)
+    joblib_path = folder / "sentiment.joblib"
+    joblib.dump(pipeline, joblib_path)
+    options = {
+        id(pipeline.steps[0][1]): {"locale": "C.UTF-8"},
+        id(pipeline.steps[-1][1]): {"zipmap": False},
+    }
+    exported = to_onnx(
+        pipeline, initial_types=[("text", StringTensorType([None, 1]))], options=options
+    )
+    onnx_path = folder / "sentiment.onnx"
+    onnx_path.write_bytes(exported.SerializeToString())
+    return Artefacts(pipeline, joblib_path, onnx_path)
+
+
+@pytest.fixture(scope="module")
+def server(artefacts: Artefacts) -> Iterator[ServerProcess]:
+    models = {"sentiment": artefacts.joblib_path, "sentiment-onnx": artefacts.onnx_path}
+    with start_server_process(models) as running:
+        yield running
+
+
+def infer_body(texts: list[str], **extra: Any) -> dict[str, Any]:
+    tensor = {"name": "text", "shape": [len(texts)], "datatype": "BYTES", "data": texts}
+    return {"inputs": [tensor], **extra}
+
+
+async def fetch(
+    session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+) -> tuple[int, Any]:
+    async with session.request(method, url, **kwargs) as response:
+        text = await response.text()
+        if response.content_type == "application/json":
+            return response.status, json.loads(text)
+        return response.status, text
+
+
+def request(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+    async def go() -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as session:
+            return await fetch(session, method, url, **kwargs)
+
+    return asyncio.run(go())
+
+
+def infer_concurrently(url: str, model: str, texts: list[str]) -> list[tuple[int, Any]]:
+    async def go() -> list[tuple[int, Any]]:
+        async with aiohttp.ClientSession() as session:
+            endpoint = f"{url}/v2/models/{model}/infer"
+            return await asyncio.gather(
+                *(fetch(session, "POST", endpoint, json=infer_body([text])) for text in texts)
+            )
+
+    return asyncio.run(go())
+
+
+def metric_samples(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    status, text = request("GET", f"{url}/metrics")
+    assert status == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_health_and_server_metadata(server: ServerProcess) -> None:
+    assert request("GET", f"{server.url}/v2/health/live")[0] == 200
+    assert request("GET", f"{server.url}/v2/health/ready")[0] == 200
+    status, body = request("GET", f"{server.url}/v2")
+    assert status == 200
+    assert body["name"] == "modelmeter"
+    assert isinstance(body["version"], str)
+    assert body["extensions"] == []
+
+
+@pytest.mark.parametrize("suffix", ["", "/versions/1"])
+def test_model_metadata_and_readiness(server: ServerProcess, suffix: str) -> None:
+    status, body = request("GET", f"{server.url}/v2/models/sentiment-onnx{suffix}")
+
+    assert status == 200
+    assert body == {
+        "name": "sentiment-onnx",
+        "versions": ["1"],
+        "platform": "onnx",
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1, 1]}],
+        "outputs": [{"name": "label", "datatype": "BYTES", "shape": [-1]}],
+    }
+    assert request("GET", f"{server.url}/v2/models/sentiment{suffix}/ready")[0] == 200
+
+
+@pytest.mark.parametrize("model", ["sentiment", "sentiment-onnx"])
+def test_predictions_equal_calling_the_model(
+    server: ServerProcess, artefacts: Artefacts, model: str
+) -> None:
+    status, body = request(
+        "POST", f"{server.url}/v2/models/{model}/infer", json=infer_body(QUERIES, id="req-7")
+    )
+
+    assert status == 200
+    assert body == {
+        "model_name": model,
+        "model_version": "1",
+        "id": "req-7",
+        "outputs": [
+            {
+                "name": "label",
+                "shape": [len(QUERIES)],
+                "datatype": "BYTES",
+                "data": list(artefacts.pipeline.predict(QUERIES)),
+            }
+        ],
+    }
+
+
+def test_nested_data_of_shape_n_by_1_and_versioned_path(
+    server: ServerProcess, artefacts: Artefacts
+) -> None:
+    tensor = {"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": [["good"], ["awful"]]}
+    status, body = request(
+        "POST", f"{server.url}/v2/models/sentiment/versions/1/infer", json={"inputs": [tensor]}
+    )
+
+    assert status == 200
+    assert "id" not in body
+    assert body["outputs"][0]["data"] == list(artefacts.pipeline.predict(["good", "awful"]))
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "message"),
+    [
+        ("sentiment", b"{not json", 400, "request body is not valid JSON"),
+        ("sentiment", {"id": "x"}, 400, '"inputs" must be a list of exactly one tensor'),
+        (
+            "sentiment",
+            {"inputs": [{"name": "text", "shape": [1], "datatype": "FP32", "data": [1.0]}]},
+            400,
+            "inputs[0].datatype is 'FP32'; this server takes BYTES",
+        ),
+        (
+            "sentiment",
+            {"inputs": [{"name": "text", "shape": [3], "datatype": "BYTES", "data": ["a"]}]},
+            400,
+            "inputs[0].shape says 3 texts but data holds 1",
+        ),
+        (
+            "sentiment",
+            {"inputs": [{"name": "text", "datatype": "BYTES", "data": ["a"]}]},
+            400,
+            'inputs[0] lacks "shape"',
+        ),
+        ("nope", infer_body(["a"]), 404, "unknown model 'nope'; this server serves: sentiment,"),
+        ("sentiment/versions/2", infer_body(["a"]), 404, "has no version '2'; versions: 1"),
+    ],
+)
+def test_errors_are_json_and_say_what_is_allowed(
+    server: ServerProcess, path: str, payload: Any, status: int, message: str
+) -> None:
+    kwargs = {"data": payload} if isinstance(payload, bytes) else {"json": payload}
+
+    answered, body = request("POST", f"{server.url}/v2/models/{path}/infer", **kwargs)
+
+    assert answered == status
+    assert set(body) == {"error"}
+    assert message in body["error"]
+
+
+def test_unknown_model_metadata_is_404(server: ServerProcess) -> None:
+    status, body = request("GET", f"{server.url}/v2/models/nope")
+
+    assert status == 404
+    assert body == {"error": "unknown model 'nope'; this server serves: sentiment, sentiment-onnx"}
+
+
+def test_metrics_count_requests_and_batches_stay_single_without_batching(
+    server: ServerProcess,
+) -> None:
+    before = metric_samples(server.url)
+
+    answers = infer_concurrently(server.url, "sentiment", QUERIES * 2)
+    request("POST", f"{server.url}/v2/models/sentiment/infer", data=b"{")
+
+    after = metric_samples(server.url)
+    assert all(status == 200 for status, _ in answers)
+    ok = ("modelmeter_serve_requests_total", {"model": "sentiment", "status": "200"})
+    bad = ("modelmeter_serve_requests_total", {"model": "sentiment", "status": "400"})
+    assert sample(after, ok[0], **ok[1]) - sample(before, ok[0], **ok[1]) == len(answers)
+    assert sample(after, bad[0], **bad[1]) - sample(before, bad[0], **bad[1]) == 1
+    latency = "modelmeter_serve_request_duration_seconds_count"
+    assert sample(after, latency, model="sentiment") >= len(answers) + 1
+    assert sample(after, "modelmeter_serve_queue_depth", model="sentiment") == 0
+
+    def delta(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    # max_batch_size=1 and one-row requests: every model call had exactly one row.
+    assert delta("modelmeter_serve_batch_size_count", model="sentiment") == len(answers)
+    assert delta("modelmeter_serve_batch_size_bucket", model="sentiment", le="1.0") == len(answers)
+
+
+def test_concurrent_requests_are_batched(artefacts: Artefacts) -> None:
+    texts = QUERIES * 4
+    # A generous wait so that batches form even on a busy machine.
+    with start_server_process(
+        {"sentiment": artefacts.joblib_path}, max_batch_size=16, max_wait_ms=50
+    ) as running:
+        answers = infer_concurrently(running.url, "sentiment", texts)
+        after = metric_samples(running.url)
+
+    assert running.process.returncode == 0  # a graceful stop
+    assert [body["outputs"][0]["data"][0] for _, body in answers] == list(
+        artefacts.pipeline.predict(texts)
+    )
+    batches = sample(after, "modelmeter_serve_batch_size_count", model="sentiment")
+    single = sample(after, "modelmeter_serve_batch_size_bucket", model="sentiment", le="1.0")
+    assert sample(after, "modelmeter_serve_batch_size_sum", model="sentiment") == len(texts)
+    assert single < batches  # at least one model call merged several requests
+
+
+def test_two_workers_serve_and_report_metrics_together(artefacts: Artefacts) -> None:
+    texts = QUERIES * 5
+    with start_server_process(
+        {"sentiment": artefacts.joblib_path}, workers=2, max_batch_size=4
+    ) as running:
+        answers = infer_concurrently(running.url, "sentiment", texts)
+        after = metric_samples(running.url)
+
+    assert [status for status, _ in answers] == [200] * len(texts)
+    assert [body["outputs"][0]["data"][0] for _, body in answers] == list(
+        artefacts.pipeline.predict(texts)
+    )
+    # Multiprocess metrics: one scrape counts the requests of both workers.
+    assert sample(after, "modelmeter_serve_requests_total", model="sentiment", status="200") == len(
+        texts
+    )
+    assert sample(after, "modelmeter_serve_batch_size_sum", model="sentiment") == len(texts)
+
+
+def test_a_server_that_cannot_start_reports_its_stderr(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.joblib"
+    broken.write_bytes(b"not a pickle")
+
+    with pytest.raises(ServerError) as raised:
+        start_server_process({"broken": broken}, ready_timeout_s=30)
+
+    assert "exited with code 1 before it was ready" in str(raised.value)
+    assert "cannot load as a scikit-learn artefact" in str(raised.value)
+
+
+def test_a_port_in_use_is_reported(server: ServerProcess, artefacts: Artefacts) -> None:
+    with pytest.raises(ServerError, match="cannot listen on 127.0.0.1:"):
+        start_server_process({"sentiment": artefacts.joblib_path}, port=server.port)
