@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class _Measured:
     quality_outcomes: list[Outcome] = field(default_factory=list)
     load_outcomes: list[Outcome] = field(default_factory=list)
     start_error: str | None = None
+    client_cpu_percent: float | None = None
 
 
 class _Progress:
@@ -137,7 +139,12 @@ async def _measure_target(
             int(plan.rate_rps * plan.total_s) if plan.rate_rps else None
         )
         listener.begin(f"{target.name}: load ({plan.mode})", expected)
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
         await run_plan(target, samples, plan, sink=measured.load_outcomes, on_outcome=ticker.tick)
+        wall = time.perf_counter() - wall_before
+        # In-process targets run the model on this process's CPU: the share says nothing then.
+        if target.kind != "python" and wall > 0:
+            measured.client_cpu_percent = 100 * (time.process_time() - cpu_before) / wall
         listener.end()
     finally:
         await target.close()
@@ -145,7 +152,11 @@ async def _measure_target(
 
 def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> ModelResult:
     plan = _plan(spec)
-    phase = summarize_phase(measured.load_outcomes, plan) if measured.load_outcomes else None
+    phase = (
+        summarize_phase(measured.load_outcomes, plan, measured.client_cpu_percent)
+        if measured.load_outcomes
+        else None
+    )
     latency = phase.response_time_ms if phase else None
     throughput = phase.throughput_rps if phase else None
     provisional = ModelResult(

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from modelmeter.cli._console import console, stdout
+from modelmeter.economics import format_money
 from modelmeter.report import write_report
 from modelmeter.report.model import Report
 from modelmeter.run import RunResult
@@ -24,7 +25,7 @@ def summary_table(report: Report) -> Table:
         errors = f"{model.load.error_rate:.1%}" if model.load else "–"
         cost = model.cost
         money = (
-            f"{cost.per_1000_requests:.4f} {cost.currency}"
+            format_money(cost.per_1000_requests, cost.currency)
             if cost.per_1000_requests is not None
             else "–"
         )

@@ -18,6 +18,9 @@ NS_PER_MS = 1_000_000
 # the load generator, not the target, set the pace (see the metric definitions).
 CLIENT_BOUND_MIN_LAG_MS = 1.0
 CLIENT_BOUND_LAG_SHARE = 0.01
+# A closed loop has no schedule to lag behind; there the sign is the generator's own CPU: one
+# event loop runs on one core, and near a full core it cannot send any faster.
+CLIENT_BOUND_CPU_PERCENT = 90.0
 
 
 def summarize_ms(values_ns: np.ndarray) -> LatencySummary | None:
@@ -57,7 +60,9 @@ class PhaseSummary:
     throughput_rps: float | None
 
 
-def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary:
+def summarize_phase(
+    outcomes: Sequence[Outcome], plan: LoadPlan, client_cpu_percent: float | None = None
+) -> PhaseSummary:
     """Statistics over the measured window: requests intended after the warm-up.
 
     The window runs from the first measured request's intended send time (the end of the
@@ -79,10 +84,19 @@ def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary
     )
     service_summary = summarize_ms(service)
     lag_summary = summarize_ms(lag)
-    client_bound = False
+    reasons = []
     if lag_summary is not None and service_summary is not None:
         threshold = max(CLIENT_BOUND_MIN_LAG_MS, CLIENT_BOUND_LAG_SHARE * service_summary.p50)
-        client_bound = lag_summary.p99 > threshold
+        if lag_summary.p99 > threshold:
+            reasons.append(
+                f"schedule lag P99 {lag_summary.p99:.2f} ms passed the "
+                f"{threshold:.2f} ms threshold."
+            )
+    if client_cpu_percent is not None and client_cpu_percent >= CLIENT_BOUND_CPU_PERCENT:
+        reasons.append(
+            f"the load generator used {client_cpu_percent:.0f}% of a CPU core (threshold "
+            f"{CLIENT_BOUND_CPU_PERCENT:.0f}%), so it may have been the bottleneck."
+        )
     throughput = len(ok) / duration_s if duration_s > 0 else None
     load = LoadResult(
         mode=plan.mode,
@@ -96,7 +110,9 @@ def summarize_phase(outcomes: Sequence[Outcome], plan: LoadPlan) -> PhaseSummary
         latency_histogram_ms=histogram_ms(response),
         service_time_ms=service_summary,
         schedule_lag_ms=lag_summary,
-        client_bound=client_bound,
+        client_cpu_percent=client_cpu_percent,
+        client_bound=bool(reasons),
+        client_bound_reason=" ".join(r[0].upper() + r[1:] for r in reasons),
     )
     return PhaseSummary(
         load=load, response_time_ms=summarize_ms(response), throughput_rps=throughput

@@ -63,6 +63,7 @@ class ModelDetail:
     load_facts: tuple[tuple[str, str], ...]
     latency: Table | None
     client_bound: bool
+    client_bound_reason: str
     cost_facts: tuple[tuple[str, str], ...]
     cost_explanation: str
 
@@ -404,6 +405,12 @@ def _load_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
         ("Throughput", f"{fmt.rps(model.throughput_rps)} req/s"),
         ("Error rate", fmt.percent(load.error_rate)),
         (
+            "Load generator CPU",
+            f"{load.client_cpu_percent:.0f}% of one core"
+            if load.client_cpu_percent is not None
+            else fmt.MISSING,
+        ),
+        (
             "Errors by kind",
             ", ".join(f"{kind}: {fmt.integer(n)}" for kind, n in sorted(load.errors.items()))
             or "none",
@@ -454,6 +461,7 @@ def model_details(report: Report) -> tuple[ModelDetail, ...]:
                 load_facts=_load_facts(model),
                 latency=_latency_table(model),
                 client_bound=model.load is not None and model.load.client_bound,
+                client_bound_reason=model.load.client_bound_reason if model.load else "",
                 cost_facts=_cost_facts(model),
                 cost_explanation=model.cost.explanation,
             )

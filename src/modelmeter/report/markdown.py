@@ -91,7 +91,7 @@ def render_markdown(report: Report) -> str:
             "",
             "> **Client-bound:** "
             + ", ".join(escape(name) for name in view.client_bound)
-            + ". The load generator fell behind its schedule in these runs, so their latency and "
+            + ". The load generator may have set the pace in these runs, so their latency and "
             "throughput partly measure the client; see the model details.",
         ]
 
@@ -141,10 +141,14 @@ def render_markdown(report: Report) -> str:
         out += ["", "#### Load", ""]
         if m.client_bound:
             out += [
-                "> **Warning: client-bound run.** The load generator fell behind its schedule "
-                "(schedule lag P99 passed the threshold). Latency and throughput partly measure "
-                "the client, not the model; rerun with fewer concurrent requests or more client "
-                "CPU.",
+                "> **Warning: client-bound run.** "
+                + escape(
+                    m.client_bound_reason
+                    or "The load generator fell behind its schedule (schedule lag P99 passed "
+                    "the threshold)."
+                )
+                + " Latency and throughput partly measure the client, not the model; rerun with "
+                "fewer concurrent requests or more client CPU.",
                 "",
             ]
         if m.load_facts:

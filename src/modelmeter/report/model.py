@@ -106,8 +106,17 @@ class LoadResult(_Model):
     )
     service_time_ms: LatencySummary | None = None
     schedule_lag_ms: LatencySummary | None = None
+    client_cpu_percent: float | None = Field(
+        default=None,
+        description="CPU time the load generator's process used during the phase, in % of one "
+        "core; near 100 the client, not the target, may set the pace.",
+    )
     client_bound: bool = Field(
-        default=False, description="True when schedule lag P99 passed the threshold."
+        default=False,
+        description="True when the load generator may have set the pace (see client_bound_reason).",
+    )
+    client_bound_reason: str = Field(
+        default="", description="Why the run is marked client-bound, with the figures."
     )
 
 

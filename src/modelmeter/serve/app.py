@@ -94,7 +94,6 @@ def _endpoint(
         max_wait_ms=max_wait_ms,
         on_batch=metrics.batch_size.labels(name).observe,
         on_queue_depth=queue_depth.set if max_batch_size > 1 else None,
-        run_in_thread=__import__("os").environ.get("MM_OFFLOAD") == "1",
     )
     queue_depth.set(0)
     return _Endpoint(model, batcher, metrics.request_duration.labels(name).observe)
