@@ -29,7 +29,9 @@ def list_runs(
         console.print(f"no runs in {store.display_url}", highlight=False)
         return
     table = Table(title=f"runs in {store.display_url}", title_justify="left")
-    for column in ("run id", "created (UTC)", "name", "models", "chosen"):
+    table.add_column("run id", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
+    for column in ("name", "models", "chosen"):
         table.add_column(column)
     for s in summaries:
         table.add_row(

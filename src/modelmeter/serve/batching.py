@@ -5,20 +5,23 @@ request has waited ``max_wait_ms``. A request of N rows counts N and is never sp
 larger than ``max_batch_size`` runs as a batch of its own. With ``max_batch_size=1`` there is no
 queue: each request calls the model at once.
 
-Where the model call runs was measured (``benchmarks/serve_batching.py``: TF-IDF + logistic
-regression, one worker, 2 shared cores with the client on them; medians of 4 interleaved runs):
+Model calls run inline on the event loop, one batch at a time. Measured against a single worker
+thread (``benchmarks/serve_batching.py`` setup: one server worker, 16 concurrent requests, client
+on the same 2 cores; medians of 4-6 interleaved 3 s runs, server CPU time from /proc):
 
-* ``max_batch_size=1``: inline on the event loop, ~1,160 req/s at 16 concurrent requests against
-  ~970 req/s through a worker thread. Every request is its own model call, so the handoff to a
-  thread and back is pure overhead, and the call (sub-millisecond, GIL-bound Python) gains
-  nothing from leaving the loop.
-* ``max_batch_size>1``: one worker thread, ~2,600 req/s against ~2,100 req/s inline. While a batch
-  runs in the thread the loop keeps accepting and parsing the next requests, wherever the call
-  lets go of the GIL (numpy and scipy kernels, sleeps), so request handling overlaps the model
-  call instead of queueing behind it, and the next batch is formed when the call returns.
+    model, max_batch_size    inline                  worker thread
+    joblib TF-IDF+LR, 1      1,580 req/s, 590 µs     1,000 req/s, 930 µs
+    joblib TF-IDF+LR, 32     3,770 req/s, 130 µs     2,890 req/s, 215 µs
+    ONNX TF-IDF+LR, 1        6,320 req/s,  95 µs     2,860 req/s, 207 µs
+    ONNX TF-IDF+LR, 32       4,260 req/s,  89 µs     3,640 req/s, 102 µs
 
-So ``run_in_thread`` defaults to ``max_batch_size > 1``. One thread, never more: batches run one
-at a time, which is what lets requests that arrive during a call join the next batch.
+(µs: server CPU per request, the steadier figure: throughput varied by ±30% between runs on
+that shared machine.) Inline wins everywhere: these calls take tens to hundreds of microseconds
+and mostly hold the GIL, so a thread cannot overlap them with request handling, and the handoff
+to the thread and back (wake-ups, GIL switches) costs more CPU than it frees. Inline, requests
+that arrive during a call are read as soon as it returns and join the next batch.
+``run_in_thread=True`` remains for models whose calls are long and release the GIL, where keeping
+the loop free to read requests matters more than the handoff.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class MicroBatcher:
         max_wait_ms: float = 2.0,
         on_batch: Callable[[int], None] | None = None,
         on_queue_depth: Callable[[int], None] | None = None,
-        run_in_thread: bool | None = None,
+        run_in_thread: bool = False,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
@@ -72,8 +75,6 @@ class MicroBatcher:
         self._max_wait_s = max_wait_ms / 1000.0
         self._on_batch = on_batch
         self._on_queue_depth = on_queue_depth
-        if run_in_thread is None:
-            run_in_thread = max_batch_size > 1
         self._executor = ThreadPoolExecutor(1, f"modelmeter-{name}") if run_in_thread else None
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0

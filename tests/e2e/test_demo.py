@@ -1,0 +1,141 @@
+"""The built-in scenario end to end, as a user runs it, and the examples that build on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import accuracy_score, f1_score
+
+from modelmeter.decide._facts import fmt_ms
+from tests.e2e.test_cli_errors import modelmeter
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the demo once: <tmp>/modelmeter-report, with examples/ copied beside it."""
+    root = tmp_path_factory.mktemp("demo")
+    result = modelmeter(
+        "demo",
+        "--out",
+        str(root / "modelmeter-report"),
+        "--db",
+        str(root / "runs.sqlite3"),
+        "--cache-dir",
+        str(root / "cache"),
+        "--duration",
+        "2",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.copytree(REPO / "examples", root / "examples")
+    return root
+
+
+def test_demo_writes_the_contract(demo: Path) -> None:
+    out = demo / "modelmeter-report"
+    for name in ("report.html", "report.md", "report.json"):
+        assert (out / name).stat().st_size > 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["schema_version"] == 1
+    names = [m["name"] for m in report["models"]]
+    assert names == ["base", "optimised", "distilled"]
+    for model in report["models"]:
+        assert 0.5 < model["quality"]["f1_macro"] <= 1.0
+        for language in ("en", "fr", "pt", "es", "de"):
+            assert 0 <= model["quality"]["by_slice"]["language"][language]["f1_macro"] <= 1
+        latency = model["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+        assert model["throughput_rps"] > 0
+        assert model["cost"]["per_1000_requests"] > 0
+        assert model["cost"]["currency"] == "EUR"
+        assert model["load"]["errors"] == {}
+    assert set(report["pareto"]) <= set(names) and report["pareto"]
+    recommendation = report["recommendation"]
+    assert recommendation["chosen"] in names
+    assert set(recommendation["by_priority"]) >= {"quality", "latency", "cost", "balanced"}
+    # The text is written from the figures: the chosen model and its P95 appear in it.
+    chosen = next(m for m in report["models"] if m["name"] == recommendation["chosen"])
+    assert recommendation["chosen"] in recommendation["text"]
+    assert fmt_ms(chosen["latency_ms"]["p95"]) in recommendation["text"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in html
+    assert html.count("<svg") >= 5
+
+
+def test_stored_predictions_reproduce_the_reported_f1(demo: Path) -> None:
+    """Independent check: scikit-learn on the stored per-request predictions."""
+    report = json.loads((demo / "modelmeter-report" / "report.json").read_text(encoding="utf-8"))
+    truth = {}
+    for line in (demo / "modelmeter-report" / "data" / "test.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        truth[row["id"]] = row["label"]
+    with sqlite3.connect(demo / "runs.sqlite3") as db:
+        for model in report["models"]:
+            rows = db.execute(
+                "select sample_id, prediction from outcomes where run_id = ? and target = ? "
+                "and phase = 'quality'",
+                (report["run_id"], model["name"]),
+            ).fetchall()
+            assert len(rows) == len(truth)
+            y_true = [truth[sample_id] for sample_id, _ in rows]
+            y_pred = [prediction for _, prediction in rows]
+            quality = model["quality"]
+            assert quality["f1_macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+            assert quality["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+
+
+def test_stored_run_lists_and_rerenders(demo: Path) -> None:
+    report = json.loads((demo / "modelmeter-report" / "report.json").read_text(encoding="utf-8"))
+    db = str(demo / "runs.sqlite3")
+    listed = modelmeter("runs", "list", "--db", db, cwd=demo)
+    assert listed.returncode == 0 and report["run_id"] in listed.stdout
+    again = modelmeter("report", report["run_id"][:17], "--db", db, "--out", "again", cwd=demo)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((demo / "again" / "report.json").read_text()) == report
+
+
+def test_inprocess_example_runs(demo: Path) -> None:
+    spec = demo / "examples" / "python-inprocess.yaml"
+    text = spec.read_text().replace("duration_s: 5", "duration_s: 1")
+    spec.write_text(text)
+    result = modelmeter("run", str(spec), "--out", "inprocess", "--no-store", cwd=demo)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((demo / "inprocess" / "report.json").read_text())
+    demo_report = json.loads((demo / "modelmeter-report" / "report.json").read_text())
+    demo_f1 = {m["name"]: m["quality"]["f1_macro"] for m in demo_report["models"]}
+    in_process = {m["name"]: m["quality"]["f1_macro"] for m in report["models"]}
+    # The same model files give the same answers in-process and behind the server.
+    assert in_process["base-sklearn"] == pytest.approx(demo_f1["base"])
+    assert in_process["distilled-onnx"] == pytest.approx(demo_f1["distilled"])
+
+
+def test_oip_example_runs_against_modelmeter_serve(demo: Path) -> None:
+    from modelmeter.serve.server import start_server_process
+
+    models = demo / "modelmeter-report" / "models"
+    spec = demo / "examples" / "serve-oip.yaml"
+    with (
+        start_server_process({"base": models / "base.joblib"}) as base,
+        start_server_process({"distilled": models / "distilled.onnx"}, max_batch_size=16) as dist,
+    ):
+        text = (
+            spec.read_text()
+            .replace("http://127.0.0.1:8101", base.url)
+            .replace("http://127.0.0.1:8102", dist.url)
+            .replace("duration_s: 10", "duration_s: 1")
+        )
+        spec.write_text(text)
+        result = modelmeter("run", str(spec), "--out", "oip", "--no-store", cwd=demo)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((demo / "oip" / "report.json").read_text())
+    for model in report["models"]:
+        load = model["load"]
+        assert load["mode"] == "poisson" and load["rate_rps"] == 200
+        assert load["completed"] > 0 and model["latency_ms"]["p95"] > 0
