@@ -291,5 +291,5 @@ def test_a_server_that_cannot_start_reports_its_stderr(tmp_path: Path) -> None:
 
 
 def test_a_port_in_use_is_reported(server: ServerProcess, artefacts: Artefacts) -> None:
-    with pytest.raises(ServerError, match="cannot listen on 127.0.0.1:"):
+    with pytest.raises(ServerError, match=r"cannot listen on 127\.0\.0\.1:\d+: "):
         start_server_process({"sentiment": artefacts.joblib_path}, port=server.port)
