@@ -57,6 +57,15 @@ async def _hang(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
+async def _shutdown(runner: web.AppRunner) -> None:
+    # Handlers still sleeping (the /hang route) are cancelled, not left for the interpreter.
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+    await runner.cleanup()
+
+
 @pytest.fixture(scope="session")
 def fault_server() -> Iterator[FaultServer]:
     app = web.Application()
@@ -76,7 +85,7 @@ def fault_server() -> Iterator[FaultServer]:
     try:
         yield FaultServer(url=f"http://127.0.0.1:{port}", served=app[SERVED])
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(_shutdown(runner), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()

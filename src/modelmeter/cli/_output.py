@@ -10,7 +10,7 @@ from modelmeter.cli._console import console, stdout
 from modelmeter.economics import format_money
 from modelmeter.report import write_report
 from modelmeter.report.model import Report
-from modelmeter.run import RunResult
+from modelmeter.runner import RunResult
 from modelmeter.store import RunStore
 
 

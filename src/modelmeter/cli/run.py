@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure quality, latency, throughput and cost of the spec's targets; write a report."""
         from modelmeter.data.loaders import load_samples
-        from modelmeter.run import run
+        from modelmeter.runner import run
         from modelmeter.spec import load_spec
 
         configure_logging(verbose)

@@ -24,7 +24,7 @@ from modelmeter.data.demo_intents import (
     write_jsonl,
 )
 from modelmeter.progress import ProgressListener, SilentProgress
-from modelmeter.run import RunResult, run
+from modelmeter.runner import RunResult, run
 from modelmeter.spec import parse_spec
 
 # Assumed price of the machine each variant runs on: a 2-vCPU cloud instance. Stated in the
