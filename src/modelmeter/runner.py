@@ -201,6 +201,7 @@ async def run_async(
     run_id: str | None = None,
 ) -> RunResult:
     listener = progress or SilentProgress()
+    spec.check_files()
     if samples is None:
         samples = load_samples(spec.dataset)
     measured: dict[str, _Measured] = {t.name: _Measured() for t in spec.targets}

@@ -7,7 +7,6 @@ Every field is described; the descriptions feed the docs. ``load_spec`` turns an
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import re
 from pathlib import Path
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from modelmeter._exceptions import SpecError
+from modelmeter._net import is_loopback_url
 from modelmeter.decide.objectives import Objectives
 from modelmeter.economics.pricing import Pricing
 
@@ -41,21 +41,10 @@ def _check_http_url(value: str) -> str:
         raise ValueError(
             "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000"
         )
-    return value.rstrip("/")
+    return value
 
 
 HttpUrlText = Annotated[str, AfterValidator(_check_http_url)]
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when the URL's host is 127.0.0.0/8, ::1 or localhost."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class DatasetSpec(_Spec):
@@ -70,7 +59,9 @@ class DatasetSpec(_Spec):
         default="label", description="Column holding the expected answer (null: unlabelled)."
     )
     id_field: str | None = Field(
-        default="id", description="Column holding a stable item id; the row number when absent."
+        default="id",
+        description="Column holding a stable item id; rows without one are named row-N "
+        "after their line in the file.",
     )
     slice_fields: list[str] = Field(
         default_factory=list,
@@ -111,7 +102,7 @@ class HttpTargetSpec(_TargetBase):
 
     kind: Literal["http"]
     url: HttpUrlText = Field(description="Full URL requests are sent to.")
-    method: Literal["POST", "PUT"] = "POST"
+    method: Literal["POST", "PUT"] = Field(default="POST", description="HTTP method.")
     headers: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Request headers; ${VAR} is replaced from the environment. Never reported.",
@@ -193,7 +184,8 @@ class LoadSpec(_Spec):
     )
     allow_remote: bool = Field(
         default=False,
-        description="Load phases go only to loopback targets unless this is true.",
+        description="oip and http targets must be on loopback (127.0.0.0/8, ::1, localhost) "
+        "unless this is true.",
     )
 
     @model_validator(mode="after")
@@ -214,7 +206,7 @@ class EvaluationSpec(_Spec):
 
 class Spec(_Spec):
     name: str = Field(min_length=1, description="Name of the study, shown in the report.")
-    description: str = ""
+    description: str = Field(default="", description="Free text about the study.")
     seed: int = Field(default=0, description="Seed for arrivals and bootstrap resampling.")
     task: Literal["classification"] = Field(
         default="classification", description="What the targets do."
@@ -258,6 +250,15 @@ class Spec(_Spec):
                 "converted or compared across currencies, so use one"
             )
         return self
+
+    def check_files(self) -> None:
+        """Fail before any request is sent when a file the spec names is missing."""
+        for index, target in enumerate(self.targets):
+            model_path = target.model_path if isinstance(target, PythonTargetSpec) else None
+            if model_path is not None and not model_path.is_file():
+                raise SpecError(
+                    f"model file not found: {model_path}", field=f"targets[{index}].model_path"
+                )
 
     def fingerprint(self) -> str:
         """A short hash of the spec's content, secrets excluded, for comparing runs."""
@@ -329,7 +330,8 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
             loc = tuple(error["loc"])
             line = _line_of(root, tuple(p for p in loc if not _is_tag(p)))
             where = f"line {line}, " if line else ""
-            lines.append(f"  {where}{_format_loc(loc)}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"  {where}{_format_loc(loc) or '(spec)'}: {message}")
         raise SpecError("invalid spec\n" + "\n".join(lines), path=path) from None
     base = path.parent
     if not spec.dataset.path.is_absolute():

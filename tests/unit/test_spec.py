@@ -171,3 +171,25 @@ def test_dataset_errors_name_file_and_line(  # type: ignore[no-untyped-def]
 ) -> None:
     with pytest.raises(DatasetError, match=expected):
         load_samples(_dataset(tmp_path, name, text, **kwargs))
+
+
+def test_missing_model_file_is_named_before_any_request(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MM_TEST_KEY", "x")
+    spec = load_spec(_write(tmp_path, GOOD))
+    with pytest.raises(SpecError, match=r"targets\[1\]\.model_path: model file not found"):
+        spec.check_files()
+    (tmp_path / "model.joblib").write_bytes(b"")
+    spec.check_files()
+
+
+def test_spec_wide_errors_read_cleanly(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MM_TEST_KEY", "x")
+    mixed = GOOD.replace("currency: eur}", "currency: eur}\n    description: x").replace(
+        "    model_path: model.joblib\n",
+        "    model_path: model.joblib\n    pricing: {kind: api, currency: USD}\n",
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec(_write(tmp_path, mixed))
+    message = str(caught.value)
+    assert "(spec): targets are priced in different currencies (base: EUR, local: USD)" in message
+    assert "Value error" not in message

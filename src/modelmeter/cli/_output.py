@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from rich.table import Table
 
 from modelmeter.cli._console import console, stdout
@@ -12,6 +13,9 @@ from modelmeter.report import write_report
 from modelmeter.report.model import Report
 from modelmeter.runner import RunResult
 from modelmeter.store import RunStore
+
+# The shell's convention for a process stopped by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def summary_table(report: Report) -> Table:
@@ -53,3 +57,4 @@ def finish_run(result: RunResult, out_dir: Path, db: str | None, store: bool) ->
         console.print(f"wrote {path}", highlight=False)
     if result.interrupted:
         console.print("[yellow]the run was interrupted: the report is partial[/]")
+        raise typer.Exit(EXIT_INTERRUPTED)

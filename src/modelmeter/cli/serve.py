@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from modelmeter._exceptions import ModelError, ModelmeterError
+from modelmeter._net import is_loopback_host
 
 _stderr = Console(stderr=True)
 
@@ -63,7 +63,7 @@ def serve(
             raise typer.BadParameter(
                 f"model {name!r}: no such file: {path}", param_hint="NAME=PATH"
             )
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         _stderr.print(
             f"[yellow]warning:[/] listening on {escape(host)} lets other machines reach these "
             "models; the server has no authentication"
@@ -108,12 +108,3 @@ def serve(
     except KeyboardInterrupt:  # Ctrl-C while the models were still loading
         raise typer.Exit(130) from None
     _stderr.print("Stopped.")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

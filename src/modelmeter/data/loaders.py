@@ -83,7 +83,7 @@ def load_samples(spec: DatasetSpec) -> list[Sample]:
         for line, row in rows:
             sample_id = (
                 _field(row, spec.id_field, path, line)
-                if spec.id_field and spec.id_field in row
+                if spec.id_field and row.get(spec.id_field) not in (None, "")
                 else f"row-{line}"
             )
             if sample_id in seen_ids:

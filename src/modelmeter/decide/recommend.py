@@ -251,7 +251,11 @@ def _sla_text(scored: Sequence[_Scored], objectives: Objectives) -> str:
     parts = []
     for item in breaking:
         described = "; ".join(
-            [f"{found.describe()} ({found.describe_excess()})" for found in item.violations]
+            [
+                found.describe()
+                + (f" ({found.describe_excess()})" if found.value is not None else "")
+                for found in item.violations
+            ]
             + item.recorded
         )
         parts.append(f"{item.model.name} breaks the SLA: {described}")
