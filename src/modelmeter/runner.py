@@ -110,6 +110,7 @@ async def _measure_target(
     except TargetError as exc:
         measured.start_error = f"{exc.kind}: {exc}"
         listener.note(f"target '{target.name}' did not start: {exc}")
+        await target.close()
         return
     finally:
         listener.end()
