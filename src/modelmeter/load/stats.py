@@ -20,7 +20,7 @@ CLIENT_BOUND_MIN_LAG_MS = 1.0
 CLIENT_BOUND_LAG_SHARE = 0.01
 # A closed loop has no schedule to lag behind; there the sign is the generator's own CPU: one
 # event loop runs on one core, and near a full core it cannot send any faster.
-CLIENT_BOUND_CPU_PERCENT = 90.0
+CLIENT_BOUND_CPU_PERCENT = 80.0
 
 
 def summarize_ms(values_ns: np.ndarray) -> LatencySummary | None:
