@@ -36,6 +36,7 @@ R = TypeVar("R")
 # Exit codes: 2 for a user's input that must be fixed (spec, dataset, arguments), 1 otherwise.
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # the shell's convention: 128 + SIGINT
 
 
 def configure_logging(verbose: bool) -> None:
@@ -63,6 +64,10 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            # Ctrl-C outside a measurement (a measurement keeps its partial results itself).
+            console.print("[yellow]interrupted[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
 

@@ -7,15 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelmeter.cli._console import console, stdout
+from modelmeter.cli._console import EXIT_INTERRUPTED, console, stdout
 from modelmeter.economics import format_money
 from modelmeter.report import write_report
 from modelmeter.report.model import Report
 from modelmeter.runner import RunResult
 from modelmeter.store import RunStore
-
-# The shell's convention for a process stopped by Ctrl-C (128 + SIGINT).
-EXIT_INTERRUPTED = 130
 
 
 def summary_table(report: Report) -> Table:
@@ -45,6 +42,13 @@ def finish_run(result: RunResult, out_dir: Path, db: str | None, store: bool) ->
     report = result.report
     paths = write_report(report, out_dir)
     stdout.print(summary_table(report))
+    for model in report.models:
+        if model.load is not None and model.load.client_bound:
+            stdout.print(
+                f"[yellow]{model.name}: client-bound.[/] {model.load.client_bound_reason} "
+                "Its latency and throughput partly measure this machine's load generator.",
+                highlight=False,
+            )
     stdout.print(f"\n[bold]Recommendation[/]\n{report.recommendation.text}\n", highlight=False)
     if store:
         run_store = RunStore(db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,11 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[
             int, typer.Option(min=1, max=256, help="Requests in flight per variant.")
         ] = 8,
+        price_per_hour: Annotated[
+            float,
+            typer.Option(min=0.0001, help="Assumed price of one instance per hour, for cost."),
+        ] = 0.09,
+        currency: Annotated[str, typer.Option(help="ISO 4217 code of that price.")] = "EUR",
         cache_dir: Annotated[
             Path | None,
             typer.Option(help="Where trained variants are cached (default: user cache folder)."),
@@ -44,7 +50,12 @@ def register(app: typer.Typer) -> None:
         configure_logging(verbose)
         started = time.perf_counter()
         options = DemoOptions(
-            out_dir=out, cache_dir=cache_dir, duration_s=duration, concurrency=concurrency
+            out_dir=out,
+            cache_dir=cache_dir,
+            duration_s=duration,
+            concurrency=concurrency,
+            price_per_hour=Decimal(str(price_per_hour)),
+            currency=currency,
         )
         with RichProgress() as progress:
             result = run_demo(options, progress)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,9 @@ from modelmeter.runner import RunResult, run
 from modelmeter.spec import parse_spec
 
 # Assumed price of the machine each variant runs on: a 2-vCPU cloud instance. Stated in the
-# report's cost explanation; change it in the written spec to match your own prices.
-INSTANCE_PRICE_PER_HOUR_EUR = "0.09"
+# report's cost explanation; `modelmeter demo --price-per-hour` sets your own.
+DEFAULT_PRICE_PER_HOUR = Decimal("0.09")
+DEFAULT_CURRENCY = "EUR"
 DEMO_SLA_P95_MS = 50.0
 
 
@@ -41,6 +43,8 @@ class DemoOptions:
     warmup_s: float = 1.0
     concurrency: int = 8
     seed: int = DEFAULT_SEED
+    price_per_hour: Decimal = DEFAULT_PRICE_PER_HOUR
+    currency: str = DEFAULT_CURRENCY
 
 
 def default_cache_dir() -> Path:
@@ -73,8 +77,8 @@ def demo_spec(
                 "description": description,
                 "pricing": {
                     "kind": "instance",
-                    "price_per_hour": INSTANCE_PRICE_PER_HOUR_EUR,
-                    "currency": "EUR",
+                    "price_per_hour": str(options.price_per_hour),
+                    "currency": options.currency,
                 },
             }
             for name, (url, description) in servers.items()
