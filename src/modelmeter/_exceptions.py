@@ -9,6 +9,7 @@
     └── TargetError          one request to a target failed; `kind` says how
         ├── RequestTimeout       no complete answer within the timeout
         ├── ConnectFailed        the connection could not be opened (refused, unreachable)
+        ├── ConnectionReset      the connection broke before the whole answer arrived
         ├── ProtocolFailure      the answer broke the protocol (bad JSON, missing field)
         └── HTTPStatusFailure    the server answered with a non-2xx status
 
@@ -69,6 +70,7 @@ class ErrorKind(StrEnum):
 
     TIMEOUT = "timeout"
     CONNECT = "connect"
+    RESET = "reset"
     PROTOCOL = "protocol"
     HTTP_STATUS = "http_status"
     MODEL = "model"
@@ -86,6 +88,10 @@ class RequestTimeout(TargetError):
 
 class ConnectFailed(TargetError):
     kind = ErrorKind.CONNECT
+
+
+class ConnectionReset(TargetError):
+    kind = ErrorKind.RESET
 
 
 class ProtocolFailure(TargetError):
