@@ -18,7 +18,8 @@ class FaultServer:
 
     ``POST /label?delay_ms=N`` answers ``{"prediction": {"label": <text upper-cased>}, "usage":
     {...}}`` after N ms; ``/status/{code}`` answers that status; ``/not-json`` answers text;
-    ``/hang`` never answers within a test's timeout. ``served`` counts answered requests.
+    ``/hang`` never answers within a test's timeout; ``/serial?delay_ms=N`` answers one request
+    at a time after N ms, so its capacity is exactly 1000/N requests per second. ``served`` counts answered requests.
     """
 
     url: str
@@ -41,6 +42,18 @@ async def _label(request: web.Request) -> web.Response:
             "usage": {"input_tokens": len(text.split()), "output_tokens": 1},
         }
     )
+
+
+SERIAL = web.AppKey("serial", asyncio.Lock)
+
+
+async def _serial(request: web.Request) -> web.Response:
+    """One request at a time, ``delay_ms`` each: a server whose capacity is known exactly."""
+    delay_ms = float(request.query.get("delay_ms", "10"))
+    payload = await request.json()
+    async with request.app[SERIAL]:
+        await asyncio.sleep(delay_ms / 1000)
+    return web.json_response({"prediction": {"label": str(payload.get("input", "")).upper()}})
 
 
 async def _status(request: web.Request) -> web.Response:
@@ -71,10 +84,12 @@ def fault_server() -> Iterator[FaultServer]:
     app = web.Application()
     app[SERVED] = []
     app.router.add_post("/label", _label)
+    app.router.add_post("/serial", _serial)
     app.router.add_post("/status/{code}", _status)
     app.router.add_post("/not-json", _not_json)
     app.router.add_post("/hang", _hang)
     loop = asyncio.new_event_loop()
+    app[SERIAL] = asyncio.Lock()
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)

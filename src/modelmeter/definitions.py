@@ -8,7 +8,7 @@ DEFINITIONS: dict[str, str] = {
     "(free of coordinated omission). The headline P50/P95/P99.",
     "service_time": "done_at − sent_at: from the actual send to the last byte of the answer.",
     "schedule_lag": "sent_at − intended_at: how late the load generator sent; a P99 above "
-    "max(1 ms, 1% of the median service time) marks the run client-bound, and so does a load "
+    "max(2 ms, 1% of the median service time) marks the run client-bound, and so does a load "
     "generator that used 80% or more of its CPU core during the phase.",
     "throughput_rps": "successful answers per second over the measured window (first request "
     "after the warm-up to the last answer); warm-up excluded.",

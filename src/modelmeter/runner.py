@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +23,19 @@ from modelmeter.decide import check_sla, pareto_front, rank, recommend
 from modelmeter.decide.objectives import PRESET_WEIGHTS
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics import cost_per_1000_requests
-from modelmeter.load.engine import run_closed_loop, run_plan
+from modelmeter.load.engine import run_closed_loop
 from modelmeter.load.outcome import Outcome
+from modelmeter.load.phase import (
+    LoadListener,
+    LoadMeasurement,
+    SearchSettings,
+    SweepSettings,
+    measure_load,
+)
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.stats import summarize_phase
+from modelmeter.load.sweep import SaturationRule, Slo
+from modelmeter.load.trace import TraceSource
 from modelmeter.progress import ProgressListener, SilentProgress
 from modelmeter.quality import evaluate_classification
 from modelmeter.report.model import (
@@ -65,32 +73,76 @@ def host_facts() -> HostFacts:
 
 def _plan(spec: Spec) -> LoadPlan:
     load = spec.load
+    trace = load.trace
     return LoadPlan(
         mode=load.mode,
         concurrency=load.concurrency,
         rate_rps=load.rate_rps,
         duration_s=load.duration_s,
         warmup_s=load.warmup_s,
+        cooldown_s=load.cooldown_s,
         max_requests=load.max_requests,
         max_in_flight=load.max_in_flight,
         seed=spec.seed,
+        rate_end_rps=load.rate_end_rps,
+        steps=tuple((stage.duration_s, stage.rate_rps) for stage in load.steps or ()),
+        burstiness=load.burstiness,
+        trace=TraceSource(trace.path, trace.field, trace.format, trace.unit) if trace else None,
+        trace_speedup=trace.speedup if trace else 1.0,
     )
+
+
+def _series_settings(spec: Spec) -> tuple[SweepSettings | None, SearchSettings | None]:
+    sweep, search = spec.load.sweep, spec.load.search
+    sweep_settings = (
+        SweepSettings(
+            mode=sweep.mode,
+            start=sweep.start,
+            stop=sweep.stop,
+            factor=sweep.factor,
+            rule=SaturationRule(
+                max_error_rate=sweep.max_error_rate,
+                min_throughput_gain=sweep.min_throughput_gain,
+                min_latency_growth=sweep.min_latency_growth,
+            ),
+        )
+        if sweep
+        else None
+    )
+    search_settings = (
+        SearchSettings(
+            low_rps=search.low_rps,
+            high_rps=search.high_rps,
+            tolerance=search.tolerance,
+            max_steps=search.max_steps,
+            growth=search.growth,
+            noise_margin=search.noise_margin,
+        )
+        if search
+        else None
+    )
+    return sweep_settings, search_settings
 
 
 @dataclass
 class _Measured:
     quality: QualityResult | None = None
     quality_outcomes: list[Outcome] = field(default_factory=list)
-    load_outcomes: list[Outcome] = field(default_factory=list)
+    load: LoadMeasurement = field(default_factory=LoadMeasurement)
     start_error: str | None = None
-    client_cpu_percent: float | None = None
 
 
-class _Progress:
-    """Adapts outcomes to progress ticks."""
+class _Progress(LoadListener):
+    """Adapts the load measurement's hooks to a ProgressListener."""
 
     def __init__(self, listener: ProgressListener) -> None:
         self.listener = listener
+
+    def begin(self, description: str, total: int | None) -> None:
+        self.listener.begin(description, total)
+
+    def end(self) -> None:
+        self.listener.end()
 
     def tick(self, _outcome: Outcome) -> None:
         self.listener.advance(1)
@@ -102,6 +154,7 @@ async def _measure_target(
     samples: Sequence[Sample],
     listener: ProgressListener,
     measured: _Measured,
+    client_ceiling_rps: float | None,
 ) -> None:
     ticker = _Progress(listener)
     listener.begin(f"{target.name}: starting", None)
@@ -135,29 +188,28 @@ async def _measure_target(
                 n_bootstrap=spec.evaluation.bootstrap_resamples,
                 seed=spec.seed,
             )
-        plan = _plan(spec)
-        expected = plan.max_requests or (
-            int(plan.rate_rps * plan.total_s) if plan.rate_rps else None
+        sweep_settings, search_settings = _series_settings(spec)
+        await measure_load(
+            target,
+            samples,
+            _plan(spec),
+            slo=Slo.from_sla(spec.objectives.sla),
+            state=measured.load,
+            sweep_settings=sweep_settings,
+            search_settings=search_settings,
+            client_ceiling_rps=client_ceiling_rps,
+            listener=ticker,
         )
-        listener.begin(f"{target.name}: load ({plan.mode})", expected)
-        cpu_before, wall_before = time.process_time(), time.perf_counter()
-        await run_plan(target, samples, plan, sink=measured.load_outcomes, on_outcome=ticker.tick)
-        wall = time.perf_counter() - wall_before
-        # In-process targets run the model on this process's CPU: the share says nothing then.
-        if target.kind != "python" and wall > 0:
-            measured.client_cpu_percent = 100 * (time.process_time() - cpu_before) / wall
-        listener.end()
     finally:
         await target.close()
 
 
 def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> ModelResult:
-    plan = _plan(spec)
-    phase = (
-        summarize_phase(measured.load_outcomes, plan, measured.client_cpu_percent)
-        if measured.load_outcomes
-        else None
-    )
+    headline = measured.load.headline
+    phase = headline.summary if headline is not None else None
+    if phase is None and measured.load.current:
+        # Interrupted inside a level: summarise what that level had measured.
+        phase = summarize_phase(measured.load.current, _plan(spec))
     latency = phase.response_time_ms if phase else None
     throughput = phase.throughput_rps if phase else None
     provisional = ModelResult(
@@ -168,11 +220,12 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
         latency_ms=latency,
         throughput_rps=throughput,
         load=phase.load if phase else None,
+        sweep=measured.load.series,
         cost=CostResult(currency="", per_1000_requests=None, basis="none", explanation=""),
         sla=SlaCheck(met=True),
     )
     sla = check_sla(provisional, spec.objectives.sla, quality_metric=spec.objectives.quality_metric)
-    ok = [o for o in measured.load_outcomes if o.ok and not o.warmup]
+    ok = [o for o in measured.load.outcomes if o.ok and o.measured]
     cost = cost_per_1000_requests(
         target_spec.pricing,
         throughput_rps=throughput,
@@ -200,7 +253,13 @@ async def run_async(
     samples: Sequence[Sample] | None = None,
     progress: ProgressListener | None = None,
     run_id: str | None = None,
+    client_ceiling_rps: float | None = None,
 ) -> RunResult:
+    """Measure every target of the spec and build the report.
+
+    ``client_ceiling_rps`` is this host's calibrated load-generation ceiling (see
+    ``modelmeter calibrate``); load phases that come near it are marked client-bound.
+    """
     listener = progress or SilentProgress()
     spec.check_files()
     if samples is None:
@@ -210,7 +269,9 @@ async def run_async(
     for target_spec in spec.targets:
         target = create_target(target_spec)
         try:
-            await _measure_target(target, spec, samples, listener, measured[target_spec.name])
+            await _measure_target(
+                target, spec, samples, listener, measured[target_spec.name], client_ceiling_rps
+            )
         except asyncio.CancelledError:
             # Ctrl-C: keep everything measured so far and report it as partial.
             interrupted = True
@@ -221,7 +282,7 @@ async def run_async(
     outcomes: dict[tuple[str, str], list[Outcome]] = {}
     for name, m in measured.items():
         outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes
-        outcomes[(name, LOAD_PHASE)] = m.load_outcomes
+        outcomes[(name, LOAD_PHASE)] = m.load.outcomes
     return RunResult(report=report, outcomes=outcomes, interrupted=interrupted)
 
 
@@ -277,8 +338,9 @@ def run(
     samples: Sequence[Sample] | None = None,
     progress: ProgressListener | None = None,
     run_id: str | None = None,
+    client_ceiling_rps: float | None = None,
 ) -> RunResult:
-    """Measure every target of the spec and build the report (blocking)."""
+    """Measure every target of the spec and build the report (blocking); see ``run_async``."""
     loop_factory = None
     try:
         import uvloop
@@ -287,4 +349,12 @@ def run(
     except ImportError:  # uvloop is not available on Windows; asyncio's loop works, slower
         pass
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(run_async(spec, samples=samples, progress=progress, run_id=run_id))
+        return runner.run(
+            run_async(
+                spec,
+                samples=samples,
+                progress=progress,
+                run_id=run_id,
+                client_ceiling_rps=client_ceiling_rps,
+            )
+        )

@@ -147,18 +147,141 @@ class PythonTargetSpec(_TargetBase):
         return self
 
 
+class OpenAITargetSpec(_TargetBase):
+    """An OpenAI-compatible server: vLLM, llama.cpp, Ollama, TGI, OpenRouter, ``simulate``."""
+
+    kind: Literal["openai"]
+    url: HttpUrlText = Field(
+        description="Base URL up to and including /v1, e.g. http://127.0.0.1:8000/v1."
+    )
+    model: str = Field(min_length=1, description="Model name sent in each request.")
+    endpoint: Literal["chat", "completions"] = Field(
+        default="chat", description="'chat': /chat/completions; 'completions': /completions."
+    )
+    stream: bool = Field(
+        default=True, description="Stream the answer (needed for TTFT and inter-token latency)."
+    )
+    max_tokens: int | None = Field(
+        default=256, ge=1, description="Cap on output tokens per answer; null: the server's."
+    )
+    temperature: float | None = Field(
+        default=0.0, ge=0, le=2, description="Sampling temperature; null: the server's default."
+    )
+    system_prompt: str | None = Field(default=None, description="Optional system message.")
+    prompt_template: str = Field(
+        default="{{input}}", description="The user message; '{{input}}' is the sample's input."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token, usually '${SOME_API_KEY}' from the environment. Never reported.",
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Extra request headers; ${VAR} from the environment."
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="Fields added to every request body (e.g. top_p)."
+    )
+    tokenizer: Path | None = Field(
+        default=None,
+        description="A tokenizer.json to count output tokens when the server reports no usage "
+        "(needs the 'llm' extra). Never downloaded.",
+    )
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Per-request timeout.")
+
+
 TargetSpec = Annotated[
-    OipTargetSpec | HttpTargetSpec | PythonTargetSpec, Field(discriminator="kind")
+    OipTargetSpec | HttpTargetSpec | PythonTargetSpec | OpenAITargetSpec,
+    Field(discriminator="kind"),
 ]
+
+
+class StageSpec(_Spec):
+    """One stage of a stepped arrival rate."""
+
+    duration_s: float = Field(gt=0, le=3600, description="How long the stage lasts.")
+    rate_rps: float = Field(ge=0, le=100_000, description="Arrivals per second; 0 is a pause.")
+
+
+class TraceSpec(_Spec):
+    """A recorded log of request times, replayed as the arrival schedule."""
+
+    path: Path = Field(description="JSONL or CSV file; relative paths from the spec's folder.")
+    field: str = Field(default="timestamp", description="Column holding each request's time.")
+    format: Literal["auto", "jsonl", "csv"] = Field(
+        default="auto", description="File format; 'auto' decides by the extension."
+    )
+    unit: Literal["auto", "s", "ms", "us", "ns"] = Field(
+        default="auto",
+        description="Unit of numeric timestamps; 'auto' guesses from their size (ISO 8601 "
+        "text is always understood).",
+    )
+    speedup: float = Field(
+        default=1.0, gt=0, le=1000, description="Replay this many times faster than recorded."
+    )
+
+
+class SweepSpec(_Spec):
+    """Measure at growing load levels until the target saturates: a throughput-latency curve."""
+
+    mode: Literal["concurrency", "rate"] = Field(
+        default="concurrency", description="Vary requests in flight, or Poisson arrivals/s."
+    )
+    start: float = Field(default=1, gt=0, description="First load level.")
+    stop: float = Field(default=64, gt=0, description="Last load level.")
+    factor: float = Field(default=2.0, gt=1, le=10, description="Each level is this × the last.")
+    max_error_rate: float = Field(
+        default=0.05, ge=0, le=1, description="Stop once a level's error rate passes this."
+    )
+    min_throughput_gain: float = Field(
+        default=0.05,
+        ge=0,
+        description="Saturation: throughput grew less than this share over the last level...",
+    )
+    min_latency_growth: float = Field(
+        default=0.5, ge=0, description="...while P95 grew by more than this share."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SweepSpec:
+        if self.stop < self.start:
+            raise ValueError("stop must be at least start")
+        return self
+
+
+class SearchSpec(_Spec):
+    """Find the highest arrival rate whose latency and errors still meet the SLA."""
+
+    low_rps: float = Field(default=10, gt=0, description="Rate to start from.")
+    high_rps: float = Field(
+        default=10_000, gt=0, le=100_000, description="Highest rate the search may try."
+    )
+    tolerance: float = Field(
+        default=0.05, gt=0, le=0.5, description="Stop when the bracket is this narrow (share)."
+    )
+    max_steps: int = Field(default=20, ge=2, le=100, description="Most load levels to measure.")
+    growth: float = Field(default=2.0, gt=1, le=10, description="Rate factor while bracketing.")
+    noise_margin: float = Field(
+        default=0.05,
+        ge=0,
+        le=0.5,
+        description="A level this close to a limit is measured twice and must pass both times.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SearchSpec:
+        if self.high_rps < self.low_rps:
+            raise ValueError("high_rps must be at least low_rps")
+        return self
 
 
 class LoadSpec(_Spec):
     """The load phase that measures latency and throughput, after a quality pass."""
 
-    mode: Literal["concurrency", "constant", "poisson"] = Field(
+    mode: Literal["concurrency", "constant", "poisson", "gamma", "trace"] = Field(
         default="concurrency",
-        description="'concurrency': closed loop, N requests always in flight; 'constant' or "
-        "'poisson': open loop at rate_rps arrivals per second.",
+        description="'concurrency': closed loop, N requests always in flight; 'constant', "
+        "'poisson' or 'gamma' (bursty): open loop at rate_rps arrivals per second; 'trace': "
+        "replay recorded request times.",
     )
     concurrency: int = Field(
         default=8, ge=1, le=4096, description="Closed loop: requests in flight."
@@ -171,6 +294,32 @@ class LoadSpec(_Spec):
     )
     warmup_s: float = Field(
         default=1.0, ge=0, le=600, description="Sent but excluded from statistics."
+    )
+    cooldown_s: float = Field(
+        default=0.0, ge=0, le=600, description="Sent at the end but excluded from statistics."
+    )
+    rate_end_rps: float | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="Ramp: the rate moves linearly from rate_rps to this over the phase.",
+    )
+    steps: list[StageSpec] | None = Field(
+        default=None,
+        description="Stepped rate: stages played in order; they set the phase's length.",
+    )
+    burstiness: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="Mode 'gamma': shape k; gaps vary with CV 1/√k (1 = Poisson, <1 bursty).",
+    )
+    trace: TraceSpec | None = Field(default=None, description="Mode 'trace': the log to replay.")
+    sweep: SweepSpec | None = Field(
+        default=None, description="Measure a series of load levels instead of one."
+    )
+    search: SearchSpec | None = Field(
+        default=None, description="Search for the highest rate within the SLA instead."
     )
     max_requests: int | None = Field(
         default=None, ge=1, description="Stop after this many requests (warm-up included)."
@@ -189,9 +338,30 @@ class LoadSpec(_Spec):
     )
 
     @model_validator(mode="after")
-    def _rate_for_open_loop(self) -> LoadSpec:
-        if self.mode != "concurrency" and self.rate_rps is None:
+    def _consistent(self) -> LoadSpec:
+        open_loop = self.mode in ("constant", "poisson", "gamma")
+        if self.steps:
+            if not open_loop:
+                raise ValueError(f"steps apply to open-loop modes, not '{self.mode}'")
+            if self.rate_rps is not None or self.rate_end_rps is not None:
+                raise ValueError("give either steps or rate_rps (with rate_end_rps), not both")
+            length = sum(stage.duration_s for stage in self.steps)
+            measured = length - self.warmup_s - self.cooldown_s
+            if measured <= 0:
+                raise ValueError("the steps must last longer than warmup_s + cooldown_s")
+            if "duration_s" in self.model_fields_set and abs(self.duration_s - measured) > 1e-6:
+                raise ValueError(
+                    f"the steps last {length:g} s, so duration_s must be {measured:g} (or left out)"
+                )
+            self.duration_s = measured
+        elif open_loop and self.rate_rps is None and self.search is None and self.sweep is None:
             raise ValueError(f"mode '{self.mode}' needs rate_rps (arrivals per second)")
+        if self.rate_end_rps is not None and self.rate_rps is None:
+            raise ValueError("rate_end_rps needs rate_rps, the rate the ramp starts from")
+        if (self.mode == "trace") != (self.trace is not None):
+            raise ValueError("mode 'trace' and a trace go together")
+        if self.sweep is not None and self.search is not None:
+            raise ValueError("give either sweep or search, not both")
         return self
 
 
@@ -241,6 +411,18 @@ class Spec(_Spec):
         return self
 
     @model_validator(mode="after")
+    def _search_needs_a_limit(self) -> Spec:
+        sla = self.objectives.sla
+        limits = (sla.p95_ms, sla.p99_ms, sla.ttft_p95_ms, sla.itl_p95_ms, sla.max_error_rate)
+        if self.load.search is not None and all(limit is None for limit in limits):
+            raise ValueError(
+                "load.search looks for the highest rate that meets the SLA, so objectives.sla "
+                "needs a latency or error-rate limit (p95_ms, p99_ms, ttft_p95_ms, itl_p95_ms "
+                "or max_error_rate)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _one_currency(self) -> Spec:
         currencies = {t.name: t.pricing.currency for t in self.targets if t.pricing is not None}
         if len(set(currencies.values())) > 1:
@@ -253,16 +435,22 @@ class Spec(_Spec):
 
     def check_files(self) -> None:
         """Fail before any request is sent when a file the spec names is missing."""
+        if self.load.trace is not None and not self.load.trace.path.is_file():
+            raise SpecError(f"file not found: {self.load.trace.path}", field="load.trace.path")
         for index, target in enumerate(self.targets):
-            model_path = target.model_path if isinstance(target, PythonTargetSpec) else None
-            if model_path is not None and not model_path.is_file():
-                raise SpecError(
-                    f"model file not found: {model_path}", field=f"targets[{index}].model_path"
-                )
+            named = {
+                "model_path": getattr(target, "model_path", None),
+                "tokenizer": getattr(target, "tokenizer", None),
+            }
+            for field_name, file in named.items():
+                if file is not None and not file.is_file():
+                    raise SpecError(
+                        f"file not found: {file}", field=f"targets[{index}].{field_name}"
+                    )
 
     def fingerprint(self) -> str:
         """A short hash of the spec's content, secrets excluded, for comparing runs."""
-        text = self.model_dump_json(exclude={"targets": {"__all__": {"headers"}}})
+        text = self.model_dump_json(exclude={"targets": {"__all__": {"headers", "api_key"}}})
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -316,11 +504,15 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
             "the spec must be a YAML mapping (name:, dataset:, targets:, ...)", path=path
         )
     for index, target in enumerate(data.get("targets") or []):
-        if isinstance(target, dict) and isinstance(target.get("headers"), dict):
+        if not isinstance(target, dict):
+            continue
+        if isinstance(target.get("headers"), dict):
             target["headers"] = {
                 key: _expand_env(value, f"targets[{index}].headers.{key}", path)
                 for key, value in target["headers"].items()
             }
+        if "api_key" in target:
+            target["api_key"] = _expand_env(target["api_key"], f"targets[{index}].api_key", path)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -336,6 +528,9 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
     base = path.parent
     if not spec.dataset.path.is_absolute():
         spec.dataset.path = (base / spec.dataset.path).resolve()
+    trace = spec.load.trace
+    if trace is not None and not trace.path.is_absolute():
+        trace.path = (base / trace.path).resolve()
     for target in spec.targets:
         if (
             isinstance(target, PythonTargetSpec)
@@ -343,11 +538,17 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
             and not target.model_path.is_absolute()
         ):
             target.model_path = (base / target.model_path).resolve()
+        if (
+            isinstance(target, OpenAITargetSpec)
+            and target.tokenizer is not None
+            and not target.tokenizer.is_absolute()
+        ):
+            target.tokenizer = (base / target.tokenizer).resolve()
     return spec
 
 
 def _is_tag(part: int | str) -> bool:
-    return part in ("oip", "http", "python", "instance", "api")
+    return part in ("oip", "http", "python", "openai", "instance", "api")
 
 
 def load_spec(path: Path) -> Spec:

@@ -26,8 +26,13 @@ from modelmeter.spec import (
     HttpTargetSpec,
     LoadSpec,
     OipTargetSpec,
+    OpenAITargetSpec,
     PythonTargetSpec,
+    SearchSpec,
     Spec,
+    StageSpec,
+    SweepSpec,
+    TraceSpec,
     parse_spec,
 )
 
@@ -93,9 +98,14 @@ def test_the_walk_reaches_every_spec_model() -> None:
         OipTargetSpec,
         HttpTargetSpec,
         PythonTargetSpec,
+        OpenAITargetSpec,
         InstancePricing,
         ApiPricing,
         LoadSpec,
+        StageSpec,
+        TraceSpec,
+        SweepSpec,
+        SearchSpec,
         EvaluationSpec,
         Objectives,
         Sla,
@@ -156,7 +166,7 @@ def test_the_annotated_example_is_a_valid_spec(monkeypatch: pytest.MonkeyPatch) 
 
     spec = parse_spec(yaml.safe_load(block), path=Path("docs/spec.md"))
 
-    assert {target.kind for target in spec.targets} == {"oip", "http", "python"}
+    assert {target.kind for target in spec.targets} == {"oip", "http", "python", "openai"}
     priced = {t.pricing.kind for t in spec.targets if t.pricing is not None}
     assert priced == {"instance", "api"}
 

@@ -176,7 +176,7 @@ def test_dataset_errors_name_file_and_line(  # type: ignore[no-untyped-def]
 def test_missing_model_file_is_named_before_any_request(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MM_TEST_KEY", "x")
     spec = load_spec(_write(tmp_path, GOOD))
-    with pytest.raises(SpecError, match=r"targets\[1\]\.model_path: model file not found"):
+    with pytest.raises(SpecError, match=r"targets\[1\]\.model_path: file not found"):
         spec.check_files()
     (tmp_path / "model.joblib").write_bytes(b"")
     spec.check_files()

@@ -39,6 +39,14 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130  # the shell's convention: 128 + SIGINT
 
 
+def client_ceiling() -> float | None:
+    """This host's calibrated ceiling in req/s, when `modelmeter calibrate` ran here."""
+    from modelmeter.calibrate.store import load_calibration
+
+    calibration = load_calibration()
+    return calibration.requests_per_s if calibration else None
+
+
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,

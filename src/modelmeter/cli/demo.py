@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from modelmeter.cli._console import RichProgress, configure_logging, console, friendly_errors
+from modelmeter.cli._console import (
+    RichProgress,
+    client_ceiling,
+    configure_logging,
+    console,
+    friendly_errors,
+)
 from modelmeter.cli._output import finish_run
 from modelmeter.cli.run import DbOption, NoStoreOption, OutOption, VerboseOption
 
@@ -58,6 +64,6 @@ def register(app: typer.Typer) -> None:
             currency=currency,
         )
         with RichProgress() as progress:
-            result = run_demo(options, progress)
+            result = run_demo(options, progress, client_ceiling_rps=client_ceiling())
         finish_run(result, out, db, store=not no_store)
         console.print(f"demo finished in {time.perf_counter() - started:.0f} s")

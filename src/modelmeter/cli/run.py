@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
-from modelmeter.cli._console import RichProgress, configure_logging, friendly_errors
+from modelmeter.cli._console import (
+    RichProgress,
+    client_ceiling,
+    configure_logging,
+    friendly_errors,
+)
 from modelmeter.cli._output import finish_run
 
 OutOption = Annotated[
@@ -44,5 +49,7 @@ def register(app: typer.Typer) -> None:
         spec = load_spec(spec_path)
         samples = load_samples(spec.dataset)  # checked before any request is sent
         with RichProgress() as progress:
-            result = run(spec, samples=samples, progress=progress)
+            result = run(
+                spec, samples=samples, progress=progress, client_ceiling_rps=client_ceiling()
+            )
         finish_run(result, out, db, store=not no_store)

@@ -55,6 +55,16 @@ class Sla(BaseModel):
     p99_ms: float | None = Field(
         default=None, gt=0, description="Highest acceptable P99 response time, in milliseconds."
     )
+    ttft_p95_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Streaming LLMs: highest acceptable P95 time to first token, in milliseconds.",
+    )
+    itl_p95_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Streaming LLMs: highest acceptable P95 inter-token latency, in milliseconds.",
+    )
     max_error_rate: float | None = Field(
         default=None,
         ge=0.0,

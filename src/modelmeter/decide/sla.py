@@ -37,13 +37,15 @@ __all__ = [
 class SlaViolation:
     """One broken limit. ``value`` is None when the measurement is missing."""
 
-    limit_name: Literal["p95_ms", "p99_ms", "max_error_rate", "min_quality"]
+    limit_name: Literal[
+        "p95_ms", "p99_ms", "ttft_p95_ms", "itl_p95_ms", "max_error_rate", "min_quality"
+    ]
     label: str
     value: float | None
     limit: float
 
     def _fmt(self, number: float) -> str:
-        if self.limit_name in ("p95_ms", "p99_ms"):
+        if self.limit_name in ("p95_ms", "p99_ms", "ttft_p95_ms", "itl_p95_ms"):
             return f"{fmt_ms(number)} ms"
         if self.limit_name == "max_error_rate":
             return fmt_percent(number)
@@ -70,7 +72,7 @@ class SlaViolation:
         excess = self.excess
         if excess is None:
             return "not measured"
-        if self.limit_name in ("p95_ms", "p99_ms"):
+        if self.limit_name in ("p95_ms", "p99_ms", "ttft_p95_ms", "itl_p95_ms"):
             return f"{fmt_ms(excess)} ms over"
         if self.limit_name == "max_error_rate":
             return f"{fmt_percent(excess).removesuffix('%')} percentage points over"
@@ -85,6 +87,8 @@ def sla_value_violations(
     error_rate: float | None = None,
     quality: float | None = None,
     quality_metric: QualityMetric = "f1_macro",
+    ttft_p95_ms: float | None = None,
+    itl_p95_ms: float | None = None,
 ) -> list[SlaViolation]:
     """The limits of ``sla`` that the given measurements break, in a fixed order.
 
@@ -97,6 +101,11 @@ def sla_value_violations(
         found.append(SlaViolation("p95_ms", "P95", p95_ms, sla.p95_ms))
     if sla.p99_ms is not None and (p99_ms is None or p99_ms > sla.p99_ms):
         found.append(SlaViolation("p99_ms", "P99", p99_ms, sla.p99_ms))
+    ttft_p95_ms, itl_p95_ms = finite_or_none(ttft_p95_ms), finite_or_none(itl_p95_ms)
+    if sla.ttft_p95_ms is not None and (ttft_p95_ms is None or ttft_p95_ms > sla.ttft_p95_ms):
+        found.append(SlaViolation("ttft_p95_ms", "TTFT P95", ttft_p95_ms, sla.ttft_p95_ms))
+    if sla.itl_p95_ms is not None and (itl_p95_ms is None or itl_p95_ms > sla.itl_p95_ms):
+        found.append(SlaViolation("itl_p95_ms", "ITL P95", itl_p95_ms, sla.itl_p95_ms))
     if sla.max_error_rate is not None and (error_rate is None or error_rate > sla.max_error_rate):
         found.append(SlaViolation("max_error_rate", "error rate", error_rate, sla.max_error_rate))
     if sla.min_quality is not None and (quality is None or quality < sla.min_quality):
@@ -144,7 +153,15 @@ def sla_violations(
         error_rate=error_rate_of(model),
         quality=quality_of(model, quality_metric),
         quality_metric=quality_metric,
+        ttft_p95_ms=_llm_p95(model, "ttft_ms"),
+        itl_p95_ms=_llm_p95(model, "itl_ms"),
     )
+
+
+def _llm_p95(model: ModelResult, metric: str) -> float | None:
+    llm = model.load.llm if model.load is not None else None
+    summary = getattr(llm, metric, None) if llm is not None else None
+    return None if summary is None else float(summary.p95)
 
 
 def check_sla(model: ModelResult, sla: Sla, quality_metric: QualityMetric = "f1_macro") -> SlaCheck:

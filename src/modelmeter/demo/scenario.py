@@ -94,7 +94,12 @@ def demo_spec(
     }
 
 
-def run_demo(options: DemoOptions, progress: ProgressListener | None = None) -> RunResult:
+def run_demo(
+    options: DemoOptions,
+    progress: ProgressListener | None = None,
+    *,
+    client_ceiling_rps: float | None = None,
+) -> RunResult:
     from modelmeter.demo.variants import train_variants
     from modelmeter.serve.server import start_server_process
 
@@ -152,4 +157,4 @@ def run_demo(options: DemoOptions, progress: ProgressListener | None = None) -> 
             encoding="utf-8",
         )
         spec = parse_spec(spec_data, path=spec_path)
-        return run(spec, samples=test, progress=listener)
+        return run(spec, samples=test, progress=listener, client_ceiling_rps=client_ceiling_rps)

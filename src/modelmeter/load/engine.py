@@ -16,7 +16,13 @@ from time import monotonic_ns
 from modelmeter._exceptions import TargetError
 from modelmeter.data.sample import Sample
 from modelmeter.load.outcome import Outcome
-from modelmeter.load.schedule import NS_PER_S, LoadPlan, arrival_offsets_ns
+from modelmeter.load.schedule import (
+    NS_PER_S,
+    LoadPlan,
+    Phase,
+    iter_arrival_offsets,
+    measured_window_ns,
+)
 from modelmeter.targets.base import Target
 
 OnOutcome = Callable[[Outcome], None]
@@ -25,34 +31,45 @@ OnOutcome = Callable[[Outcome], None]
 _START_LEAD_NS = 5_000_000
 
 
-async def _send(target: Target, sample: Sample, intended_at: int | None, warmup: bool) -> Outcome:
+async def _send(
+    target: Target, sample: Sample, intended_at: int | None, phase: Phase = Phase.MEASURED
+) -> Outcome:
     """Send one sample; ``intended_at`` None means "intended when sent" (closed loop)."""
-    sent_at = monotonic_ns()
-    if intended_at is None:
-        intended_at = sent_at
+    called_at = monotonic_ns()
     try:
         prediction = await target.predict(sample)
     except TargetError as exc:
         return Outcome(
             sample_id=sample.id,
             target=target.name,
-            intended_at=intended_at,
-            sent_at=sent_at,
+            intended_at=called_at if intended_at is None else intended_at,
+            sent_at=called_at,
             done_at=monotonic_ns(),
             error=exc.kind,
             error_detail=str(exc)[:500],
-            warmup=warmup,
+            warmup=phase == Phase.WARMUP,
+            cooldown=phase == Phase.COOLDOWN,
         )
+    returned_at = monotonic_ns()
+    # A target that timed the wire itself knows better than the call boundary, which also
+    # counts the target's own overhead.
+    sent_at = called_at if prediction.sent_at is None else prediction.sent_at
     return Outcome(
         sample_id=sample.id,
         target=target.name,
-        intended_at=intended_at,
+        intended_at=sent_at if intended_at is None else intended_at,
         sent_at=sent_at,
-        done_at=monotonic_ns(),
+        done_at=returned_at if prediction.done_at is None else prediction.done_at,
         prediction=prediction.label,
         input_tokens=prediction.input_tokens,
         output_tokens=prediction.output_tokens,
-        warmup=warmup,
+        token_source=prediction.token_source,
+        first_byte_at=prediction.first_byte_at,
+        first_token_at=prediction.first_token_at,
+        first_reasoning_at=prediction.first_reasoning_at,
+        token_gaps_ns=prediction.token_gaps_ns,
+        warmup=phase == Phase.WARMUP,
+        cooldown=phase == Phase.COOLDOWN,
     )
 
 
@@ -63,15 +80,17 @@ async def run_closed_loop(
     concurrency: int,
     duration_s: float | None,
     warmup_s: float = 0.0,
+    cooldown_s: float = 0.0,
     max_requests: int | None = None,
     sink: list[Outcome] | None = None,
     on_outcome: OnOutcome | None = None,
 ) -> list[Outcome]:
     """``concurrency`` workers each send the next sample as soon as their last answer is in.
 
-    Stops at ``duration_s`` after the warm-up or after ``max_requests``, whichever comes first;
-    with neither, ``samples`` are each sent once. Outcomes are appended to ``sink`` as they
-    arrive, so an interrupted run keeps what it measured.
+    Stops at ``duration_s`` after the warm-up (plus the cool-down) or after ``max_requests``,
+    whichever comes first; with neither, ``samples`` are each sent once. Requests sent in the
+    warm-up or cool-down are marked so statistics leave them out. Outcomes are appended to
+    ``sink`` as they arrive, so an interrupted run keeps what it measured.
     """
     if not samples:
         raise ValueError("no samples to send")
@@ -80,7 +99,8 @@ async def run_closed_loop(
         max_requests = len(samples)
     start = monotonic_ns()
     warm_end = start + int(warmup_s * NS_PER_S)
-    deadline = None if duration_s is None else warm_end + int(duration_s * NS_PER_S)
+    cool_start = None if duration_s is None else warm_end + int(duration_s * NS_PER_S)
+    deadline = None if cool_start is None else cool_start + int(cooldown_s * NS_PER_S)
     counter = itertools.count()
 
     async def worker() -> None:
@@ -91,7 +111,13 @@ async def run_closed_loop(
             now = monotonic_ns()
             if deadline is not None and now >= deadline:
                 return
-            outcome = await _send(target, samples[index % len(samples)], None, now < warm_end)
+            if now < warm_end:
+                phase = Phase.WARMUP
+            elif cool_start is not None and now >= cool_start:
+                phase = Phase.COOLDOWN
+            else:
+                phase = Phase.MEASURED
+            outcome = await _send(target, samples[index % len(samples)], None, phase)
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -108,23 +134,24 @@ async def run_open_loop(
     sink: list[Outcome] | None = None,
     on_outcome: OnOutcome | None = None,
 ) -> list[Outcome]:
-    """Send at precomputed arrival times whatever the answers do (constant or Poisson).
+    """Send at precomputed arrival times whatever the answers do (constant, Poisson, gamma,
+    ramps, steps, a replayed trace).
 
     At most ``plan.max_in_flight`` requests are outstanding; an arrival that finds the cap
-    reached waits, and that wait shows in its response time and schedule lag.
+    reached waits, and that wait shows in its response time and schedule lag. Arrival times are
+    generated in chunks, so memory does not grow with the length of the run.
     """
     if not samples:
         raise ValueError("no samples to send")
     outcomes = sink if sink is not None else []
-    offsets = arrival_offsets_ns(plan)
     slots = asyncio.Semaphore(plan.max_in_flight)
     start = monotonic_ns() + _START_LEAD_NS
-    warm_end = start + int(plan.warmup_s * NS_PER_S)
+    window_start, window_end = measured_window_ns(plan)
     pending: set[asyncio.Task[None]] = set()
 
-    async def send_one(sample: Sample, intended_at: int) -> None:
+    async def send_one(sample: Sample, intended_at: int, phase: Phase) -> None:
         try:
-            outcome = await _send(target, sample, intended_at, intended_at < warm_end)
+            outcome = await _send(target, sample, intended_at, phase)
         finally:
             slots.release()
         outcomes.append(outcome)
@@ -132,15 +159,25 @@ async def run_open_loop(
             on_outcome(outcome)
 
     try:
-        for index, offset in enumerate(offsets.tolist()):
-            intended_at = start + offset
-            delay_ns = intended_at - monotonic_ns()
-            if delay_ns > 0:
-                await asyncio.sleep(delay_ns / NS_PER_S)
-            await slots.acquire()
-            task = asyncio.create_task(send_one(samples[index % len(samples)], intended_at))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+        index = 0
+        for chunk in iter_arrival_offsets(plan):
+            for offset in chunk.tolist():
+                intended_at = start + offset
+                delay_ns = intended_at - monotonic_ns()
+                if delay_ns > 0:
+                    await asyncio.sleep(delay_ns / NS_PER_S)
+                await slots.acquire()
+                if offset < window_start:
+                    phase = Phase.WARMUP
+                elif offset >= window_end:
+                    phase = Phase.COOLDOWN
+                else:
+                    phase = Phase.MEASURED
+                sample = samples[index % len(samples)]
+                task = asyncio.create_task(send_one(sample, intended_at, phase))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                index += 1
         if pending:
             await asyncio.gather(*pending)
     finally:
@@ -165,6 +202,7 @@ async def run_plan(
             concurrency=plan.concurrency,
             duration_s=plan.duration_s,
             warmup_s=plan.warmup_s,
+            cooldown_s=plan.cooldown_s,
             max_requests=plan.max_requests,
             sink=sink,
             on_outcome=on_outcome,

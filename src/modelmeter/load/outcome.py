@@ -30,7 +30,30 @@ class Outcome:
     error_detail: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    token_source: str | None = None
+    first_byte_at: int | None = None
+    first_token_at: int | None = None
+    first_reasoning_at: int | None = None
+    token_gaps_ns: tuple[int, ...] = ()
     warmup: bool = False
+    cooldown: bool = False
+
+    @property
+    def measured(self) -> bool:
+        """Intended inside the measured window (neither warm-up nor cool-down)."""
+        return not (self.warmup or self.cooldown)
+
+    @property
+    def ttft_ns(self) -> int | None:
+        """Time to first output token, from the actual send."""
+        return None if self.first_token_at is None else self.first_token_at - self.sent_at
+
+    @property
+    def tpot_ns(self) -> float | None:
+        """(done_at − first_token_at) / (output_tokens − 1): mean time per output token."""
+        if self.first_token_at is None or self.output_tokens is None or self.output_tokens < 2:
+            return None
+        return (self.done_at - self.first_token_at) / (self.output_tokens - 1)
 
     @property
     def ok(self) -> bool:

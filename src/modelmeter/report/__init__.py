@@ -12,6 +12,7 @@ from modelmeter.report.model import (
     HostFacts,
     Interval,
     LatencySummary,
+    LlmLoadMetrics,
     LoadResult,
     ModelResult,
     QualityResult,
@@ -20,6 +21,8 @@ from modelmeter.report.model import (
     Report,
     SlaCheck,
     SliceQuality,
+    SweepPoint,
+    SweepResult,
 )
 from modelmeter.report.write import write_report
 
@@ -29,6 +32,7 @@ __all__ = [
     "HostFacts",
     "Interval",
     "LatencySummary",
+    "LlmLoadMetrics",
     "LoadResult",
     "ModelResult",
     "QualityResult",
@@ -37,6 +41,8 @@ __all__ = [
     "Report",
     "SlaCheck",
     "SliceQuality",
+    "SweepPoint",
+    "SweepResult",
     "render_html",
     "render_json",
     "render_markdown",

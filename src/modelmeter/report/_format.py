@@ -15,7 +15,8 @@ from modelmeter.report.model import Interval
 MISSING = "–"
 
 
-def _finite(value: float | None) -> bool:
+def finite(value: float | None) -> bool:
+    """Whether ``value`` is a number that can be shown (not None, NaN or infinite)."""
     return value is not None and math.isfinite(value)
 
 
@@ -110,7 +111,7 @@ def interval(value: Interval | None, decimals: int = 3) -> str:
 def with_interval(value: float | None, ci: Interval | None, decimals: int = 3) -> str:
     """``0.881 (0.862–0.899)``: a quality figure and its interval when there is one."""
     text = fixed(value, decimals)
-    if ci is not None and _finite(value):
+    if ci is not None and finite(value):
         text += f" ({interval(ci, decimals)})"
     return text
 

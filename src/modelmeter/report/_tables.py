@@ -8,8 +8,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from modelmeter.report import _format as fmt
-from modelmeter.report.charts import model_colors, slice_layout
-from modelmeter.report.model import LatencySummary, ModelResult, Report
+from modelmeter.report.charts import (
+    best_point,
+    load_level,
+    model_colors,
+    ordered_points,
+    slice_layout,
+)
+from modelmeter.report.model import (
+    LatencySummary,
+    LlmLoadMetrics,
+    ModelResult,
+    Report,
+    SweepPoint,
+    SweepResult,
+)
+
+SUMMARY_LLM_NOTE = (
+    "TTFT is timed from the actual send to the first chunk with output, ITL between content "
+    "chunks per token; output tok/s counts every request over the measured window."
+)
+LLM_COUNT_NOTE = "ITL's count is of gaps between chunks; the other counts are requests."
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +85,17 @@ class ModelDetail:
     client_bound_reason: str
     cost_facts: tuple[tuple[str, str], ...]
     cost_explanation: str
+    llm_facts: tuple[tuple[str, str], ...] = ()
+    llm: Table | None = None
+    """TTFT, time to first reasoning, ITL and TPOT percentiles; None for non-streaming targets."""
+    token_source: str = ""
+    """Where the output token counts came from, in a sentence."""
+    sweep_title: str = ""
+    sweep_facts: tuple[tuple[str, str], ...] = ()
+    sweep: Table | None = None
+    """One row per load level of the sweep or SLA search; None when the model had none."""
+    sweep_chart: str = ""
+    """Id of the throughput-vs-latency chart of this model, when there is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +114,8 @@ class ReportView:
     notes: tuple[str, ...] = field(default_factory=tuple)
     client_bound: tuple[str, ...] = field(default_factory=tuple)
     """Names of the models whose load generator could not keep up."""
+    llm: bool = False
+    """Some model streamed tokens: the summary has TTFT, ITL and output tokens/s columns."""
 
 
 def _definition(report: Report, *candidates: str) -> str | None:
@@ -126,8 +158,27 @@ def priorities(report: Report) -> Table:
     return Table((Column("priority"), Column("chosen model")), tuple(rows))
 
 
+def has_llm(report: Report) -> bool:
+    """Whether any model has streaming LLM metrics (and the summary their columns)."""
+    return any(m.load is not None and m.load.llm is not None for m in report.models)
+
+
 def summary(report: Report) -> Table:
     d = report
+    llm = has_llm(report)
+    llm_columns = (
+        (
+            Column("TTFT P95 ms", numeric=True, definition=_definition(d, "ttft", "ttft_ms")),
+            Column("ITL P95 ms", numeric=True, definition=_definition(d, "itl", "itl_ms")),
+            Column(
+                "output tok/s",
+                numeric=True,
+                definition=_definition(d, "output_tokens_per_s", "output_tokens"),
+            ),
+        )
+        if llm
+        else ()
+    )
     columns = (
         Column("model"),
         Column("F1 (macro, 95% CI)", numeric=True, definition=_definition(d, "f1_macro", "f1")),
@@ -136,6 +187,7 @@ def summary(report: Report) -> Table:
         Column("P95 ms", numeric=True, definition=_definition(d, "p95", "response_time")),
         Column("P99 ms", numeric=True, definition=_definition(d, "p99", "response_time")),
         Column("req/s", numeric=True, definition=_definition(d, "throughput_rps", "throughput")),
+        *llm_columns,
         Column("errors (rate)", numeric=True, definition=_definition(d, "error_rate", "errors")),
         Column(
             "cost / 1,000 req",
@@ -163,6 +215,7 @@ def summary(report: Report) -> Table:
                     fmt.ms(lat.p95) if lat else fmt.MISSING,
                     fmt.ms(lat.p99) if lat else fmt.MISSING,
                     fmt.rps(model.throughput_rps),
+                    *(_llm_summary_cells(model) if llm else ()),
                     _errors(model),
                     fmt.money(model.cost.per_1000_requests, model.cost.currency),
                     fmt.yes_no(model.sla.met),
@@ -173,6 +226,17 @@ def summary(report: Report) -> Table:
             )
         )
     return Table(columns, tuple(rows), badge="recommended")
+
+
+def _llm_summary_cells(model: ModelResult) -> tuple[str, str, str]:
+    llm = model.load.llm if model.load is not None else None
+    if llm is None:
+        return (fmt.MISSING, fmt.MISSING, fmt.MISSING)
+    return (
+        fmt.ms(llm.ttft_ms.p95) if llm.ttft_ms is not None else fmt.MISSING,
+        fmt.ms(llm.itl_ms.p95) if llm.itl_ms is not None else fmt.MISSING,
+        fmt.adaptive(llm.output_tokens_per_s),
+    )
 
 
 def _errors(model: ModelResult) -> str:
@@ -406,8 +470,8 @@ def _load_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
         ("Error rate", fmt.percent(load.error_rate)),
         (
             "Load generator CPU",
-            f"{load.client_cpu_percent:.0f}% of one core"
-            if load.client_cpu_percent is not None
+            f"{fmt.fixed(load.client_cpu_percent, 0)}% of one core"
+            if fmt.finite(load.client_cpu_percent)
             else fmt.MISSING,
         ),
         (
@@ -439,10 +503,174 @@ def _quality_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
     return (("Samples", fmt.integer(q.n)), ("Failed (counted wrong)", fmt.integer(q.n_failed)))
 
 
+_LLM_ROWS = (
+    ("ttft_ms", "TTFT"),
+    ("time_to_first_reasoning_ms", "time to first reasoning"),
+    ("itl_ms", "ITL"),
+    ("tpot_ms", "TPOT"),
+)
+
+
+def _llm_table(llm: LlmLoadMetrics | None) -> Table | None:
+    if llm is None:
+        return None
+    rows = []
+    for key, label in _LLM_ROWS:
+        s: LatencySummary | None = getattr(llm, key)
+        if s is None:
+            continue
+        rows.append(
+            Row(
+                (
+                    label,
+                    fmt.ms(s.p50),
+                    fmt.ms(s.p90),
+                    fmt.ms(s.p95),
+                    fmt.ms(s.p99),
+                    fmt.ms(s.max),
+                    fmt.integer(s.count),
+                    s.method,
+                )
+            )
+        )
+    if not rows:
+        return None
+    columns = (
+        Column("ms"),
+        *(Column(h, numeric=True) for h in ("P50", "P90", "P95", "P99", "max", "count")),
+        Column("percentiles from"),
+    )
+    return Table(columns, tuple(rows))
+
+
+def _llm_facts(llm: LlmLoadMetrics | None) -> tuple[tuple[str, str], ...]:
+    if llm is None:
+        return ()
+    per_s = llm.output_tokens_per_s
+    return (
+        ("Output tokens", fmt.integer(llm.output_tokens)),
+        ("Output tokens/s", f"{fmt.adaptive(per_s)} tok/s" if fmt.finite(per_s) else fmt.MISSING),
+    )
+
+
+_TOKEN_SOURCES = {
+    "usage": "from server usage",
+    "tokenizer": "from the supplied tokenizer",
+    "chunks": "counted by chunks",
+}
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def token_source_sentence(llm: LlmLoadMetrics | None) -> str:
+    """Where the output token counts came from, e.g. "Output tokens from server usage for 500
+    requests."; chunk counts are called what they are, an estimate."""
+    if llm is None:
+        return ""
+    sources = {key: n for key, n in llm.token_source.items() if n > 0}
+    if not sources:
+        return "The run did not record where the output token counts came from."
+    keys = [k for k in _TOKEN_SOURCES if k in sources] + sorted(
+        k for k in sources if k not in _TOKEN_SOURCES
+    )
+    parts = [
+        f"{_TOKEN_SOURCES.get(k, f'from {k}')} for {fmt.integer(sources[k])} "
+        + ("request" if sources[k] == 1 else "requests")
+        for k in keys
+    ]
+    text = "Output tokens " + _and(parts)
+    if "chunks" in sources:
+        text += " — " if len(keys) == 1 else " — the chunk counts are "
+        text += "an estimate: servers may put several tokens in a chunk"
+    return text + "."
+
+
+def _sweep_title(sweep: SweepResult | None) -> str:
+    if sweep is None:
+        return ""
+    return "SLA search" if sweep.kind == "sla_search" else "Load sweep"
+
+
+def _level_cell(point: SweepPoint, header: str | None) -> str:
+    """The load level; a bare number when the column header already names its unit."""
+    return fmt.significant(point.value) if header else load_level(point)
+
+
+def _sweep_facts(sweep: SweepResult | None) -> tuple[tuple[str, str], ...]:
+    if sweep is None:
+        return ()
+    rows = [("Levels measured", fmt.integer(len(sweep.points)))]
+    best = sweep.best
+    if best is not None:
+        rows.append(
+            (
+                "Best within the SLA",
+                f"{load_level(best)}: {fmt.rps(best.throughput_rps)} req/s, "
+                f"P95 {fmt.ms(best.p95_ms)} ms",
+            )
+        )
+    elif sweep.kind == "sla_search":
+        rows.append(("Best within the SLA", "no level met the SLA"))
+    rows.append(("Stopped because", sweep.stopped_because or fmt.MISSING))
+    return tuple(rows)
+
+
+def sweep_table(sweep: SweepResult | None) -> Table | None:
+    """One row per load level, lowest first; the best level (SLA search) is marked."""
+    if sweep is None or not sweep.points:
+        return None
+    points = ordered_points(sweep)
+    best = best_point(sweep)
+    modes = {p.mode for p in points}
+    header = None
+    if modes == {"concurrency"}:
+        header = "concurrency"
+    elif modes == {"rate"}:
+        header = "offered req/s"
+    goodput = any(p.goodput_rps is not None for p in points)
+    ttft = any(p.ttft_p95_ms is not None for p in points)
+    itl = any(p.itl_p95_ms is not None for p in points)
+    slo = any(p.slo_met is not None for p in points)
+    columns = [
+        Column(header or "load level", numeric=header is not None),
+        Column("req/s", numeric=True),
+    ]
+    if goodput:
+        columns.append(Column("goodput req/s", numeric=True))
+    columns += [Column(h, numeric=True) for h in ("P50 ms", "P95 ms", "P99 ms")]
+    if ttft:
+        columns.append(Column("TTFT P95 ms", numeric=True))
+    if itl:
+        columns.append(Column("ITL P95 ms", numeric=True))
+    columns.append(Column("errors", numeric=True))
+    if slo:
+        columns.append(Column("SLO met", flag=True))
+    columns.append(Column("client-bound"))
+    rows = []
+    for p in points:
+        cells = [_level_cell(p, header), fmt.rps(p.throughput_rps)]
+        if goodput:
+            cells.append(fmt.rps(p.goodput_rps))
+        cells += [fmt.ms(p.p50_ms), fmt.ms(p.p95_ms), fmt.ms(p.p99_ms)]
+        if ttft:
+            cells.append(fmt.ms(p.ttft_p95_ms))
+        if itl:
+            cells.append(fmt.ms(p.itl_p95_ms))
+        cells.append(fmt.percent(p.error_rate))
+        if slo:
+            cells.append(fmt.yes_no(p.slo_met))
+        cells.append(fmt.yes_no(p.client_bound))
+        rows.append(Row(tuple(cells), chosen=p is best))
+    return Table(tuple(columns), tuple(rows), badge="best")
+
+
 def model_details(report: Report) -> tuple[ModelDetail, ...]:
     frontier = set(report.pareto)
     out = []
     for i, (model, color) in enumerate(zip(report.models, model_colors(report), strict=True)):
+        llm = model.load.llm if model.load is not None else None
         out.append(
             ModelDetail(
                 anchor=f"model-{i + 1}",
@@ -464,6 +692,13 @@ def model_details(report: Report) -> tuple[ModelDetail, ...]:
                 client_bound_reason=model.load.client_bound_reason if model.load else "",
                 cost_facts=_cost_facts(model),
                 cost_explanation=model.cost.explanation,
+                llm_facts=_llm_facts(llm),
+                llm=_llm_table(llm),
+                token_source=token_source_sentence(llm),
+                sweep_title=_sweep_title(model.sweep),
+                sweep_facts=_sweep_facts(model.sweep),
+                sweep=sweep_table(model.sweep),
+                sweep_chart=f"chart-sweep-{i + 1}" if model.sweep and model.sweep.points else "",
             )
         )
     return tuple(out)
@@ -482,4 +717,5 @@ def view(report: Report) -> ReportView:
         definitions=tuple(report.definitions.items()),
         notes=tuple(report.notes),
         client_bound=tuple(m.name for m in report.models if m.load and m.load.client_bound),
+        llm=has_llm(report),
     )

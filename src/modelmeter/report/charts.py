@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html import escape
 
 from modelmeter.report import _format as fmt
-from modelmeter.report.model import ModelResult, Report
+from modelmeter.report.model import ModelResult, Report, SweepPoint, SweepResult
 
 #: Colour per model, in report order (Tableau 10: distinct, and readable on white and in print).
 PALETTE = (
@@ -42,6 +42,8 @@ INK = "#1d2430"
 MUTED = "#5b6575"
 GRID = "#e6e9ef"
 AXIS = "#9aa3af"
+LIMIT = "#b42318"
+"""SLA limits: the report's "bad" red."""
 # Sequential blues for the heat map, light to dark.
 _RAMP = (
     (0xEF, 0xF3, 0xFF),
@@ -81,6 +83,12 @@ def _fit(text: str, max_width: float, size: float) -> str:
         return text
     keep = max(1, int(max_width / (size * 0.58)) - 1)
     return text[:keep] + "…"
+
+
+def _tint(color: str, share: float) -> str:
+    """``#rrggbb`` mixed with white: ``share`` 1 is the colour itself, 0 is white."""
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - c) * share):02x}" for c in rgb)
 
 
 class _Svg:
@@ -303,7 +311,7 @@ def _y_axis(
 class _LegendItem:
     label: str
     color: str
-    kind: str  # "line", "dash", "box", "dot", "ring", "errorbar"
+    kind: str  # "line", "dash", "dotted", "box", "dot", "ring", "best", "errorbar"
 
 
 def _legend_rows(items: Sequence[_LegendItem], width: float) -> list[list[_LegendItem]]:
@@ -324,9 +332,12 @@ def _draw_legend(svg: _Svg, rows: Sequence[Sequence[_LegendItem]], x0: float, y0
         x = x0
         y = y0 + r * 18
         for item in row:
-            if item.kind in ("line", "dash"):
-                dash = "5 4" if item.kind == "dash" else None
+            if item.kind in ("line", "dash", "dotted"):
+                dash = {"dash": "5 4", "dotted": "2 3"}.get(item.kind)
                 svg.line(x, y - 4, x + 20, y - 4, stroke=item.color, width=2.5, dash=dash)
+            elif item.kind == "best":
+                svg.circle(x + 10, y - 4, 7.5, fill="#ffffff", stroke=INK, stroke_width=1.5)
+                svg.circle(x + 10, y - 4, 4, fill=item.color)
             elif item.kind == "ring":
                 svg.circle(x + 10, y - 4, 5, fill="#ffffff", stroke=item.color, stroke_width=2)
             elif item.kind == "dot":
@@ -671,6 +682,321 @@ def bar_chart(bars: Sequence[Bar], *, chart_id: str, title: str, x_label: str) -
     return svg.render()
 
 
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    x: float
+    y: float
+    label: str = ""
+    """Text printed next to the point (where it finds room); the tooltip always has it."""
+    tooltip: str = ""
+    hollow: bool = False
+    """Drawn as a ring (e.g. a client-bound load level)."""
+    highlight: bool = False
+    """Circled in ink (e.g. the best load level of an SLA search)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    label: str
+    color: str
+    points: tuple[CurvePoint, ...]
+    """Joined in the order given."""
+    dash: str | None = None
+    marker: float = 4.5
+    """Radius of the point markers; 0 draws none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    """A horizontal reference line across the plot, such as an SLA limit."""
+
+    value: float
+    label: str
+    color: str = LIMIT
+
+
+def _label_candidates(
+    px: float, py: float, w: float, gap: float
+) -> tuple[tuple[float, float, str, tuple[float, float, float, float]], ...]:
+    """Places for a label of width ``w`` around a point: right, left, above, below, diagonals."""
+    return (
+        (px + gap, py + 4, "start", (px + gap, py - 8, px + gap + w, py + 5)),
+        (px - gap, py + 4, "end", (px - gap - w, py - 8, px - gap, py + 5)),
+        (px, py - gap - 2, "middle", (px - w / 2, py - gap - 13, px + w / 2, py - gap)),
+        (px, py + gap + 10, "middle", (px - w / 2, py + gap - 1, px + w / 2, py + gap + 12)),
+        (
+            px + gap - 2,
+            py - gap,
+            "start",
+            (px + gap - 2, py - gap - 11, px + gap - 2 + w, py - gap),
+        ),
+        (
+            px + gap - 2,
+            py + gap + 8,
+            "start",
+            (px + gap - 2, py + gap - 3, px + gap - 2 + w, py + gap + 10),
+        ),
+        (px - gap + 2, py - gap, "end", (px - gap + 2 - w, py - gap - 11, px - gap + 2, py - gap)),
+        (
+            px - gap + 2,
+            py + gap + 8,
+            "end",
+            (px - gap + 2 - w, py + gap - 3, px - gap + 2, py + gap + 10),
+        ),
+    )
+
+
+def line_chart(
+    curves: Sequence[Curve],
+    *,
+    chart_id: str,
+    title: str,
+    x_label: str,
+    y_label: str,
+    desc: str,
+    guides: Sequence[Guide] = (),
+    legend: Sequence[_LegendItem] | None = None,
+    diagonal: str | None = None,
+    plot_height: float = 280,
+    log_x: bool = False,
+) -> str:
+    """Lines through points on axes from zero, y on a log scale when it spans more than ~1.5
+    decades (latency past saturation); with ``log_x``, x on a log scale when it spans 8× or
+    more (load levels that double). ``diagonal`` draws y = x with that label (offered load).
+
+    Point labels are placed off other labels, points and lines; a label with no free place is
+    left out (its point's tooltip still names it).
+    """
+    if legend is None:
+        legend = [_LegendItem(c.label, c.color, "dash" if c.dash else "line") for c in curves]
+    left, right = 70.0, WIDTH - 30.0
+    rows = _legend_rows(legend, right - left)
+    top = 44.0 + 18 * len(rows) + 8
+    height = top + plot_height + 56
+    bottom = height - 56
+
+    xs = [p.x for c in curves for p in c.points]
+    ys = [p.y for c in curves for p in c.points] + [g.value for g in guides]
+    if diagonal is not None and xs:
+        ys.append(max(xs))
+    positive = [y for y in ys if y > 0]
+    log = bool(positive) and len(positive) == len(ys) and max(positive) / min(positive) > 30
+    log_x = log_x and bool(xs) and min(xs) > 0 and max(xs) / min(xs) >= 8
+    y_note = " (log scale)" if log else ""
+    x_note = " (log scale)" if log_x else ""
+    svg = _Svg(chart_id, WIDTH, height, title, desc)
+    svg.text(left, 22, _fit(title, WIDTH - left - 16, 15), size=15, weight="600")
+    _draw_legend(svg, rows, left, 44)
+
+    if log_x:
+        x_ticks = log_ticks(min(xs), max(xs))
+    else:
+        x_ticks = nice_ticks(0.0, max(xs) * 1.04 if xs and max(xs) > 0 else 1.0)
+    if log:
+        y_ticks = log_ticks(min(positive), max(positive))
+    else:
+        y_ticks = nice_ticks(0.0, max(ys) * 1.04 if ys and max(ys) > 0 else 1.0)
+    sx = _Scale(x_ticks[0], x_ticks[-1], left, right, log=log_x)
+    sy = _Scale(y_ticks[0], y_ticks[-1], bottom, top, log=log)
+    _x_axis(svg, sx, x_ticks, bottom, top, x_label + x_note)
+    _y_axis(svg, sy, y_ticks, left, right, y_label + y_note)
+
+    labels: list[tuple[float, float, float, float]] = []
+    lines: list[tuple[float, float, float, float]] = []
+
+    def free(
+        box: tuple[float, float, float, float],
+        obstacles: Sequence[tuple[float, float, float, float]],
+    ) -> bool:
+        inside = box[0] >= left + 2 and box[2] <= WIDTH - 2 and box[1] >= top
+        return inside and box[3] <= bottom and not any(_overlaps(box, o) for o in obstacles)
+
+    def sample(x1: float, y1: float, x2: float, y2: float) -> None:
+        steps = max(1, int(math.hypot(x2 - x1, y2 - y1) / 6))
+        for k in range(steps + 1):
+            x, y = x1 + (x2 - x1) * k / steps, y1 + (y2 - y1) * k / steps
+            lines.append((x - 2, y - 2, x + 2, y + 2))
+
+    def polyline(pts: Sequence[tuple[float, float]]) -> str:
+        return " ".join(f"{'M' if i == 0 else 'L'}{_n(x)} {_n(y)}" for i, (x, y) in enumerate(pts))
+
+    for guide in guides:
+        gy = sy(guide.value)
+        svg.line(left, gy, right, gy, stroke=guide.color, width=1.5, dash="7 4")
+    if diagonal is not None:
+        # y = x, sampled so that it stays true on log axes.
+        lo = max(x_ticks[0], y_ticks[0]) if (log or log_x) else 0.0
+        hi = min(x_ticks[-1], y_ticks[-1])
+        if hi > lo:
+            steps = 48
+            diag = [
+                (sx(v), sy(v))
+                for v in (
+                    lo * (hi / lo) ** (k / steps) if lo > 0 else lo + (hi - lo) * k / steps
+                    for k in range(steps + 1)
+                )
+            ]
+            svg.path(polyline(diag), stroke=MUTED, width=1.2, dash="2 3", tooltip=diagonal)
+            for (x1, y1), (x2, y2) in itertools.pairwise(diag):
+                sample(x1, y1, x2, y2)
+            end_x, end_y = diag[-1]
+            svg.text(end_x - 4, end_y + 14, diagonal, size=10.5, anchor="end", fill=MUTED)
+            w = _text_width(diagonal, 10.5)
+            labels.append((end_x - 4 - w, end_y + 3, end_x - 4, end_y + 16))
+
+    for curve in curves:
+        pts = [(sx(p.x), sy(p.y)) for p in curve.points]
+        if len(pts) >= 2:
+            svg.path(
+                polyline(pts), stroke=curve.color, width=2.2, dash=curve.dash, tooltip=curve.label
+            )
+            for (x1, y1), (x2, y2) in itertools.pairwise(pts):
+                sample(x1, y1, x2, y2)
+    points: list[tuple[float, float, float, float]] = []
+    for curve in curves:
+        if curve.marker <= 0:
+            continue
+        r = curve.marker
+        for p in curve.points:
+            px, py = sx(p.x), sy(p.y)
+            points.append((px - r - 3, py - r - 3, px + r + 3, py + r + 3))
+            if p.highlight:
+                svg.circle(px, py, r + 4.5, fill="#ffffff", stroke=INK, stroke_width=1.5)
+            tip = p.tooltip or p.label or None
+            if p.hollow:
+                svg.circle(
+                    px, py, r, fill="#ffffff", stroke=curve.color, stroke_width=2, tooltip=tip
+                )
+            else:
+                svg.circle(px, py, r, fill=curve.color, tooltip=tip)
+
+    for guide in guides:
+        # Above the line at the left end, where the curve (low load, low latency) rarely is;
+        # else wherever it is clear of the curves.
+        gy = sy(guide.value)
+        w = _text_width(guide.label, 10.5)
+        places = (
+            (left + 6, gy - 5, "start", (left + 6, gy - 15, left + 6 + w, gy - 3)),
+            (right - 2, gy - 5, "end", (right - 2 - w, gy - 15, right - 2, gy - 3)),
+            (left + 6, gy + 14, "start", (left + 6, gy + 3, left + 6 + w, gy + 16)),
+            (right - 2, gy + 14, "end", (right - 2 - w, gy + 3, right - 2, gy + 16)),
+        )
+        place = next((c for c in places if free(c[3], [*points, *lines, *labels])), places[0])
+        svg.text(place[0], place[1], guide.label, size=10.5, anchor=place[2], fill=guide.color)
+        labels.append(place[3])
+
+    for curve in curves:
+        for p in curve.points:
+            if not p.label:
+                continue
+            px, py = sx(p.x), sy(p.y)
+            label = _fit(p.label, 120, 11)
+            candidates = _label_candidates(px, py, _text_width(label, 11), curve.marker + 6)
+            own = (px - 1, py - 1, px + 1, py + 1)
+            others = [b for b in points if not _overlaps(b, own)] + labels
+            chosen = next((c for c in candidates if free(c[3], [*others, *lines])), None)
+            if chosen is None:
+                chosen = next((c for c in candidates if free(c[3], others)), None)
+            if chosen is None:
+                continue
+            labels.append(chosen[3])
+            svg.text(chosen[0], chosen[1], label, size=11, anchor=chosen[2], fill=INK)
+    return svg.render()
+
+
+@dataclass(frozen=True, slots=True)
+class BarGroup:
+    label: str
+    color: str
+    values: tuple[tuple[float | None, ...], ...]
+    """Per panel, one value per series (None where the model has no figure)."""
+
+
+def grouped_bar_chart(
+    groups: Sequence[BarGroup],
+    *,
+    chart_id: str,
+    title: str,
+    panels: Sequence[str],
+    series: Sequence[str],
+    unit: str,
+    value_format: Callable[[float | None], str],
+) -> str:
+    """Side-by-side panels (each on its own scale from zero) of horizontal bars: per group (a
+    model) one bar per series, in the group's colour from light to full."""
+    label_width = min(170.0, max(70.0, max(_text_width(g.label, 12) for g in groups) + 16))
+    left = 16 + label_width
+    gap = 28.0
+    panel_w = (WIDTH - 16 - left - gap * (len(panels) - 1)) / max(len(panels), 1)
+    shades = [0.4 + 0.6 * k / max(len(series) - 1, 1) for k in range(len(series))]
+    legend = [
+        _LegendItem(name, _tint(MUTED, share), "box")
+        for name, share in zip(series, shades, strict=True)
+    ]
+    rows = _legend_rows(legend, WIDTH - 32)
+    top = 44.0 + 18 * len(rows) + 30
+    bar_h, bar_gap, group_gap = 9.0, 2.0, 14.0
+    group_h = len(series) * (bar_h + bar_gap) - bar_gap + group_gap
+    bottom = top + group_h * len(groups) + 4
+    height = bottom + 56
+    what = " and ".join(panels)
+    svg = _Svg(
+        chart_id,
+        WIDTH,
+        height,
+        title,
+        f"{', '.join(series)} of {what} ({unit}) per model, as grouped horizontal bars.",
+    )
+    svg.text(16, 22, _fit(title, WIDTH - 32, 15), size=15, weight="600")
+    _draw_legend(svg, rows, 16, 44)
+
+    for g_index, group in enumerate(groups):
+        gy = top + 4 + g_index * group_h
+        label = _fit(group.label, label_width - 12, 12)
+        svg.text(
+            left - 10,
+            gy + (group_h - group_gap) / 2 + 4,
+            label,
+            anchor="end",
+            tooltip=group.label if label != group.label else None,
+        )
+    for k, panel in enumerate(panels):
+        x0 = left + k * (panel_w + gap)
+        x1 = x0 + panel_w - 52
+        present = [
+            v
+            for g in groups
+            for v in (g.values[k] if k < len(g.values) else ())
+            if v is not None and math.isfinite(v)
+        ]
+        high = max(present) if present else 1.0
+        ticks = nice_ticks(0.0, high if high > 0 else 1.0, target=4)
+        sx = _Scale(ticks[0], ticks[-1], x0, x1)
+        svg.text(x0, top - 10, panel, size=13, weight="600")
+        _x_axis(svg, sx, ticks, bottom, top, f"{panel} ({unit})")
+        for g_index, group in enumerate(groups):
+            gy = top + 4 + g_index * group_h
+            values = group.values[k] if k < len(group.values) else ()
+            for j, name in enumerate(series):
+                y = gy + j * (bar_h + bar_gap)
+                value = values[j] if j < len(values) else None
+                if value is None or not math.isfinite(value):
+                    svg.text(x0 + 4, y + bar_h - 0.5, fmt.MISSING, size=9.5, fill=MUTED)
+                    continue
+                end = sx(max(value, 0.0))
+                svg.rect(
+                    x0,
+                    y,
+                    end - x0,
+                    bar_h,
+                    fill=_tint(group.color, shades[j]),
+                    tooltip=f"{group.label}: {panel} {name} {value_format(value)} {unit}",
+                )
+                svg.text(end + 4, y + bar_h - 0.5, value_format(value), size=9.5, fill=INK)
+        svg.line(x0, top, x0, bottom, stroke=AXIS)
+    return svg.render()
+
+
 def _ramp(share: float) -> str:
     share = min(1.0, max(0.0, share))
     pos = share * (len(_RAMP) - 1)
@@ -998,6 +1324,251 @@ def slice_charts(report: Report, colors: Sequence[str]) -> list[Chart]:
     return charts
 
 
+def load_level(point: SweepPoint) -> str:
+    """A load level in words: ``concurrency 32`` or ``50 req/s offered``."""
+    if point.mode == "concurrency":
+        return f"concurrency {fmt.significant(point.value)}"
+    return f"{fmt.significant(point.value)} req/s offered"
+
+
+def _level_tag(point: SweepPoint) -> str:
+    """A load level as a short point label: ``c=32`` or ``50/s``."""
+    if point.mode == "concurrency":
+        return f"c={fmt.significant(point.value)}"
+    return f"{fmt.significant(point.value)}/s"
+
+
+def ordered_points(sweep: SweepResult) -> list[SweepPoint]:
+    """The levels from lowest to highest load (an SLA search measures them out of order)."""
+    return sorted(sweep.points, key=lambda p: (p.mode != "concurrency", p.value))
+
+
+def best_point(sweep: SweepResult) -> SweepPoint | None:
+    """The element of ``sweep.points`` that ``sweep.best`` names, if any."""
+    best = sweep.best
+    if best is None:
+        return None
+    same = next((p for p in sweep.points if p == best), None)
+    return same or next(
+        (p for p in sweep.points if (p.mode, p.value) == (best.mode, best.value)), None
+    )
+
+
+def _sweep_tooltip(name: str, p: SweepPoint) -> str:
+    parts = [
+        f"{name}, {load_level(p)}: {fmt.rps(p.throughput_rps)} req/s",
+        f"P50 {fmt.ms(p.p50_ms)} ms",
+        f"P95 {fmt.ms(p.p95_ms)} ms",
+        f"P99 {fmt.ms(p.p99_ms)} ms",
+        f"errors {fmt.percent(p.error_rate)}",
+    ]
+    if p.goodput_rps is not None:
+        parts.append(f"goodput {fmt.rps(p.goodput_rps)} req/s")
+    if p.slo_met is not None:
+        parts.append("SLO met" if p.slo_met else "SLO missed")
+    if p.client_bound:
+        parts.append("client-bound")
+    return ", ".join(parts)
+
+
+def _finite_pair(x: float | None, y: float | None) -> tuple[float, float] | None:
+    if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    return x, y
+
+
+def sweep_charts(report: Report, colors: Sequence[str]) -> list[Chart]:
+    """Per model with a sweep: P95/P99 against throughput, and goodput against offered load."""
+    limit = report.sla.get("p95_ms")
+    guides = (
+        [Guide(limit, f"SLA: P95 ≤ {fmt.ms(limit)} ms")]
+        if limit is not None and math.isfinite(limit) and limit > 0
+        else []
+    )
+    charts: list[Chart] = []
+    for i, (model, color) in enumerate(zip(report.models, colors, strict=True), start=1):
+        sweep = model.sweep
+        if sweep is None or not sweep.points:
+            continue
+        charts.append(_latency_curve(model.name, sweep, color, guides, f"chart-sweep-{i}"))
+        if any(p.goodput_rps is not None for p in sweep.points):
+            charts.append(_goodput_curve(model.name, sweep, color, f"chart-goodput-{i}"))
+    return charts
+
+
+def _latency_curve(
+    name: str, sweep: SweepResult, color: str, guides: Sequence[Guide], chart_id: str
+) -> Chart:
+    best = best_point(sweep)
+    p95: list[CurvePoint] = []
+    p99: list[CurvePoint] = []
+    skipped: list[tuple[str, str]] = []
+    for p in ordered_points(sweep):
+        pair = _finite_pair(p.throughput_rps, p.p95_ms)
+        if pair is None:
+            why = "no throughput" if not fmt.finite(p.throughput_rps) else "no P95"
+            skipped.append((load_level(p), why))
+            continue
+        p95.append(
+            CurvePoint(
+                *pair,
+                label=_level_tag(p),
+                tooltip=_sweep_tooltip(name, p),
+                hollow=p.client_bound,
+                highlight=p is best,
+            )
+        )
+        pair99 = _finite_pair(p.throughput_rps, p.p99_ms)
+        if pair99 is not None:
+            p99.append(
+                CurvePoint(*pair99, tooltip=f"{name}, {load_level(p)}: P99 {fmt.ms(p.p99_ms)} ms")
+            )
+    kind = "SLA search" if sweep.kind == "sla_search" else "Load sweep"
+    title = f"Throughput vs latency: {name}"
+    legend = [_LegendItem("P95", color, "line")]
+    if p99:
+        legend.append(_LegendItem("P99", color, "dash"))
+    legend += [_LegendItem(g.label, g.color, "dash") for g in guides]
+    if any(p.hollow for p in p95):
+        legend.append(_LegendItem("client-bound level", color, "ring"))
+    if any(p.highlight for p in p95):
+        legend.append(_LegendItem("best within the SLA", color, "best"))
+    caption = (
+        f"{kind} of {name}: P95 response time (solid) and P99 (dashed) against the throughput "
+        "achieved at each load level; points are labelled c=N for N requests in flight, N/s for "
+        "N requests per second offered. Where the curve turns upward the target is saturated: "
+        "more load adds waiting, not throughput."
+    )
+    if guides:
+        caption += " The red dashed line is the SLA's P95 limit."
+    if any(p.hollow for p in p95):
+        caption += " Hollow points are client-bound: the load generator may have set the pace."
+    if any(p.highlight for p in p95):
+        caption += " The circled point is the highest level that met the SLA."
+    if sweep.stopped_because:
+        caption += f" Stopped because: {sweep.stopped_because.rstrip('.')}."
+    caption += _not_plotted(skipped)
+    curves = [Curve("P95", color, tuple(p95))]
+    if p99:
+        curves.append(Curve("P99", color, tuple(p99), dash="6 4", marker=2.5))
+    svg = (
+        line_chart(
+            curves,
+            chart_id=chart_id,
+            title=title,
+            x_label="throughput (requests per second)",
+            y_label="response time (ms)",
+            desc=f"P95 and P99 response time of {name} against throughput, one point per load "
+            "level.",
+            guides=guides,
+            legend=legend,
+        )
+        if p95
+        else None
+    )
+    return Chart(chart_id, title, svg, caption)
+
+
+def _goodput_curve(name: str, sweep: SweepResult, color: str, chart_id: str) -> Chart:
+    modes = Counter(p.mode for p in sweep.points)
+    mode = modes.most_common(1)[0][0]
+    best = best_point(sweep)
+    served: list[CurvePoint] = []
+    good: list[CurvePoint] = []
+    skipped = [(load_level(p), "another load mode") for p in sweep.points if p.mode != mode]
+    for p in ordered_points(sweep):
+        if p.mode != mode:
+            continue
+        tip = _sweep_tooltip(name, p)
+        pair = _finite_pair(p.value, p.throughput_rps)
+        if pair is not None:
+            served.append(CurvePoint(*pair, tooltip=tip))
+        pair = _finite_pair(p.value, p.goodput_rps)
+        if pair is not None:
+            good.append(CurvePoint(*pair, tooltip=tip, highlight=p is best))
+    title = f"Goodput vs offered load: {name}"
+    rate = mode == "rate"
+    legend = [
+        _LegendItem("throughput", color, "line"),
+        _LegendItem("goodput (met every SLO)", color, "dash"),
+    ]
+    if rate:
+        legend.append(_LegendItem("offered", MUTED, "dotted"))
+    if any(p.highlight for p in good):
+        legend.append(_LegendItem("best within the SLA", color, "best"))
+    caption = (
+        f"Completed requests per second (solid) and goodput, the requests per second that met "
+        f"every SLO with errors counted as misses (dashed), at each load level of {name}. The gap "
+        "between the lines is traffic served too slowly or not at all."
+    )
+    if rate:
+        caption += " The dotted grey line is the offered load."
+    caption += _not_plotted(skipped)
+    svg = (
+        line_chart(
+            [
+                Curve("throughput", color, tuple(served)),
+                Curve("goodput", color, tuple(good), dash="6 4"),
+            ],
+            chart_id=chart_id,
+            title=title,
+            x_label="offered load (requests per second)" if rate else "requests in flight",
+            y_label="requests per second",
+            desc=f"Throughput and goodput of {name} against the load level.",
+            legend=legend,
+            diagonal="offered" if rate else None,
+            plot_height=200,
+            log_x=True,
+        )
+        if served or good
+        else None
+    )
+    return Chart(chart_id, title, svg, caption)
+
+
+def llm_chart(report: Report, colors: Sequence[str]) -> Chart | None:
+    """TTFT and ITL percentiles per model; None when no model streamed tokens."""
+    names = ("TTFT", "ITL")
+    groups: list[BarGroup] = []
+    skipped: list[tuple[str, str]] = []
+    for model, color in zip(report.models, colors, strict=True):
+        llm = model.load.llm if model.load is not None else None
+        if llm is None or (llm.ttft_ms is None and llm.itl_ms is None):
+            skipped.append((model.name, "no TTFT or ITL"))
+            continue
+        values: list[tuple[float | None, ...]] = [
+            (s.p50, s.p95, s.p99) if s is not None else (None, None, None)
+            for s in (llm.ttft_ms, llm.itl_ms)
+        ]
+        groups.append(BarGroup(model.name, color, tuple(values)))
+    if not groups:
+        return None
+    keep = [k for k in range(len(names)) if any(v is not None for g in groups for v in g.values[k])]
+    bars = [BarGroup(g.label, g.color, tuple(g.values[k] for k in keep)) for g in groups]
+    title = "Time to first token and inter-token latency"
+    if keep == [0]:
+        title = "Time to first token"
+    elif keep == [1]:
+        title = "Inter-token latency"
+    chart_id = "chart-llm"
+    svg = grouped_bar_chart(
+        bars,
+        chart_id=chart_id,
+        title=title,
+        panels=[names[k] for k in keep],
+        series=("P50", "P95", "P99"),
+        unit="ms",
+        value_format=fmt.ms,
+    )
+    caption = (
+        "P50, P95 and P99 per streaming model, lighter to darker; shorter is better. TTFT runs "
+        "from the actual send to the first chunk that carries output; ITL is the gap between "
+        "content chunks divided by the tokens each carries. Each panel has its own scale."
+        + _not_plotted(skipped)
+    )
+    return Chart(chart_id, title, svg, caption)
+
+
 def slice_layout(report: Report) -> list[tuple[str, list[str], list[ModelResult]]]:
     """Slice keys in first-seen order with their values (sorted) and the models that have them."""
     keys: dict[str, set[str]] = {}
@@ -1016,10 +1587,13 @@ def slice_layout(report: Report) -> list[tuple[str, list[str], list[ModelResult]
 def build_charts(report: Report) -> list[Chart]:
     """Every chart of the report, in reading order."""
     colors = model_colors(report)
+    llm = llm_chart(report, colors)
     return [
         quality_chart(report, colors),
         latency_chart(report, colors),
+        *([llm] if llm is not None else []),
         throughput_chart(report, colors),
+        *sweep_charts(report, colors),
         *cost_charts(report, colors),
         *slice_charts(report, colors),
     ]

@@ -43,4 +43,6 @@ def render_html(report: Report) -> str:
         charts=[_trusted(chart) for chart in build_charts(report)],
         definitions=report.definitions,
         missing=fmt.MISSING,
+        summary_llm_note=_tables.SUMMARY_LLM_NOTE,
+        llm_count_note=_tables.LLM_COUNT_NOTE,
     )

@@ -84,7 +84,8 @@ def render_markdown(report: Report) -> str:
         "",
         "Latency is response time, measured from when each request was meant to be sent. "
         f"Intervals are 95%. ★ marks the Pareto frontier over quality, P95 latency and cost. "
-        f"Missing values are shown as {fmt.MISSING}. The recommended model is in **bold**.",
+        f"Missing values are shown as {fmt.MISSING}. The recommended model is in **bold**."
+        + (f" {_tables.SUMMARY_LLM_NOTE}" if view.llm else ""),
     ]
     if view.client_bound:
         out += [
@@ -157,6 +158,16 @@ def render_markdown(report: Report) -> str:
             out.append("No load phase was run for this model.")
         if m.latency is not None:
             out += ["", *table(m.latency)]
+        if m.llm_facts:
+            out += ["", "#### LLM timing", "", *_facts(m.llm_facts)]
+            if m.llm is not None:
+                out += ["", *table(m.llm)]
+            note = m.token_source + (f" {_tables.LLM_COUNT_NOTE}" if m.llm is not None else "")
+            out += ["", escape(note)]
+        if m.sweep_facts:
+            out += ["", f"#### {m.sweep_title}", "", *_facts(m.sweep_facts)]
+            if m.sweep is not None:
+                out += ["", *table(m.sweep)]
 
         out += ["", "#### Cost", "", *_facts(m.cost_facts)]
         if m.cost_explanation:

@@ -89,6 +89,33 @@ class LatencySummary(_Model):
     method: str = "exact"
 
 
+class LlmLoadMetrics(_Model):
+    """Streaming LLM timing over the measured window, successful requests only."""
+
+    ttft_ms: LatencySummary | None = Field(
+        default=None, description="Time to first output token, from the actual send."
+    )
+    time_to_first_reasoning_ms: LatencySummary | None = Field(
+        default=None, description="Time to the first reasoning chunk, for models that think."
+    )
+    itl_ms: LatencySummary | None = Field(
+        default=None,
+        description="Inter-token latency: gaps between content chunks divided by their tokens.",
+    )
+    tpot_ms: LatencySummary | None = Field(
+        default=None,
+        description="Per request: (done − first token) / (output tokens − 1).",
+    )
+    output_tokens: int = Field(description="Output tokens of the measured requests.")
+    output_tokens_per_s: float | None = Field(
+        default=None, description="Output tokens / measured window, all requests together."
+    )
+    token_source: dict[str, int] = Field(
+        default_factory=dict,
+        description="Where output counts came from (usage | tokenizer | chunks): requests each.",
+    )
+
+
 class LoadResult(_Model):
     """What the load phase measured for one target."""
 
@@ -117,6 +144,39 @@ class LoadResult(_Model):
     )
     client_bound_reason: str = Field(
         default="", description="Why the run is marked client-bound, with the figures."
+    )
+    llm: LlmLoadMetrics | None = Field(
+        default=None, description="Streaming LLM metrics, when the target streams tokens."
+    )
+
+
+class SweepPoint(_Model):
+    """One load level of a sweep or an SLA search, measured like a load phase."""
+
+    mode: Literal["concurrency", "rate"]
+    value: float = Field(description="Requests in flight, or arrivals per second.")
+    throughput_rps: float | None = None
+    goodput_rps: float | None = Field(
+        default=None, description="Requests per second that met every SLO (errors are misses)."
+    )
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    error_rate: float = 0.0
+    ttft_p95_ms: float | None = None
+    itl_p95_ms: float | None = None
+    client_bound: bool = False
+    slo_met: bool | None = Field(default=None, description="None when no SLO applies.")
+
+
+class SweepResult(_Model):
+    """A series of load levels: a sweep, or the search for the highest rate within the SLA."""
+
+    kind: Literal["sweep", "sla_search"]
+    points: list[SweepPoint]
+    stopped_because: str = Field(description="Why the series ended, in words.")
+    best: SweepPoint | None = Field(
+        default=None, description="SLA search: the highest load level that met the SLA."
     )
 
 
@@ -151,6 +211,9 @@ class ModelResult(_Model):
     load: LoadResult | None
     cost: CostResult
     sla: SlaCheck
+    sweep: SweepResult | None = Field(
+        default=None, description="Throughput-vs-latency series, when the spec asks for one."
+    )
 
 
 class RankedModel(_Model):

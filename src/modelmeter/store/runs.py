@@ -67,6 +67,7 @@ outcomes = Table(
     Column("prediction", Text),
     Column("error_kind", String(32)),
     Column("warmup", Integer, nullable=False),
+    Column("cooldown", Integer, nullable=False, default=0),
 )
 
 
@@ -137,6 +138,7 @@ class RunStore:
                 "prediction": o.prediction,
                 "error_kind": str(o.error) if o.error is not None else None,
                 "warmup": int(o.warmup),
+                "cooldown": int(o.cooldown),
             }
             for (target, phase), items in (phase_outcomes or {}).items()
             for o in items

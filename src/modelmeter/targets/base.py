@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from modelmeter.data.sample import Sample
+
+TokenSource = Literal["usage", "tokenizer", "chunks"]
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """A target's answer to one sample; token counts only when the target reports them."""
+    """A target's answer to one sample.
+
+    ``label`` is the answer (a class label, or an LLM's text). Token counts only when known, with
+    ``token_source`` saying where the output count came from. Targets that time the wire
+    themselves fill the timestamps (``time.monotonic_ns()``); the engine uses them in place of
+    its own, which are taken around the call and so include the target's own overhead.
+
+    * ``sent_at``: the request's bytes were handed to the socket
+    * ``first_byte_at``: the first bytes of the answer arrived
+    * ``first_token_at``: the first chunk carrying output content (not the role, not reasoning)
+    * ``first_reasoning_at``: the first chunk carrying reasoning content, for models that think
+    * ``done_at``: the answer was complete
+    * ``token_gaps_ns``: one inter-token latency per output token after the first: the gap
+      between content chunks divided evenly among the tokens the later chunk carried
+    """
 
     label: str
     input_tokens: int | None = None
     output_tokens: int | None = None
+    token_source: TokenSource | None = None
+    sent_at: int | None = None
+    first_byte_at: int | None = None
+    first_token_at: int | None = None
+    first_reasoning_at: int | None = None
+    done_at: int | None = None
+    token_gaps_ns: tuple[int, ...] = ()
 
 
 @runtime_checkable

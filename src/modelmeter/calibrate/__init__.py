@@ -1,0 +1,1 @@
+"""Measure this host's own load-generation ceiling against a built-in loopback server."""

@@ -1,0 +1,321 @@
+"""One keep-alive HTTP/1.1 connection: an asyncio Protocol driving an httptools parser.
+
+This is the load generator's hot path. Per request it allocates one Future, one timer handle,
+the header list, the body piece list and the Response; everything else lives on the
+connection. At most one request is in flight per connection (no pipelining).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from time import monotonic_ns
+from typing import TYPE_CHECKING, cast
+
+from httptools import (
+    HttpParserCallbackError,
+    HttpParserError,
+    HttpParserUpgrade,
+    HttpResponseParser,
+)
+
+from modelmeter._exceptions import ConnectionReset, ProtocolFailure, RequestTimeout
+from modelmeter.load.http._request import PreparedRequest
+from modelmeter.load.http._response import BodyListener, Response
+
+if TYPE_CHECKING:
+    from modelmeter.load.http._client import HttpClient
+
+logger = logging.getLogger(__name__)
+
+
+class Unanswered(ConnectionReset):
+    """The connection went away before any byte of the answer came back.
+
+    ``sent`` False: the request was never written, so sending it again is always safe.
+    ``sent`` True on a reused connection: most likely the server closed an idle keep-alive
+    connection just as the request went out; idempotent requests may be sent again.
+    """
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class _Unsolicited(Exception):
+    """Response bytes arrived with no request in flight (raised inside the parser to stop it)."""
+
+
+class _HeadersOnly(Exception):
+    """The answer to HEAD is complete at the end of its headers (stops the parser there)."""
+
+
+class Connection(asyncio.Protocol):
+    """Sends one request at a time and resolves its Future when the answer is complete.
+
+    The owning `HttpClient` is told when the connection can take the next request
+    (``_release``) and when it is gone for good (``_forget``); a connection that timed out,
+    broke or misbehaved is closed and never handed out again.
+    """
+
+    __slots__ = (
+        "_client",
+        "_first_byte_at",
+        "_head",
+        "_headers",
+        "_keep_alive",
+        "_listener",
+        "_loop",
+        "_lost_waiter",
+        "_on_timeout_cb",
+        "_parser",
+        "_parts",
+        "_received_at",
+        "_sent_at",
+        "_status",
+        "_timeout_s",
+        "_timer",
+        "_transport",
+        "_transport_lost",
+        "_waiter",
+        "closed",
+        "reused",
+    )
+
+    def __init__(self, client: HttpClient, loop: asyncio.AbstractEventLoop, timeout_s: float):
+        self._client = client
+        self._loop = loop
+        self._timeout_s = timeout_s
+        self._on_timeout_cb = self._on_timeout  # bound once, not per request
+        self._parser = HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[Response] | None = None
+        self._listener: BodyListener | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._parts: list[bytes] = []
+        self._status = 0
+        self._keep_alive = True
+        self._head = False
+        self._sent_at = 0
+        self._first_byte_at = 0
+        self._received_at = 0
+        self._transport_lost = False
+        self._lost_waiter: asyncio.Future[None] | None = None
+        self.closed = False  # no further request may be sent on it
+        self.reused = False  # it has completed at least one answer
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(
+        self, request: PreparedRequest, listener: BodyListener | None
+    ) -> asyncio.Future[Response]:
+        """Write ``request`` and return the Future of its answer."""
+        transport = self._transport
+        if self.closed or transport is None:
+            raise Unanswered(f"connection to {self._client.endpoint} closed before use", sent=False)
+        loop = self._loop
+        waiter: asyncio.Future[Response] = loop.create_future()
+        self._waiter = waiter
+        self._listener = listener
+        self._head = request.method == "HEAD"
+        self._first_byte_at = 0
+        self._status = 0
+        self._timer = loop.call_later(self._timeout_s, self._on_timeout_cb)
+        self._sent_at = monotonic_ns()
+        transport.write(request.raw)
+        return waiter
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport, but behave as one.
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        now = monotonic_ns()
+        self._received_at = now
+        if not self._first_byte_at:
+            self._first_byte_at = now
+        try:
+            self._parser.feed_data(data)
+        except HttpParserCallbackError as exc:
+            self._callback_failed(exc.__context__, exc)
+        except HttpParserUpgrade:
+            self._fail(ProtocolFailure(f"{self._client.endpoint} switched protocols (upgrade)"))
+        except HttpParserError as exc:
+            self._fail(
+                ProtocolFailure(f"malformed HTTP response from {self._client.endpoint}: {exc}")
+            )
+
+    def eof_received(self) -> bool:
+        self._ended(None)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport_lost = True
+        self._ended(exc)
+        lost_waiter = self._lost_waiter
+        if lost_waiter is not None and not lost_waiter.done():
+            lost_waiter.set_result(None)
+
+    # -- httptools callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._waiter is None:
+            raise _Unsolicited
+        self._headers = []
+        self._parts = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        self._status = status = parser.get_status_code()
+        self._keep_alive = parser.should_keep_alive()
+        if self._head and status >= 200:
+            raise _HeadersOnly
+
+    def on_body(self, body: bytes) -> None:
+        listener = self._listener
+        if listener is None:
+            self._parts.append(body)
+        else:
+            listener(body, self._received_at)
+
+    def on_message_complete(self) -> None:
+        if self._status < 200:
+            return  # 1xx informational answer: the final one follows on the same request
+        self._finish(monotonic_ns())
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _finish(self, done_at: int) -> None:
+        waiter = self._waiter
+        assert waiter is not None
+        self._waiter = None
+        self._listener = None
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
+        self.reused = True
+        if self._keep_alive and not self.closed:
+            self._client._release(self)
+        else:
+            self._close(abort=False)
+        if not waiter.done():  # the caller may have been cancelled meanwhile
+            waiter.set_result(
+                Response(
+                    self._status,
+                    self._headers,
+                    b"".join(self._parts),
+                    self._sent_at,
+                    self._first_byte_at,
+                    done_at,
+                )
+            )
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the request in flight (if any) with ``exc`` and throw the connection away."""
+        waiter = self._waiter
+        self._waiter = None
+        self._listener = None
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
+        self._close(abort=True)
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def _callback_failed(self, cause: BaseException | None, exc: HttpParserError) -> None:
+        if isinstance(cause, _HeadersOnly):
+            # The old parser is left waiting for a body that HEAD answers never have.
+            self._parser = HttpResponseParser(self)
+            self._finish(monotonic_ns())
+        elif isinstance(cause, _Unsolicited) or self._waiter is None:
+            logger.debug(
+                "discarding connection to %s: data with no request in flight", self._client.endpoint
+            )
+            self._fail(ConnectionReset("unsolicited data"))
+        elif cause is None:
+            self._fail(
+                ProtocolFailure(f"malformed HTTP response from {self._client.endpoint}: {exc}")
+            )
+        else:
+            # A body listener raised: the request fails with that very exception.
+            self._fail(cause)
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        self._fail(
+            RequestTimeout(
+                f"no complete answer from {self._client.endpoint} within {self._timeout_s} s"
+            )
+        )
+
+    def _ended(self, exc: Exception | None) -> None:
+        """The peer closed (EOF) or the transport was lost, with ``exc`` if it broke."""
+        if self._waiter is None:
+            self._close(abort=exc is not None)
+            return
+        if exc is None and self._status >= 200 and self._delimited_by_eof():
+            self._keep_alive = False
+            self._finish(monotonic_ns())
+            return
+        endpoint = self._client.endpoint
+        why = f": {exc}" if exc is not None else ""
+        if self._first_byte_at:
+            self._fail(ConnectionReset(f"{endpoint} closed the connection mid-response{why}"))
+        else:
+            message = f"{endpoint} closed the connection before answering{why}"
+            self._fail(Unanswered(message, sent=True) if self.reused else ConnectionReset(message))
+
+    def _delimited_by_eof(self) -> bool:
+        """True when the answer has neither Content-Length nor chunked framing (RFC 9112 6.3)."""
+        for name, _ in self._headers:
+            lowered = name.lower()
+            if lowered == b"content-length" or lowered == b"transfer-encoding":
+                return False
+        return True
+
+    def _close(self, *, abort: bool) -> None:
+        if not self.closed:
+            self.closed = True
+            self._client._forget(self)
+        transport = self._transport
+        if transport is not None and not self._transport_lost:
+            if abort:
+                transport.abort()
+            elif not transport.is_closing():
+                transport.close()
+
+    # -- shutdown --------------------------------------------------------------------------
+
+    def shut(self, reason: str) -> asyncio.Future[None] | None:
+        """Close now; a request in flight fails with ConnectionReset(``reason``).
+
+        Returns a Future that resolves when the transport is gone, or None if it already is.
+        """
+        if self._transport_lost or self._transport is None:
+            self._close(abort=True)
+            return None
+        self._lost_waiter = lost = self._loop.create_future()
+        if self._waiter is not None:
+            self._fail(ConnectionReset(reason))
+        else:
+            self._close(abort=False)
+        return lost
+
+    def cancel(self, waiter: asyncio.Future[Response]) -> None:
+        """The caller of ``waiter`` gave up: if that request is still in flight, drop it and the
+        connection with it (the rest of its answer is not worth reading)."""
+        if self._waiter is waiter:
+            self._fail(ConnectionReset("request cancelled"))  # the Future is already cancelled
+
+    def abort(self) -> None:
+        transport = self._transport
+        if transport is not None and not self._transport_lost:
+            transport.abort()

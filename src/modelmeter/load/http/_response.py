@@ -1,0 +1,42 @@
+"""What one request gives back, with its timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+BodyListener = Callable[[bytes, int], None]
+"""Receives each de-chunked body piece and ``time.monotonic_ns()`` of the read it came in.
+
+It runs inside the connection's receive path: keep it short. An exception it raises fails the
+request with that exception (a `TargetError` it raises reaches the caller as is).
+"""
+
+
+@dataclass(slots=True)
+class Response:
+    """A complete HTTP response. Any status, 4xx and 5xx included, is a Response, not an error.
+
+    Timestamps are ``time.monotonic_ns()``: ``sent_at`` just before the request was written,
+    ``first_byte_at`` when the first bytes of the answer were read, ``done_at`` when the message
+    was complete. ``headers`` are raw ``(name, value)`` pairs in arrival order, names as sent.
+    """
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    sent_at: int
+    first_byte_at: int
+    done_at: int
+
+    @property
+    def service_time_ns(self) -> int:
+        return self.done_at - self.sent_at
+
+    def header(self, name: str) -> bytes | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None

@@ -1,0 +1,246 @@
+"""One target's load measurement: a single phase, a sweep of load levels, or an SLA search.
+
+Whatever the shape, the result has one headline level (its outcomes and summary feed the
+report's latency, throughput and cost) and, for a series, every level measured. The state is
+filled in as levels finish, so an interrupted run still has everything measured before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from modelmeter.data.sample import Sample
+from modelmeter.load.engine import OnOutcome, run_plan
+from modelmeter.load.outcome import Outcome
+from modelmeter.load.schedule import LoadPlan, expected_arrivals
+from modelmeter.load.stats import PhaseSummary, summarize_phase
+from modelmeter.load.sweep import (
+    LoadPoint,
+    Measure,
+    PointResult,
+    SaturationRule,
+    Slo,
+    geometric_points,
+    goodput,
+    plan_for_point,
+    search_max_rate,
+    sweep,
+)
+from modelmeter.report.model import SweepPoint, SweepResult
+from modelmeter.targets.base import Target
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    mode: str
+    start: float
+    stop: float
+    factor: float
+    rule: SaturationRule
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    low_rps: float
+    high_rps: float
+    tolerance: float
+    max_steps: int
+    growth: float
+    noise_margin: float
+
+
+@dataclass
+class _Level:
+    result: PointResult
+    plan: LoadPlan
+    outcomes: list[Outcome]
+    summary: PhaseSummary
+
+
+@dataclass
+class LoadMeasurement:
+    """Filled in as the measurement goes; read it even after an interruption."""
+
+    levels: list[_Level] = field(default_factory=list)
+    current: list[Outcome] = field(default_factory=list)
+    series: SweepResult | None = None
+    headline: _Level | None = None
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        """The headline level's outcomes (or, mid-measurement, the level in progress)."""
+        return self.headline.outcomes if self.headline is not None else self.current
+
+
+class LoadListener:
+    """Progress hooks; the runner adapts its ProgressListener to these."""
+
+    def begin(self, description: str, total: int | None) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+    def tick(self, outcome: Outcome) -> None:
+        pass
+
+
+async def _measure_level(
+    target: Target,
+    samples: Sequence[Sample],
+    plan: LoadPlan,
+    slo: Slo,
+    client_ceiling_rps: float | None,
+    listener: LoadListener,
+    state: LoadMeasurement,
+    label: str,
+) -> _Level:
+    outcomes: list[Outcome] = []
+    state.current = outcomes
+    total = plan.max_requests if plan.mode == "concurrency" else expected_arrivals(plan)
+    listener.begin(f"{target.name}: {label}", total)
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    tick: OnOutcome = listener.tick
+    await run_plan(target, samples, plan, sink=outcomes, on_outcome=tick)
+    wall = time.perf_counter() - wall_before
+    listener.end()
+    # An in-process target runs the model on this process's CPU: the share says nothing then.
+    cpu_percent = (
+        100 * (time.process_time() - cpu_before) / wall
+        if target.kind != "python" and wall > 0
+        else None
+    )
+    summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps)
+    measured = [o for o in outcomes if o.measured]
+    response = summary.response_time_ms
+    llm = summary.load.llm
+    result = PointResult(
+        point=LoadPoint("concurrency", plan.concurrency)
+        if plan.mode == "concurrency"
+        else LoadPoint("rate", plan.rate_rps or 1.0),
+        throughput_rps=summary.throughput_rps or 0.0,
+        goodput_rps=goodput(measured, slo) if measured else 0.0,
+        p95_ms=response.p95 if response else None,
+        p99_ms=response.p99 if response else None,
+        error_rate=summary.load.error_rate,
+        p50_ms=response.p50 if response else None,
+        ttft_p95_ms=llm.ttft_ms.p95 if llm and llm.ttft_ms else None,
+        ttft_p99_ms=llm.ttft_ms.p99 if llm and llm.ttft_ms else None,
+        itl_p95_ms=llm.itl_ms.p95 if llm and llm.itl_ms else None,
+        itl_p99_ms=llm.itl_ms.p99 if llm and llm.itl_ms else None,
+        client_bound=summary.load.client_bound,
+    )
+    level = _Level(result, plan, outcomes, summary)
+    state.levels.append(level)
+    return level
+
+
+def _to_report(result: PointResult, slo: Slo) -> SweepPoint:
+    return SweepPoint(
+        mode=result.point.mode,
+        value=result.point.value,
+        throughput_rps=result.throughput_rps,
+        goodput_rps=result.goodput_rps,
+        p50_ms=result.p50_ms,
+        p95_ms=result.p95_ms,
+        p99_ms=result.p99_ms,
+        error_rate=result.error_rate,
+        ttft_p95_ms=result.ttft_p95_ms,
+        itl_p95_ms=result.itl_p95_ms,
+        client_bound=result.client_bound,
+        slo_met=None if slo.is_empty else slo.met_by(result),
+    )
+
+
+def _level_of(state: LoadMeasurement, result: PointResult | None) -> _Level | None:
+    return next((level for level in state.levels if level.result is result), None)
+
+
+async def measure_load(
+    target: Target,
+    samples: Sequence[Sample],
+    plan: LoadPlan,
+    *,
+    slo: Slo,
+    state: LoadMeasurement,
+    sweep_settings: SweepSettings | None = None,
+    search_settings: SearchSettings | None = None,
+    client_ceiling_rps: float | None = None,
+    listener: LoadListener | None = None,
+) -> None:
+    """Measure ``target`` under ``plan``, or a series of levels derived from it, into ``state``.
+
+    Headline level: the plan's own for a single phase; the highest rate within the SLO for a
+    search; for a sweep, the level with the most throughput among those meeting the SLO (all
+    levels when none does or no SLO is set).
+    """
+    hooks = listener or LoadListener()
+
+    def runner(label: Callable[[LoadPoint], str]) -> Measure:
+        async def measure(point: LoadPoint) -> PointResult:
+            level = await _measure_level(
+                target,
+                samples,
+                plan_for_point(plan, point),
+                slo,
+                client_ceiling_rps,
+                hooks,
+                state,
+                label(point),
+            )
+            return level.result
+
+        return measure
+
+    if sweep_settings is None and search_settings is None:
+        state.headline = await _measure_level(
+            target, samples, plan, slo, client_ceiling_rps, hooks, state, f"load ({plan.mode})"
+        )
+        return
+
+    if sweep_settings is not None:
+        points = geometric_points(
+            "rate" if sweep_settings.mode == "rate" else "concurrency",
+            sweep_settings.start,
+            sweep_settings.stop,
+            sweep_settings.factor,
+        )
+        outcome = await sweep(
+            runner(lambda p: f"sweep, {p}"),
+            points,
+            rule=sweep_settings.rule,
+        )
+        passing = [r for r in outcome.results if slo.is_empty or slo.met_by(r)]
+        pool = passing or list(outcome.results)
+        best = max(pool, key=lambda r: r.throughput_rps, default=None)
+        state.series = SweepResult(
+            kind="sweep",
+            points=[_to_report(r, slo) for r in outcome.results],
+            stopped_because=outcome.reason,
+            best=_to_report(best, slo) if best is not None else None,
+        )
+        state.headline = _level_of(state, best)
+        return
+
+    assert search_settings is not None
+    found = await search_max_rate(
+        runner(lambda p: f"SLA search, {p}"),
+        slo,
+        low=search_settings.low_rps,
+        high=search_settings.high_rps,
+        tolerance=search_settings.tolerance,
+        max_steps=search_settings.max_steps,
+        growth=search_settings.growth,
+        noise_margin=search_settings.noise_margin,
+    )
+    state.series = SweepResult(
+        kind="sla_search",
+        points=[_to_report(r, slo) for r in found.tried],
+        stopped_because=found.reason,
+        best=_to_report(found.best, slo) if found.best is not None else None,
+    )
+    # No level met the SLO: the headline is the lowest rate tried, and the SLA check says so.
+    chosen = found.best or min(found.tried, key=lambda r: r.point.value, default=None)
+    state.headline = _level_of(state, chosen)

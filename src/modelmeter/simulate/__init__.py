@@ -1,0 +1,28 @@
+"""A simulated OpenAI-compatible model server whose timing is known, for trying modelmeter
+without a GPU and for checking that measured TTFT and ITL match what was sent.
+
+``start_simulator(config)`` runs it as a child process (tests, benchmarks), ``run_simulator``
+in the foreground (``modelmeter simulate``), `Simulator` on an event loop you already run. The
+server logs, per request, its arrival, the start of its slot and the time of every write,
+against the time each write was due: ``GET /debug/timings`` or ``timings_log`` (see
+`modelmeter.simulate.timings`).
+"""
+
+from modelmeter.simulate.config import Delay, DelayKind, SimulatorConfig
+from modelmeter.simulate.process import SimulatorHandle, run_simulator, start_simulator
+from modelmeter.simulate.server import Simulator
+from modelmeter.simulate.timings import ChunkTiming, RequestTiming, SendAccuracy, send_accuracy
+
+__all__ = [
+    "ChunkTiming",
+    "Delay",
+    "DelayKind",
+    "RequestTiming",
+    "SendAccuracy",
+    "Simulator",
+    "SimulatorConfig",
+    "SimulatorHandle",
+    "run_simulator",
+    "send_accuracy",
+    "start_simulator",
+]

@@ -1,0 +1,237 @@
+"""A minimal HTTP/1.1 server connection on an asyncio Protocol and httptools (llhttp).
+
+A raw protocol rather than aiohttp because the simulator's point is write times it controls:
+the pacer calls ``transport.write`` itself, from one callback, at the due time, with no
+coroutine or task switch in between (measured in the benchmark the package docstring cites).
+
+Requests on a connection are answered one at a time, in order (pipelined requests wait their
+turn); keep-alive follows HTTP/1.0 and 1.1 rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Protocol, cast
+
+import httptools
+
+from modelmeter.simulate._openai import error_body
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_PIPELINED = 64  # requests read ahead of the one being answered before reading pauses
+SERVER_HEADER = b"server: modelmeter-simulate\r\n"
+_monotonic_ns = time.monotonic_ns
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    arrived_ns: int  # when the last byte of the request had been read
+    keep_alive: bool
+    http11: bool
+
+
+class Handler(Protocol):
+    def handle(self, connection: Connection, request: Request) -> None:
+        """Answer ``request``, now or later; call ``connection.finish_response`` when done."""
+
+    def connection_lost(self, connection: Connection) -> None:
+        """The client went away (or the server closes): drop what it was waiting for."""
+
+
+def status_line(status: int) -> bytes:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    return f"HTTP/1.1 {status} {reason}\r\n".encode("ascii")
+
+
+def response_bytes(
+    status: int,
+    body: bytes,
+    *,
+    keep_alive: bool,
+    content_type: bytes = b"application/json",
+    extra_headers: bytes = b"",
+) -> bytes:
+    """A complete response with a Content-Length body."""
+    return b"".join(
+        (
+            status_line(status),
+            b"content-type: ",
+            content_type,
+            b"\r\ncontent-length: ",
+            str(len(body)).encode("ascii"),
+            b"\r\n",
+            SERVER_HEADER,
+            extra_headers,
+            b"" if keep_alive else b"connection: close\r\n",
+            b"\r\n",
+            body,
+        )
+    )
+
+
+class Connection(asyncio.Protocol):
+    """One client connection; ``handler`` answers its requests."""
+
+    def __init__(self, handler: Handler, registry: set[Connection]) -> None:
+        self._handler = handler
+        self._registry = registry  # the server's open connections, to close them when it stops
+        self.transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpRequestParser(self)
+        self._pending: deque[Request] = deque()
+        self._busy = False  # a response is under way
+        self._dispatching = False
+        self._keep_alive = True  # of the response under way
+        self.closed = False
+        self.context: Any = None  # what the handler keeps for the response under way
+        self._now = 0
+        self._url = bytearray()
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._reading_paused = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's do not subclass it
+        self._registry.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._now = _monotonic_ns()
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, _TooLarge):
+                raise  # a bug in a callback, not the client's fault
+            self._fail(413, f"request body over {MAX_BODY_BYTES} bytes")
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            self._fail(400, f"malformed HTTP request: {exc}")
+        self._dispatch()  # after parsing, not inside a parser callback
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._pending.clear()
+        self._handler.connection_lost(self)
+        self._registry.discard(self)
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._url.clear()
+        self._headers = {}
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        length = self._headers.get("content-length", "0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise _TooLarge
+        if self._headers.get("expect", "").lower() == "100-continue" and self.transport:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY_BYTES:
+            raise _TooLarge
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        url = httptools.parse_url(bytes(self._url))
+        request = Request(
+            method=self._parser.get_method().decode("ascii", "replace"),
+            path=(url.path or b"/").decode("utf-8", "replace"),
+            query=(url.query or b"").decode("utf-8", "replace"),
+            headers=self._headers,
+            body=b"".join(self._body),
+            arrived_ns=self._now,
+            keep_alive=self._parser.should_keep_alive(),
+            http11=self._parser.get_http_version() == "1.1",
+        )
+        self._pending.append(request)
+        if len(self._pending) >= MAX_PIPELINED and self.transport and not self._reading_paused:
+            self.transport.pause_reading()
+            self._reading_paused = True
+
+    # answering
+
+    def write(self, data: bytes) -> int:
+        """Hand ``data`` to the socket; the ``time.monotonic_ns()`` read just before."""
+        now = _monotonic_ns()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+        return now
+
+    def respond(self, data: bytes, *, keep_alive: bool) -> int:
+        """Write a whole response and finish it; the write time."""
+        written = self.write(data)
+        self.finish_response(keep_alive=keep_alive)
+        return written
+
+    def finish_response(self, *, keep_alive: bool) -> None:
+        """The response under way is complete: close, or go on with the next request."""
+        self._busy = False
+        self.context = None
+        if not keep_alive:
+            self.closed = True
+            self._pending.clear()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._dispatch()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def _dispatch(self) -> None:
+        if self._dispatching:
+            return  # the loop below picks the next request up
+        self._dispatching = True
+        try:
+            while self._pending and not self._busy and not self.closed:
+                request = self._pending.popleft()
+                self._busy = True
+                self._handler.handle(self, request)
+            if self._reading_paused and len(self._pending) < MAX_PIPELINED // 4:
+                self._reading_paused = False
+                if self.transport is not None and not self.closed:
+                    self.transport.resume_reading()
+        finally:
+            self._dispatching = False
+
+    def _fail(self, status: int, message: str) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if not self._busy:  # else the answer under way would be corrupted: just close
+            self.transport.write(
+                response_bytes(
+                    status, error_body(message, "invalid_request_error"), keep_alive=False
+                )
+            )
+        self.closed = True
+        self._pending.clear()
+        self.transport.close()
+
+
+class _TooLarge(Exception):
+    """Raised from a parser callback to stop reading an oversized request."""

@@ -1,0 +1,59 @@
+"""`modelmeter simulate` refuses bad options with a message and exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from modelmeter.cli.simulate import register
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """A root, so that the command keeps its name as on the real application."""
+
+    register(app)
+    return app
+
+
+def flat(output: str) -> str:
+    """The output without rich's box drawing and line wrapping."""
+    return " ".join(output.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--ttft-ms", "-1"], "--ttft-ms"),
+        (["--slots", "0"], "--slots"),
+        (["--error-rate", "1.5"], "--error-rate"),
+        (["--port", "70000"], "--port"),
+        (["--output-tokens", "0"], "output tokens must be at least 1"),
+        (["--output-tokens", "9-3"], "min must not exceed max"),
+        (["--output-tokens", "many"], "neither a number nor a range"),
+        (["--ttft-dist", "normal"], "needs --ttft-sd-ms"),
+        (["--itl-dist", "lognormal"], "needs --itl-sigma"),
+        (["--itl-sd-ms", "3"], "--itl-sd-ms applies to kind 'normal' only"),
+        (["--ttft-dist", "gamma"], "--ttft-dist"),
+        (["--error-status", "200"], "400..599"),
+        (["--timings-log", "no/such/dir/t.jsonl"], "no such directory"),
+    ],
+)
+def test_bad_options_exit_with_2_and_say_why(arguments: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli(), ["simulate", *arguments])
+
+    assert result.exit_code == 2, result.output
+    assert message in flat(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_help_lists_the_options() -> None:
+    result = CliRunner().invoke(cli(), ["simulate", "--help"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    for option in ("--ttft-ms", "--itl-ms", "--output-tokens", "--slots", "--timings-log"):
+        assert option in result.output
