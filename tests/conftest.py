@@ -18,8 +18,10 @@ class FaultServer:
 
     ``POST /label?delay_ms=N`` answers ``{"prediction": {"label": <text upper-cased>}, "usage":
     {...}}`` after N ms; ``/status/{code}`` answers that status; ``/not-json`` answers text;
-    ``/hang`` never answers within a test's timeout; ``/serial?delay_ms=N`` answers one request
-    at a time after N ms, so its capacity is exactly 1000/N requests per second. ``served`` counts answered requests.
+    ``/hang`` never answers within a test's timeout; ``/serial?delay_ms=N`` answers one
+    request at a time after N ms, so its capacity is exactly 1000/N requests per second;
+    ``/sse-no-usage`` and ``/sse-garbage`` stream chat chunks without usage, and broken.
+    ``served`` counts answered requests.
     """
 
     url: str
@@ -56,6 +58,32 @@ async def _serial(request: web.Request) -> web.Response:
     return web.json_response({"prediction": {"label": str(payload.get("input", "")).upper()}})
 
 
+async def _sse(request: web.Request, events: list[bytes]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for event in events:
+        await response.write(event)
+        await asyncio.sleep(0.002)
+    await response.write_eof()
+    return response
+
+
+def _chunk(text: str) -> bytes:
+    body = json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]})
+    return f"data: {body}\n\n".encode()
+
+
+async def _sse_no_usage(request: web.Request) -> web.StreamResponse:
+    """Three content chunks of two words each, no usage: counts must come from elsewhere."""
+    role = b'data: {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}\n\n'
+    words = [_chunk("alpha beta "), _chunk("gamma alpha "), _chunk("beta gamma")]
+    return await _sse(request, [role, *words, b"data: [DONE]\n\n"])
+
+
+async def _sse_garbage(request: web.Request) -> web.StreamResponse:
+    return await _sse(request, [_chunk("ok"), b"data: {not json\n\n", b"data: [DONE]\n\n"])
+
+
 async def _status(request: web.Request) -> web.Response:
     code = int(request.match_info["code"])
     return web.json_response({"error": f"injected {code}"}, status=code)
@@ -85,6 +113,8 @@ def fault_server() -> Iterator[FaultServer]:
     app[SERVED] = []
     app.router.add_post("/label", _label)
     app.router.add_post("/serial", _serial)
+    app.router.add_post("/sse-no-usage/chat/completions", _sse_no_usage)
+    app.router.add_post("/sse-garbage/chat/completions", _sse_garbage)
     app.router.add_post("/status/{code}", _status)
     app.router.add_post("/not-json", _not_json)
     app.router.add_post("/hang", _hang)

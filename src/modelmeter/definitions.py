@@ -16,6 +16,15 @@ DEFINITIONS: dict[str, str] = {
     "(timeout, connect, protocol, http_status, model).",
     "percentiles": "exact, by linear interpolation between order statistics of every measured "
     "request (no histogram approximation).",
+    "ttft": "time to first token: from the actual send to the first chunk carrying output "
+    "content (role-only and empty chunks, and reasoning, do not count).",
+    "itl": "inter-token latency: each gap between content chunks divided evenly among the tokens "
+    "the later chunk carries.",
+    "tpot": "time per output token of a request: (done − first token) / (output tokens − 1).",
+    "output_tokens_per_s": "output tokens of all measured requests / the measured window; "
+    "counts from server usage, else a tokenizer file given, else the number of chunks (the "
+    "report says which).",
+    "goodput": "requests per second that met every SLO of the SLA (errors count as misses).",
     "accuracy": "share of labelled items whose prediction equals the label; a failed request "
     "counts as wrong.",
     "f1_macro": "unweighted mean over classes of F1 = 2PR/(P+R) (scikit-learn conventions: "

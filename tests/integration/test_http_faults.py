@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import socket
 import struct
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -272,6 +273,48 @@ def test_server_that_never_answers_times_out_and_is_dropped(run: Run) -> None:
     run(go())
 
 
+def test_every_request_gets_its_whole_timeout(run: Run) -> None:
+    """Timeouts share one timer per connection; a later request must not inherit an earlier
+    request's deadline, and no request may time out before its own."""
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: RawServer) -> None:
+        while True:
+            head = await s.read_request(r)
+            if b"/slow" in head:
+                await _sleep_at_least(600_000_000)
+            elif b"/hang" in head:
+                await r.read()
+                return
+            w.write(ok())
+
+    async def go() -> None:
+        async with (
+            raw_server(handle) as server,
+            client_to(server, timeout_s=1.0) as (client, endpoint),
+        ):
+            await client.request(PreparedRequest.build("GET", endpoint, "/fast"))  # arms it
+            await _sleep_at_least(600_000_000)
+            # Sent 0.6 s after the timer was armed and answered 0.6 s later: past the first
+            # request's deadline, well within its own.
+            slow = await client.request(PreparedRequest.build("GET", endpoint, "/slow"))
+            assert slow.status == 200
+            assert server.connections == 1
+            started = time.monotonic_ns()
+            with pytest.raises(RequestTimeout):
+                await client.request(PreparedRequest.build("GET", endpoint, "/hang"))
+            assert time.monotonic_ns() - started >= 1_000_000_000
+
+    run(go())
+
+
+async def _sleep_at_least(delay_ns: int) -> None:
+    # uvloop's timers tick in milliseconds, read once per loop turn: one sleep() can end a
+    # little early by time.monotonic_ns().
+    deadline = time.monotonic_ns() + delay_ns
+    while (left := deadline - time.monotonic_ns()) > 0:
+        await asyncio.sleep(left / 1e9)
+
+
 @pytest.mark.parametrize(
     "garbage",
     [
@@ -428,6 +471,32 @@ def test_unsolicited_answer_on_an_idle_connection_discards_it(run: Run) -> None:
             assert got.body == b"asked"
             await server.ended.wait()
             assert client.open_connections == 0
+
+    run(go())
+
+
+@pytest.mark.parametrize("how", ["eof", "reset"])
+def test_idle_connection_closed_by_the_server_is_not_reused(run: Run, how: str) -> None:
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: RawServer) -> None:
+        await s.read_request(r)
+        w.write(ok(b"once"))
+        await w.drain()
+        if s.connections == 1:
+            if how == "reset":
+                w.get_extra_info("socket").setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                w.transport.abort()
+            return
+        await r.read()
+
+    async def go() -> None:
+        async with raw_server(handle) as server, client_to(server) as (client, endpoint):
+            post = PreparedRequest.build("POST", endpoint, "/", body=b"{}")
+            assert (await client.request(post)).body == b"once"
+            await _until(lambda: client.open_connections == 0)
+            assert (await client.request(post)).body == b"once"
+            assert server.connections == 2
 
     run(go())
 

@@ -147,7 +147,7 @@ def test_plain_reports_get_no_new_sections_or_columns(factory: Callable[[], Repo
     for text in ("TTFT", "ITL", "tok/s", "LLM timing", "Load sweep", "SLA search", "goodput"):
         assert text not in html, text
         assert text not in markdown, text
-    assert "chart-sweep" not in html and "chart-llm" not in html
+    assert "chart-sweep" not in html and "chart-llm" not in html and "compact" not in html
     header = next(line for line in markdown.splitlines() if line.startswith("| model |"))
     assert header.count("|") == 12
 

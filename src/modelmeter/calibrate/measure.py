@@ -40,18 +40,22 @@ class _LoopbackProcess:
     def __init__(self, core: int | None) -> None:
         command = [sys.executable, "-m", "modelmeter.calibrate.loopback_server", "127.0.0.1", "0"]
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line.strip().isdigit():
             self.stop()
             raise ServerError(f"the loopback server did not start: {line!r}")
+        # Nothing more is read from it; a pipe left open could fill and stall the server.
+        self._process.stdout.close()
         self.port = int(line)
         if core is not None:
             os.sched_setaffinity(self._process.pid, {core})
 
     def stop(self) -> None:
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         self._process.terminate()
         try:
             self._process.wait(timeout=5)
@@ -114,7 +118,7 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency wherever it installs
         return asyncio.run(coroutine)
-    return uvloop.run(coroutine)  # type: ignore[no-any-return]
+    return uvloop.run(coroutine)
 
 
 def calibrate(

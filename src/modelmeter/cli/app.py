@@ -12,6 +12,7 @@ from modelmeter.cli import demo as demo_cmd
 from modelmeter.cli import run as run_cmd
 from modelmeter.cli import runs as runs_cmd
 from modelmeter.cli import serve as serve_cmd
+from modelmeter.cli import simulate as simulate_cmd
 
 app = typer.Typer(
     name="modelmeter",
@@ -43,6 +44,7 @@ demo_cmd.register(app)
 run_cmd.register(app)
 runs_cmd.register(app)
 serve_cmd.register(app)
+simulate_cmd.register(app)
 
 
 def main() -> None:

@@ -113,7 +113,7 @@ def simulate(
     ] = 0.0,
     error_status: Annotated[
         list[int] | None,
-        typer.Option(help="Status of injected errors; repeat for several. [default: 500, 429]"),
+        typer.Option(help="Status of injected errors; repeat for several (default: 500 and 429)."),
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Seeds the answers' text and the draws of delays and errors.")

@@ -60,6 +60,8 @@ class Table:
     """A label that HTML puts after the key cell of the ``chosen`` row."""
     diagonal: bool = False
     """A square matrix after the key column (confusion matrix): HTML emphasises its diagonal."""
+    compact: bool = False
+    """Many columns: HTML lets the headers wrap and tightens the cells so the table fits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,7 @@ def summary(report: Report) -> Table:
                 chosen=model.name == chosen,
             )
         )
-    return Table(columns, tuple(rows), badge="recommended")
+    return Table(columns, tuple(rows), badge="recommended", compact=llm)
 
 
 def _llm_summary_cells(model: ModelResult) -> tuple[str, str, str]:

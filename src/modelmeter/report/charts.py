@@ -1420,9 +1420,7 @@ def _latency_curve(
         )
         pair99 = _finite_pair(p.throughput_rps, p.p99_ms)
         if pair99 is not None:
-            p99.append(
-                CurvePoint(*pair99, tooltip=f"{name}, {load_level(p)}: P99 {fmt.ms(p.p99_ms)} ms")
-            )
+            p99.append(CurvePoint(*pair99))
     kind = "SLA search" if sweep.kind == "sla_search" else "Load sweep"
     title = f"Throughput vs latency: {name}"
     legend = [_LegendItem("P95", color, "line")]
@@ -1450,7 +1448,8 @@ def _latency_curve(
     caption += _not_plotted(skipped)
     curves = [Curve("P95", color, tuple(p95))]
     if p99:
-        curves.append(Curve("P99", color, tuple(p99), dash="6 4", marker=2.5))
+        # The P95 point's tooltip carries P99 too: no markers to clutter the dashed line.
+        curves.append(Curve("P99", color, tuple(p99), dash="6 4", marker=0))
     svg = (
         line_chart(
             curves,

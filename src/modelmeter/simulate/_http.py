@@ -2,7 +2,10 @@
 
 A raw protocol rather than aiohttp because the simulator's point is write times it controls:
 the pacer calls ``transport.write`` itself, from one callback, at the due time, with no
-coroutine or task switch in between (measured in the benchmark the package docstring cites).
+coroutine or task switch in between. Measured at 100 concurrent streams (TTFT 50 ms, ITL 10 ms,
+2-vCPU VM, client on the same machine): with the same timer-only pacing this server used less
+than half the CPU of an aiohttp StreamResponse handler (about 11% of a core against 25%), and
+with the busy-waiting pacer its p99 send lateness was about 75 µs against 110–140 µs.
 
 Requests on a connection are answered one at a time, in order (pipelined requests wait their
 turn); keep-alive follows HTTP/1.0 and 1.1 rules.
@@ -92,7 +95,6 @@ class Connection(asyncio.Protocol):
         self._pending: deque[Request] = deque()
         self._busy = False  # a response is under way
         self._dispatching = False
-        self._keep_alive = True  # of the response under way
         self.closed = False
         self.context: Any = None  # what the handler keeps for the response under way
         self._now = 0
@@ -198,10 +200,6 @@ class Connection(asyncio.Protocol):
                 self.transport.close()
             return
         self._dispatch()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
 
     def _dispatch(self) -> None:
         if self._dispatching:

@@ -1,65 +1,66 @@
-"""Shared HTTP plumbing for JSON targets: one aiohttp session, failures mapped to typed errors."""
+"""Shared plumbing for JSON targets: the load generator's HTTP client, answers decoded as JSON.
+
+Requests are serialised once per sample and replayed; each answer keeps the client's wire
+timestamps (sent, first byte, done), which the engine prefers to its own call boundary.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
+from modelmeter._exceptions import HTTPStatusFailure, ProtocolFailure
+from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest, Response
 
-from modelmeter._exceptions import (
-    ConnectFailed,
-    HTTPStatusFailure,
-    ProtocolFailure,
-    RequestTimeout,
-)
+
+def path_of(url: str) -> str:
+    """The origin-form request target of a URL: path plus query, '/' when empty."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
 
 
 class JsonHttpClient:
-    """POSTs pre-serialised JSON bodies and returns the decoded JSON answer."""
+    """POSTs (or GETs) JSON to one server and decodes the answers."""
 
-    def __init__(self, timeout_s: float, headers: dict[str, str] | None = None) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    def __init__(self, url: str, timeout_s: float, headers: dict[str, str] | None = None) -> None:
+        self.endpoint = Endpoint.from_url(url)
+        self._timeout_s = timeout_s
         self._headers = {"Content-Type": "application/json", **(headers or {})}
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpClient | None = None
 
     async def open(self) -> None:
-        if self._session is None:
-            # limit=0: the load engine, not the pool, decides how many requests are in flight.
-            connector = aiohttp.TCPConnector(limit=0, force_close=False)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, headers=self._headers
-            )
+        if self._client is None:
+            self._client = HttpClient(self.endpoint, timeout_s=self._timeout_s)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
-    async def request_json(self, method: str, url: str, body: bytes | None = None) -> Any:
-        if self._session is None:
+    def prepare(self, method: str, path: str, body: bytes | None = None) -> PreparedRequest:
+        return PreparedRequest.build(
+            method, self.endpoint, path, headers=self._headers if body else None, body=body
+        )
+
+    async def send(self, request: PreparedRequest) -> tuple[Response, Any]:
+        """The raw response and its decoded JSON body; 4xx/5xx raise HTTPStatusFailure."""
+        if self._client is None:
             await self.open()
-        assert self._session is not None
+        assert self._client is not None
+        response = await self._client.request(request)
+        if response.status >= 400:
+            raise HTTPStatusFailure(response.status, response.body.decode("utf-8", "replace"))
         try:
-            async with self._session.request(method, url, data=body) as response:
-                payload = await response.read()
-                if response.status >= 400:
-                    raise HTTPStatusFailure(response.status, payload.decode("utf-8", "replace"))
-        except TimeoutError:
-            raise RequestTimeout(f"no answer within {self._timeout.total} s from {url}") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectFailed(f"cannot connect to {url}: {exc.os_error}") from None
-        except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise ProtocolFailure(f"{type(exc).__name__} from {url}: {exc}") from None
-        try:
-            return json.loads(payload)
+            return response, json.loads(response.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProtocolFailure(f"answer from {url} is not JSON: {exc}") from None
+            where = f"{self.endpoint.authority}"
+            raise ProtocolFailure(f"answer from {where} is not JSON: {exc}") from None
 
 
 def dig(document: Any, dotted: str) -> Any:
-    """Follow 'a.b.0.c' into nested dicts and lists; KeyError/IndexError name the missing step."""
+    """Follow 'a.b.0.c' into nested dicts and lists; a missing step is a ProtocolFailure."""
     node = document
     for step in dotted.split("."):
         if isinstance(node, list):

@@ -7,7 +7,8 @@ from typing import Any
 
 from modelmeter._exceptions import ProtocolFailure
 from modelmeter.data.sample import Sample
-from modelmeter.targets._http import JsonHttpClient, dig
+from modelmeter.load.http import PreparedRequest
+from modelmeter.targets._http import JsonHttpClient, dig, path_of
 from modelmeter.targets.base import Prediction
 from modelmeter.targets.registry import register_target
 
@@ -51,24 +52,25 @@ class HttpJsonTarget:
         timeout_s: float = 30.0,
     ) -> None:
         self.name = name
-        self._url = url
+        self._path = path_of(url)
         self._method = method
         self._template = body if body is not None else {"input": PLACEHOLDER}
         self._response_path = response_path
         self._input_tokens_path = input_tokens_path
         self._output_tokens_path = output_tokens_path
-        self._client = JsonHttpClient(timeout_s, headers)
-        self._bodies: dict[str, bytes] = {}
+        self._client = JsonHttpClient(url, timeout_s, headers)
+        self._requests: dict[str, PreparedRequest] = {}
 
     async def start(self) -> None:
         await self._client.open()
 
     async def predict(self, sample: Sample) -> Prediction:
-        body = self._bodies.get(sample.id)
-        if body is None:
+        prepared = self._requests.get(sample.id)
+        if prepared is None:
             body = json.dumps(fill_template(self._template, sample.input)).encode()
-            self._bodies[sample.id] = body
-        answer = await self._client.request_json(self._method, self._url, body)
+            prepared = self._client.prepare(self._method, self._path, body)
+            self._requests[sample.id] = prepared
+        response, answer = await self._client.send(prepared)
         label = dig(answer, self._response_path)
         if isinstance(label, dict | list) or label is None:
             raise ProtocolFailure(
@@ -78,6 +80,10 @@ class HttpJsonTarget:
             label=str(label),
             input_tokens=_token_count(answer, self._input_tokens_path),
             output_tokens=_token_count(answer, self._output_tokens_path),
+            token_source="usage" if self._output_tokens_path else None,
+            sent_at=response.sent_at,
+            first_byte_at=response.first_byte_at,
+            done_at=response.done_at,
         )
 
     async def close(self) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from modelmeter._exceptions import ProtocolFailure
 from modelmeter.data.sample import Sample
-from modelmeter.targets._http import JsonHttpClient
+from modelmeter.load.http import PreparedRequest
+from modelmeter.targets._http import JsonHttpClient, path_of
 from modelmeter.targets.base import Prediction
 from modelmeter.targets.registry import register_target
 
@@ -28,24 +30,26 @@ class OipTarget:
         timeout_s: float = 30.0,
     ) -> None:
         self.name = name
-        self._base = url.rstrip("/")
-        model_path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "")
-        self._infer_url = self._base + model_path + "/infer"
-        self._ready_url = self._base + model_path + "/ready"
+        prefix = path_of(url).rstrip("/")
+        model_path = f"{prefix}/v2/models/{quote(model)}" + (
+            f"/versions/{quote(version)}" if version else ""
+        )
+        self._infer_path = model_path + "/infer"
+        self._ready_path = model_path + "/ready"
         self._input_name = input_name
         self._output_name = output_name
-        self._client = JsonHttpClient(timeout_s)
-        self._bodies: dict[str, bytes] = {}
+        self._client = JsonHttpClient(url, timeout_s)
+        self._requests: dict[str, PreparedRequest] = {}
 
     async def start(self) -> None:
         await self._client.open()
         # Some servers answer readiness with an empty body; a 2xx is all we need.
         with contextlib.suppress(ProtocolFailure):
-            await self._client.request_json("GET", self._ready_url)
+            await self._client.send(self._client.prepare("GET", self._ready_path))
 
-    def _body(self, sample: Sample) -> bytes:
-        body = self._bodies.get(sample.id)
-        if body is None:
+    def _request(self, sample: Sample) -> PreparedRequest:
+        prepared = self._requests.get(sample.id)
+        if prepared is None:
             request = {
                 "inputs": [
                     {
@@ -56,12 +60,19 @@ class OipTarget:
                     }
                 ]
             }
-            body = self._bodies[sample.id] = json.dumps(request).encode()
-        return body
+            body = json.dumps(request).encode()
+            prepared = self._client.prepare("POST", self._infer_path, body)
+            self._requests[sample.id] = prepared
+        return prepared
 
     async def predict(self, sample: Sample) -> Prediction:
-        answer = await self._client.request_json("POST", self._infer_url, self._body(sample))
-        return Prediction(label=self._label(answer))
+        response, answer = await self._client.send(self._request(sample))
+        return Prediction(
+            label=self._label(answer),
+            sent_at=response.sent_at,
+            first_byte_at=response.first_byte_at,
+            done_at=response.done_at,
+        )
 
     def _label(self, answer: Any) -> str:
         outputs = answer.get("outputs") if isinstance(answer, dict) else None

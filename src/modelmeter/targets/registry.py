@@ -31,7 +31,7 @@ def register_target(kind: str) -> Callable[[TargetFactory], TargetFactory]:
 def _load_builtin_and_plugins() -> None:
     # Imported for their registration side effect; done lazily so that importing modelmeter
     # does not pull in aiohttp or a model runtime.
-    from modelmeter.targets import http_json, oip, python_local  # noqa: F401
+    from modelmeter.targets import http_json, oip, openai, python_local  # noqa: F401
 
     for entry in entry_points(group="modelmeter.targets"):
         if entry.name not in _FACTORIES:

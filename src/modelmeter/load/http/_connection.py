@@ -1,8 +1,14 @@
 """One keep-alive HTTP/1.1 connection: an asyncio Protocol driving an httptools parser.
 
-This is the load generator's hot path. Per request it allocates one Future, one timer handle,
-the header list, the body piece list and the Response; everything else lives on the
-connection. At most one request is in flight per connection (no pipelining).
+This is the load generator's hot path. Per request it allocates one Future, the header list,
+the body piece list and the Response; everything else lives on the connection. At most one
+request is in flight per connection (no pipelining).
+
+Timeouts use one ``loop.call_later`` handle per connection, not one per request: arming and
+cancelling a timer costs about 1.5 µs on uvloop, a sixth of the whole request. The handle is
+armed when a request is sent and none is pending; when it fires it fails the request in flight
+if that request's own deadline (``sent_at + timeout``) has passed, and otherwise re-arms itself
+for that deadline. So every request still gets exactly its timeout, measured from its send.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class Connection(asyncio.Protocol):
         "_received_at",
         "_sent_at",
         "_status",
+        "_timeout_ns",
         "_timeout_s",
         "_timer",
         "_transport",
@@ -86,6 +93,7 @@ class Connection(asyncio.Protocol):
         self._client = client
         self._loop = loop
         self._timeout_s = timeout_s
+        self._timeout_ns = round(timeout_s * 1e9)
         self._on_timeout_cb = self._on_timeout  # bound once, not per request
         self._parser = HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
@@ -121,9 +129,15 @@ class Connection(asyncio.Protocol):
         self._head = request.method == "HEAD"
         self._first_byte_at = 0
         self._status = 0
-        self._timer = loop.call_later(self._timeout_s, self._on_timeout_cb)
+        if self._timer is None:
+            self._timer = loop.call_later(self._timeout_s, self._on_timeout_cb)
         self._sent_at = monotonic_ns()
-        transport.write(request.raw)
+        try:
+            transport.write(request.raw)
+        except RuntimeError:
+            # uvloop refuses writes once the peer reset the connection, before it reports
+            # connection_lost: the request never left, so it may be sent elsewhere.
+            self._fail(Unanswered(f"connection to {self._client.endpoint} was lost", sent=False))
         return waiter
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -196,10 +210,6 @@ class Connection(asyncio.Protocol):
         assert waiter is not None
         self._waiter = None
         self._listener = None
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-            self._timer = None
         self.reused = True
         if self._keep_alive and not self.closed:
             self._client._release(self)
@@ -222,10 +232,6 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         self._waiter = None
         self._listener = None
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-            self._timer = None
         self._close(abort=True)
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
@@ -250,6 +256,12 @@ class Connection(asyncio.Protocol):
 
     def _on_timeout(self) -> None:
         self._timer = None
+        if self._waiter is None or self.closed:
+            return  # idle: the next send arms it again
+        left_ns = self._sent_at + self._timeout_ns - monotonic_ns()
+        if left_ns > 0:  # this request was sent after the timer was armed
+            self._timer = self._loop.call_later(left_ns / 1e9, self._on_timeout_cb)
+            return
         self._fail(
             RequestTimeout(
                 f"no complete answer from {self._client.endpoint} within {self._timeout_s} s"
@@ -282,6 +294,10 @@ class Connection(asyncio.Protocol):
         return True
 
     def _close(self, *, abort: bool) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
         if not self.closed:
             self.closed = True
             self._client._forget(self)
