@@ -32,6 +32,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -121,11 +122,16 @@ def _from_json(raw: dict[str, Any]) -> Snapshot:
 
 
 def window_facts(
-    start: Snapshot, end: Snapshot, ours: dict[str, set[int]], cores: list[int]
+    start: Snapshot,
+    end: Snapshot,
+    ours: dict[str, set[int]],
+    cores: list[int],
+    client_cpu_s: float = 0.0,
 ) -> dict[str, float]:
     """Percent-of-window figures: steal and busy time on ``cores``, the server's CPU, and two
     views of interference: CPU used by other live processes, and busy time on ``cores`` that
-    our processes do not account for (it also catches processes that came and went)."""
+    our processes do not account for (it also catches processes that came and went).
+    ``client_cpu_s`` is the client's own figure (wrk has exited before the last snapshot)."""
     hz = os.sysconf("SC_CLK_TCK")
     seconds = end.at - start.at
     facts: dict[str, float] = {}
@@ -147,7 +153,9 @@ def window_facts(
         return (end.processes.get(pid, 0) - start.processes.get(pid, 0)) / hz
 
     mine = set().union(*ours.values())
-    ours_s = sum(used(pid) for pid in mine)
+    ours_s = client_cpu_s + sum(
+        used(pid) for key, pids in ours.items() if key != "client" for pid in pids
+    )
     foreign = sum(max(0.0, used(pid)) for pid in end.processes if pid not in mine)
     facts["steal_pct"] = round(steal_max, 2)
     facts["server_cpu_pct"] = round(100.0 * sum(used(p) for p in ours["server"]) / seconds, 1)
@@ -440,7 +448,8 @@ def measure(
     else:
         raw = run_python_client(name, url, args)
     ours = {"server": set(pids), "client": {raw["pid"]}, "script": {os.getpid()}}
-    facts = window_facts(raw["start"], raw["end"], ours, [args.server_core, args.client_core])
+    cores = [args.server_core, args.client_core]
+    facts = window_facts(raw["start"], raw["end"], ours, cores, raw["cpu_s"])
     noisy = facts["steal_pct"] > args.max_steal or interference(facts) > args.max_foreign
     requests = int(raw["requests"])
     return Run(
@@ -573,6 +582,8 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    # A terminated run still stops its nginx.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.serve:
         serve_stand_in(args.serve)
         return
