@@ -638,7 +638,7 @@ def test_only_typed_errors_escape_under_mixed_faults(run: Run) -> None:
     async def go() -> None:
         async with (
             raw_server(handle) as server,
-            client_to(server, timeout_s=0.1, max_connections=8) as (client, endpoint),
+            client_to(server, timeout_s=0.3, max_connections=8) as (client, endpoint),
         ):
             get = PreparedRequest.build("POST", endpoint, "/", body=b"x")
             outcomes = await asyncio.gather(

@@ -91,6 +91,7 @@ def test_server_errors_are_counted_by_kind() -> None:
     with start_simulator(config) as handle:
         outcomes = _run(OpenAITarget("bad", f"{handle.url}/v1", "sim"))
     assert {o.error for o in outcomes} == {ErrorKind.HTTP_STATUS}
+    assert all('"error"' in (o.error_detail or "") for o in outcomes)  # the server's own words
 
 
 def test_counts_fall_back_to_a_tokenizer_file_or_chunks(tmp_path: Path, fault_server) -> None:  # type: ignore[no-untyped-def]

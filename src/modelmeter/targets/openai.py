@@ -51,6 +51,7 @@ class _StreamState:
         "content_times",
         "error",
         "first_reasoning_at",
+        "head",
         "parser",
         "pieces",
         "reasoning",
@@ -63,6 +64,8 @@ class _StreamState:
         self.reasoning: list[str] = []
         self.content_times: list[int] = []
         self.error: str | None = None
+        # The first bytes, kept for the message when the server answers with an error status.
+        self.head = b""
         self.first_reasoning_at: int | None = None
         self.usage: dict[str, Any] | None = None
         self.chunks = 0
@@ -70,6 +73,8 @@ class _StreamState:
     def on_body(self, data: bytes, received_at: int) -> None:
         # Called from the connection's receive path: never raise here, remember the first
         # problem and let predict() raise it once the response is complete.
+        if len(self.head) < 2048:
+            self.head += data[: 2048 - len(self.head)]
         for event in self.parser.feed(data, received_at):
             if event.data == "[DONE]" or self.error is not None:
                 continue
@@ -233,7 +238,7 @@ class OpenAITarget:
         state = _StreamState()
         response = await client.request(self._prepared(sample), on_body=state.on_body)
         if response.status >= 400:
-            raise HTTPStatusFailure(response.status, response.body.decode("utf-8", "replace"))
+            raise HTTPStatusFailure(response.status, state.head.decode("utf-8", "replace"))
         state.parser.close()
         if state.error is not None:
             raise ProtocolFailure(state.error)

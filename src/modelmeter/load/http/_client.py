@@ -28,7 +28,8 @@ class HttpClient:
     failed, connect timed out), `RequestTimeout`, `ConnectionReset` (the peer closed or reset
     the connection before the answer was complete) and `ProtocolFailure` (not valid HTTP).
     A request that never reached the server, or an idempotent one whose reused connection was
-    found closed by the server before any answer, is sent once more on a new connection.
+    found closed by the server before any answer, is sent once more on a new connection (its
+    ``sent_at`` is then that of the second send).
 
     Use it from one event loop (asyncio or uvloop); ``close()`` ends it.
     """
