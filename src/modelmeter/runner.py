@@ -24,7 +24,7 @@ from modelmeter.decide.objectives import PRESET_WEIGHTS
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics import cost_per_1000_requests
 from modelmeter.load.engine import run_closed_loop
-from modelmeter.load.outcome import Outcome
+from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.phase import (
     LoadListener,
     LoadMeasurement,
@@ -58,7 +58,7 @@ class RunResult:
     """The report, and every request's outcome keyed by (target name, phase)."""
 
     report: Report
-    outcomes: dict[tuple[str, str], list[Outcome]] = field(default_factory=dict)
+    outcomes: dict[tuple[str, str], OutcomeSink] = field(default_factory=dict)
     interrupted: bool = False
 
 
@@ -207,7 +207,7 @@ async def _measure_target(
 def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> ModelResult:
     headline = measured.load.headline
     phase = headline.summary if headline is not None else None
-    if phase is None and measured.load.current:
+    if phase is None and measured.load.current is not None and len(measured.load.current):
         # Interrupted inside a level: summarise what that level had measured.
         phase = summarize_phase(measured.load.current, _plan(spec))
     latency = phase.response_time_ms if phase else None
@@ -225,26 +225,19 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
         sla=SlaCheck(met=True),
     )
     sla = check_sla(provisional, spec.objectives.sla, quality_metric=spec.objectives.quality_metric)
-    ok = [o for o in measured.load.outcomes if o.ok and o.measured]
+    stats = phase.measured if phase is not None else None
     cost = cost_per_1000_requests(
         target_spec.pricing,
         throughput_rps=throughput,
         within_sla=sla.met,
-        requests=len(ok),
-        input_tokens=_sum_tokens(ok, "input_tokens"),
-        output_tokens=_sum_tokens(ok, "output_tokens"),
+        requests=stats.completed if stats else 0,
+        input_tokens=stats.input_tokens if stats else None,
+        output_tokens=stats.output_tokens if stats else None,
     )
     if measured.start_error:
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
     return provisional.model_copy(update={"cost": cost, "sla": sla})
-
-
-def _sum_tokens(outcomes: Sequence[Outcome], attribute: str) -> int | None:
-    values = [getattr(o, attribute) for o in outcomes]
-    if not values or any(v is None for v in values):
-        return None
-    return int(sum(values))
 
 
 async def run_async(
@@ -279,7 +272,7 @@ async def run_async(
             break
     models = [_model_result(spec, t, measured[t.name]) for t in spec.targets]
     report = _assemble_report(spec, models, samples, run_id=run_id, interrupted=interrupted)
-    outcomes: dict[tuple[str, str], list[Outcome]] = {}
+    outcomes: dict[tuple[str, str], OutcomeSink] = {}
     for name, m in measured.items():
         outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes
         outcomes[(name, LOAD_PHASE)] = m.load.outcomes

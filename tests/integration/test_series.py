@@ -87,6 +87,9 @@ def test_sla_search_stays_below_capacity(tmp_path: Path, fault_server) -> None: 
     assert series.best is not None and series.best.slo_met
     # Past the capacity the queue only grows, so no rate far above it can meet a 100 ms P95.
     assert series.best.value <= CAPACITY_RPS * 1.2
+    # Every rate that failed lies above the best one (the search may also stop early, at a
+    # level where this busy machine's client could not keep up).
     failing = [p for p in series.points if p.slo_met is False]
-    assert failing and min(p.value for p in failing) > series.best.value
+    assert all(p.value > series.best.value for p in failing)
+    assert failing or "could not keep up" in series.stopped_because
     assert model.load is not None and model.load.rate_rps == series.best.value

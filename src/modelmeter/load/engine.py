@@ -15,7 +15,7 @@ from time import monotonic_ns
 
 from modelmeter._exceptions import TargetError
 from modelmeter.data.sample import Sample
-from modelmeter.load.outcome import Outcome
+from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.schedule import (
     NS_PER_S,
     LoadPlan,
@@ -82,9 +82,9 @@ async def run_closed_loop(
     warmup_s: float = 0.0,
     cooldown_s: float = 0.0,
     max_requests: int | None = None,
-    sink: list[Outcome] | None = None,
+    sink: OutcomeSink | None = None,
     on_outcome: OnOutcome | None = None,
-) -> list[Outcome]:
+) -> OutcomeSink:
     """``concurrency`` workers each send the next sample as soon as their last answer is in.
 
     Stops at ``duration_s`` after the warm-up (plus the cool-down) or after ``max_requests``,
@@ -94,7 +94,7 @@ async def run_closed_loop(
     """
     if not samples:
         raise ValueError("no samples to send")
-    outcomes = sink if sink is not None else []
+    outcomes: OutcomeSink = sink if sink is not None else []
     if duration_s is None and max_requests is None:
         max_requests = len(samples)
     start = monotonic_ns()
@@ -131,9 +131,9 @@ async def run_open_loop(
     samples: Sequence[Sample],
     plan: LoadPlan,
     *,
-    sink: list[Outcome] | None = None,
+    sink: OutcomeSink | None = None,
     on_outcome: OnOutcome | None = None,
-) -> list[Outcome]:
+) -> OutcomeSink:
     """Send at precomputed arrival times whatever the answers do (constant, Poisson, gamma,
     ramps, steps, a replayed trace).
 
@@ -143,7 +143,7 @@ async def run_open_loop(
     """
     if not samples:
         raise ValueError("no samples to send")
-    outcomes = sink if sink is not None else []
+    outcomes: OutcomeSink = sink if sink is not None else []
     slots = asyncio.Semaphore(plan.max_in_flight)
     start = monotonic_ns() + _START_LEAD_NS
     window_start, window_end = measured_window_ns(plan)
@@ -191,9 +191,9 @@ async def run_plan(
     samples: Sequence[Sample],
     plan: LoadPlan,
     *,
-    sink: list[Outcome] | None = None,
+    sink: OutcomeSink | None = None,
     on_outcome: OnOutcome | None = None,
-) -> list[Outcome]:
+) -> OutcomeSink:
     """Run one load phase as the plan says."""
     if plan.mode == "concurrency":
         return await run_closed_loop(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from modelmeter._exceptions import ErrorKind
 
@@ -70,3 +72,13 @@ class Outcome:
     @property
     def schedule_lag_ns(self) -> int:
         return self.sent_at - self.intended_at
+
+
+class OutcomeSink(Protocol):
+    """Where the engine puts outcomes as they arrive: a list, or a recorder that spills to disk."""
+
+    def append(self, outcome: Outcome, /) -> None: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Outcome]: ...

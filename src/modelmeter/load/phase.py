@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, run_plan
 from modelmeter.load.outcome import Outcome
+from modelmeter.load.recorder import OutcomeRecorder
 from modelmeter.load.schedule import LoadPlan, expected_arrivals
 from modelmeter.load.stats import PhaseSummary, summarize_phase
 from modelmeter.load.sweep import (
@@ -55,7 +56,7 @@ class SearchSettings:
 class _Level:
     result: PointResult
     plan: LoadPlan
-    outcomes: list[Outcome]
+    outcomes: OutcomeRecorder
     summary: PhaseSummary
 
 
@@ -64,14 +65,16 @@ class LoadMeasurement:
     """Filled in as the measurement goes; read it even after an interruption."""
 
     levels: list[_Level] = field(default_factory=list)
-    current: list[Outcome] = field(default_factory=list)
+    current: OutcomeRecorder | None = None
     series: SweepResult | None = None
     headline: _Level | None = None
 
     @property
-    def outcomes(self) -> list[Outcome]:
+    def outcomes(self) -> OutcomeRecorder | list[Outcome]:
         """The headline level's outcomes (or, mid-measurement, the level in progress)."""
-        return self.headline.outcomes if self.headline is not None else self.current
+        if self.headline is not None:
+            return self.headline.outcomes
+        return self.current if self.current is not None else []
 
 
 class LoadListener:
@@ -97,7 +100,8 @@ async def _measure_level(
     state: LoadMeasurement,
     label: str,
 ) -> _Level:
-    outcomes: list[Outcome] = []
+    # Columns spilled to disk in chunks: memory stays bounded however long the level runs.
+    outcomes = OutcomeRecorder(keep_predictions=False)
     state.current = outcomes
     total = plan.max_requests if plan.mode == "concurrency" else expected_arrivals(plan)
     listener.begin(f"{target.name}: {label}", total)
@@ -113,7 +117,6 @@ async def _measure_level(
         else None
     )
     summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps)
-    measured = [o for o in outcomes if o.measured]
     response = summary.response_time_ms
     llm = summary.load.llm
     result = PointResult(
@@ -121,7 +124,13 @@ async def _measure_level(
         if plan.mode == "concurrency"
         else LoadPoint("rate", plan.rate_rps or 1.0),
         throughput_rps=summary.throughput_rps or 0.0,
-        goodput_rps=goodput(measured, slo) if measured else 0.0,
+        goodput_rps=goodput(
+            outcomes.iter_outcomes(measured_only=True),
+            slo,
+            window_s=summary.measured.duration_s,
+        )
+        if summary.measured.requests
+        else 0.0,
         p95_ms=response.p95 if response else None,
         p99_ms=response.p99 if response else None,
         error_rate=summary.load.error_rate,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from modelmeter.load.outcome import Outcome
-from modelmeter.load.schedule import NS_PER_S, LoadPlan
+from modelmeter.load.recorder import Distribution, MeasuredStats, OutcomeRecorder, measured_stats
+from modelmeter.load.schedule import LoadPlan
 from modelmeter.report.model import LatencySummary, LlmLoadMetrics, LoadResult
 
 NS_PER_MS = 1_000_000
@@ -28,57 +29,63 @@ CLIENT_BOUND_CPU_PERCENT = 80.0
 NEAR_CEILING_SHARE = 0.7
 
 
-def summarize_ms(values_ns: np.ndarray) -> LatencySummary | None:
-    """Exact percentiles (linear interpolation between order statistics), in milliseconds."""
-    if values_ns.size == 0:
+def summarize_distribution(values: Distribution) -> LatencySummary | None:
+    """Percentiles in ms: exact (linear interpolation between order statistics), or past the
+    recorder's exact limit from a histogram of 3 significant digits; ``method`` says which."""
+    if values.count == 0:
         return None
-    ms = values_ns.astype(np.float64) / NS_PER_MS
-    p50, p90, p95, p99 = np.percentile(ms, [50, 90, 95, 99])
+    p50, p90, p95, p99 = (v / NS_PER_MS for v in values.percentiles([50, 90, 95, 99]))
     return LatencySummary(
-        count=int(ms.size),
-        mean=float(ms.mean()),
-        p50=float(p50),
-        p90=float(p90),
-        p95=float(p95),
-        p99=float(p99),
-        max=float(ms.max()),
-        method="exact",
+        count=values.count,
+        mean=values.mean / NS_PER_MS,
+        p50=p50,
+        p90=p90,
+        p95=p95,
+        p99=p99,
+        max=values.max / NS_PER_MS,
+        method=values.method,
     )
 
 
-def histogram_ms(values_ns: np.ndarray, buckets_per_decade: int = 20) -> list[tuple[float, int]]:
+def summarize_ms(values_ns: npt.ArrayLike) -> LatencySummary | None:
+    """Exact percentiles of raw nanosecond values, in milliseconds."""
+    return summarize_distribution(Distribution(values=np.asarray(values_ns)))
+
+
+def histogram_ms(
+    values_ns: npt.ArrayLike | Distribution, buckets_per_decade: int = 20
+) -> list[tuple[float, int]]:
     """Log-spaced buckets (upper bound in ms, count), for the latency distribution chart."""
-    if values_ns.size == 0:
+    if isinstance(values_ns, Distribution):
+        values, weights = values_ns.weighted()
+    else:
+        values, weights = np.asarray(values_ns, dtype=np.float64), None
+    if values.size == 0:
         return []
-    ms = np.maximum(values_ns.astype(np.float64) / NS_PER_MS, 1e-3)
+    ms = np.maximum(values / NS_PER_MS, 1e-3)
     low = np.floor(np.log10(ms.min()) * buckets_per_decade) / buckets_per_decade
     high = np.ceil(np.log10(ms.max()) * buckets_per_decade) / buckets_per_decade
     edges = 10 ** np.arange(low, high + 1e-9 + 1 / buckets_per_decade, 1 / buckets_per_decade)
-    counts, edges = np.histogram(ms, bins=edges)
+    counts, edges = np.histogram(ms, bins=edges, weights=weights)
     return [(round(float(up), 6), int(c)) for up, c in zip(edges[1:], counts, strict=True) if c]
 
 
-def _ns(values: list[int] | list[float]) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
-
-
-def summarize_llm(ok: Sequence[Outcome], duration_s: float) -> LlmLoadMetrics | None:
+def summarize_llm(
+    measured: MeasuredStats | Iterable[Outcome], duration_s: float
+) -> LlmLoadMetrics | None:
     """TTFT, ITL, TPOT and output tokens/s of successful requests; None for non-LLM targets."""
-    if not any(o.first_token_at is not None or o.token_source is not None for o in ok):
+    stats = measured if isinstance(measured, MeasuredStats) else measured_stats(measured)
+    if not stats.streamed:
         return None
-    ttft = [o.first_token_at - o.sent_at for o in ok if o.first_token_at is not None]
-    reasoning = [o.first_reasoning_at - o.sent_at for o in ok if o.first_reasoning_at is not None]
-    gaps = [gap for o in ok for gap in o.token_gaps_ns]
-    tpot = [t for o in ok if (t := o.tpot_ns) is not None]
-    tokens = sum(o.output_tokens or 0 for o in ok)
+    tokens = stats.output_tokens_sum
     return LlmLoadMetrics(
-        ttft_ms=summarize_ms(_ns(ttft)),
-        time_to_first_reasoning_ms=summarize_ms(_ns(reasoning)),
-        itl_ms=summarize_ms(_ns(gaps)),
-        tpot_ms=summarize_ms(_ns(tpot)),
+        ttft_ms=summarize_distribution(stats.ttft_ns),
+        time_to_first_reasoning_ms=summarize_distribution(stats.reasoning_ns),
+        itl_ms=summarize_distribution(stats.itl_ns),
+        tpot_ms=summarize_distribution(stats.tpot_ns),
         output_tokens=tokens,
         output_tokens_per_s=tokens / duration_s if duration_s > 0 else None,
-        token_source=dict(Counter(o.token_source for o in ok if o.token_source is not None)),
+        token_source=stats.token_source,
     )
 
 
@@ -87,35 +94,26 @@ class PhaseSummary:
     load: LoadResult
     response_time_ms: LatencySummary | None
     throughput_rps: float | None
+    measured: MeasuredStats
 
 
 def summarize_phase(
-    outcomes: Sequence[Outcome],
+    outcomes: OutcomeRecorder | Iterable[Outcome],
     plan: LoadPlan,
     client_cpu_percent: float | None = None,
     client_ceiling_rps: float | None = None,
 ) -> PhaseSummary:
-    """Statistics over the measured window: requests intended after the warm-up.
+    """Statistics over the measured window: requests intended after the warm-up and before the
+    cool-down.
 
-    The window runs from the first measured request's intended send time (the end of the
-    warm-up) to the last answer; throughput counts successful answers only. Percentiles are
-    over successful answers; errors are counted by kind.
+    The window runs from the first measured request's intended send time to the last answer;
+    throughput counts successful answers only. Percentiles are over successful answers (exact,
+    or from a histogram for very long runs); errors are counted by kind.
     """
-    measured = [o for o in outcomes if o.measured]
-    ok = [o for o in measured if o.ok]
-    errors = Counter(str(o.error) for o in measured if not o.ok)
-    duration_s = 0.0
-    if measured:
-        window_start = min(o.intended_at for o in measured)
-        window_end = max(o.done_at for o in measured)
-        duration_s = (window_end - window_start) / NS_PER_S
-    response = np.fromiter((o.done_at - o.intended_at for o in ok), dtype=np.int64, count=len(ok))
-    service = np.fromiter((o.done_at - o.sent_at for o in ok), dtype=np.int64, count=len(ok))
-    lag = np.fromiter(
-        (o.sent_at - o.intended_at for o in measured), dtype=np.int64, count=len(measured)
-    )
-    service_summary = summarize_ms(service)
-    lag_summary = summarize_ms(lag)
+    stats = measured_stats(outcomes)
+    duration_s = stats.duration_s
+    service_summary = summarize_distribution(stats.service_ns)
+    lag_summary = summarize_distribution(stats.lag_ns)
     reasons = []
     if lag_summary is not None and service_summary is not None:
         threshold = max(CLIENT_BOUND_MIN_LAG_MS, CLIENT_BOUND_LAG_SHARE * service_summary.p50)
@@ -129,7 +127,7 @@ def summarize_phase(
             f"the load generator used {client_cpu_percent:.0f}% of a CPU core (threshold "
             f"{CLIENT_BOUND_CPU_PERCENT:.0f}%), so it may have been the bottleneck."
         )
-    throughput = len(ok) / duration_s if duration_s > 0 else None
+    throughput = stats.completed / duration_s if duration_s > 0 else None
     if client_ceiling_rps and throughput and throughput >= NEAR_CEILING_SHARE * client_ceiling_rps:
         reasons.append(
             f"{throughput:,.0f} req/s is {throughput / client_ceiling_rps:.0%} of this host's "
@@ -140,18 +138,21 @@ def summarize_phase(
         concurrency=plan.concurrency if plan.mode == "concurrency" else None,
         rate_rps=plan.rate_rps if plan.mode != "concurrency" else None,
         duration_s=duration_s,
-        requests=len(measured),
-        completed=len(ok),
-        errors=dict(errors),
-        error_rate=(len(measured) - len(ok)) / len(measured) if measured else 0.0,
-        latency_histogram_ms=histogram_ms(response),
+        requests=stats.requests,
+        completed=stats.completed,
+        errors=stats.errors,
+        error_rate=(stats.requests - stats.completed) / stats.requests if stats.requests else 0.0,
+        latency_histogram_ms=histogram_ms(stats.response_ns),
         service_time_ms=service_summary,
         schedule_lag_ms=lag_summary,
         client_cpu_percent=client_cpu_percent,
         client_bound=bool(reasons),
         client_bound_reason=" ".join(r[0].upper() + r[1:] for r in reasons),
-        llm=summarize_llm(ok, duration_s),
+        llm=summarize_llm(stats, duration_s),
     )
     return PhaseSummary(
-        load=load, response_time_ms=summarize_ms(response), throughput_rps=throughput
+        load=load,
+        response_time_ms=summarize_distribution(stats.response_ns),
+        throughput_rps=throughput,
+        measured=stats,
     )

@@ -7,6 +7,7 @@ the renderer of the day.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from modelmeter.load.outcome import Outcome
 from modelmeter.report.model import Report
 
 DB_ENV_VAR = "MODELMETER_DB"
+_BATCH_ROWS = 10_000
 
 metadata = MetaData()
 
@@ -126,7 +128,7 @@ class RunStore:
         phase_outcomes: Mapping[tuple[str, str], Iterable[Outcome]] | None = None,
     ) -> None:
         """Store a report and, optionally, outcomes keyed by (target name, phase)."""
-        rows = [
+        rows = (
             {
                 "run_id": report.run_id,
                 "target": target,
@@ -142,7 +144,7 @@ class RunStore:
             }
             for (target, phase), items in (phase_outcomes or {}).items()
             for o in items
-        ]
+        )
         try:
             with self._engine.begin() as connection:
                 connection.execute(
@@ -158,8 +160,9 @@ class RunStore:
                         report_json=report.model_dump_json(),
                     )
                 )
-                if rows:
-                    connection.execute(insert(outcomes), rows)
+                # In batches: a long run's outcomes are never all in memory at once.
+                while batch := list(itertools.islice(rows, _BATCH_ROWS)):
+                    connection.execute(insert(outcomes), batch)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save run {report.run_id}: {exc}") from None
 
