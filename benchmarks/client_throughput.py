@@ -48,6 +48,26 @@ from typing import Any
 
 PATH = "/small"
 BODY = b"hello, world\n"
+CHAT_PATH = "/v1/chat/completions"
+# A fixed streamed chat completion: one token, a usage chunk, [DONE] (378 bytes).
+_CHUNK = (
+    '{{"id":"c","object":"chat.completion.chunk","created":0,"model":"m",'
+    '"choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]{usage}}}'
+)
+SSE_BODY = (
+    "data: "
+    + _CHUNK.format(delta='{"role":"assistant","content":"hi"}', finish="null", usage="")
+    + "\n\ndata: "
+    + _CHUNK.format(
+        delta="{}",
+        finish='"stop"',
+        usage=',"usage":{"prompt_tokens":8,"completion_tokens":1,"total_tokens":9}',
+    )
+    + "\n\ndata: [DONE]\n\n"
+).encode()
+CHAT_REQUEST = json.dumps(
+    {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+).encode()
 NGINX_CONF = """\
 worker_processes 1;
 daemon off;
@@ -68,6 +88,17 @@ http {{
         location = {path} {{
             default_type text/plain;
             return 200 "{body}";
+        }}
+        location = {chat} {{
+            default_type text/event-stream;
+            return 200 '{sse}';
+        }}
+        location = /v1/models {{
+            default_type application/json;
+            return 200 '{{"object":"list","data":[{{"id":"m","object":"model","owned_by":"x"}}]}}';
+        }}
+        location = /health {{
+            return 200 "";
         }}
     }}
 }}
@@ -230,7 +261,12 @@ def local_server(core: int) -> Iterator[tuple[str, list[int], str]]:
         if nginx:
             conf = Path(tmp) / "nginx.conf"
             body = BODY.decode().replace("\n", "\\n")
-            conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, path=PATH, body=body))
+            sse = SSE_BODY.decode().replace("\n", "\\n")
+            conf.write_text(
+                NGINX_CONF.format(
+                    tmp=tmp, port=port, path=PATH, body=body, chat=CHAT_PATH, sse=sse
+                )
+            )
             command = ["taskset", "-c", str(core), nginx, "-p", tmp, "-e", f"{tmp}/error.log"]
             command += ["-c", str(conf)]
             described = _nginx_version(nginx) + ", worker_processes 1"
@@ -375,6 +411,30 @@ async def drive_modelmeter(url: str, args: argparse.Namespace) -> dict[str, Any]
         return await _drive(send, args.connections, args.seconds, args.warmup)
 
 
+async def drive_modelmeter_sse(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The same fixed chat completion GuideLLM gets: POST, body parsed with the SSE parser."""
+    from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
+    from modelmeter.load.sse import SseParser
+
+    endpoint = Endpoint.from_url(url)
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    request = PreparedRequest.build("POST", endpoint, CHAT_PATH, headers=headers, body=CHAT_REQUEST)
+    async with HttpClient(endpoint, max_connections=args.connections) as client:
+
+        async def send() -> bool:
+            parser = SseParser()
+            events: list[Any] = []
+
+            def on_body(piece: bytes, at: int) -> None:
+                events.extend(parser.feed(piece, at))
+
+            response = await client.request(request, on_body)
+            parser.close()
+            return response.status == 200 and bool(events) and events[-1].data == "[DONE]"
+
+        return await _drive(send, args.connections, args.seconds, args.warmup)
+
+
 async def drive_aiohttp(url: str, args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
@@ -396,12 +456,19 @@ PYTHON_CLIENTS: dict[str, tuple[str, str]] = {
     "modelmeter (uvloop)": ("modelmeter", "uvloop"),
     "modelmeter (asyncio)": ("modelmeter", "asyncio"),
     "aiohttp (uvloop)": ("aiohttp", "uvloop"),
+    "modelmeter SSE (uvloop)": ("modelmeter_sse", "uvloop"),
 }
+DRIVERS = {
+    "modelmeter": drive_modelmeter,
+    "modelmeter_sse": drive_modelmeter_sse,
+    "aiohttp": drive_aiohttp,
+}
+PEERS = ("locust", "guidellm")
 
 
 def worker_main(args: argparse.Namespace) -> None:
     driver, loop = PYTHON_CLIENTS[args.worker]
-    drive = drive_modelmeter if driver == "modelmeter" else drive_aiohttp
+    drive = DRIVERS[driver]
     if loop == "uvloop":
         import uvloop
 
@@ -421,6 +488,165 @@ def run_python_client(name: str, url: str, args: argparse.Namespace) -> dict[str
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["start"], result["end"] = _from_json(result["start"]), _from_json(result["end"])
     return result
+
+
+# -- peers in their own virtualenv: locust (FastHttpUser) and GuideLLM ---------------------------
+
+LOCUSTFILE = """\
+from locust import FastHttpUser, constant, task
+
+
+class Bench(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def small(self):
+        self.client.get({path!r})
+"""
+
+# A tiny word-level tokenizer so GuideLLM's synthetic prompts need no download.
+TOKENIZER_SCRIPT = """\
+import json, sys
+from tokenizers import Tokenizer, models, pre_tokenizers
+words = "the a of to and in is it you that he was for on are with as his they be at one".split()
+vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(words)}}
+tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+tokenizer.save(sys.argv[1] + "/tokenizer.json")
+config = {"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]", "model_max_length": 4096}
+json.dump(config, open(sys.argv[1] + "/tokenizer_config.json", "w"))
+"""
+
+
+def _tree(root: int) -> set[int]:
+    """``root`` and its live descendants."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    parents[int(entry.name)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        grew = bool(more)
+        found |= more
+    return found
+
+
+def _watch(command: list[str], env: dict[str, str], limit_s: float) -> dict[str, Any]:
+    """Run a peer, taking a snapshot (wall time, /proc, its process tree) every 0.25 s."""
+    samples: list[tuple[float, Snapshot]] = []
+    pids: set[int] = set()
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would block it
+        with subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env) as process:
+            deadline = time.monotonic() + limit_s
+            while process.poll() is None and time.monotonic() < deadline:
+                pids |= _tree(process.pid)
+                samples.append((time.time(), snapshot()))
+                time.sleep(0.25)
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        log.seek(0)
+        output = log.read()
+    return {"samples": samples, "pids": pids, "returncode": process.returncode, "out": output}
+
+
+def _window(
+    watched: dict[str, Any], t0: float, t1: float
+) -> tuple[Snapshot, Snapshot, float, float]:
+    """The first and last snapshot inside wall-time [t0, t1], their span and the tree's CPU."""
+    inside = [(at, snap) for at, snap in watched["samples"] if t0 <= at <= t1]
+    if len(inside) < 2:
+        raise RuntimeError("peer ran too briefly to measure a window")
+    (a0, first), (a1, last) = inside[0], inside[-1]
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks = sum(last.processes.get(p, 0) - first.processes.get(p, 0) for p in watched["pids"])
+    return first, last, a1 - a0, ticks / hz
+
+
+def run_locust(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """One locust process (one core, like our one event loop): headless, FastHttpUser, no wait,
+    all users spawned at once. Requests/s from its CSV history (Aggregated row) after the
+    ramp; CPU from its process tree over the same steady part."""
+    host, path = url[: url.index("/", len("http://"))], url[url.index("/", len("http://")) :]
+    locustfile = tmp / "locustfile.py"
+    locustfile.write_text(LOCUSTFILE.format(path=path))
+    prefix = tmp / f"locust-{time.monotonic_ns()}"
+    ramp = 2 + int(args.warmup + 0.999)  # start-up and spawning, left out of the window
+    command = ["taskset", "-c", str(args.client_core), str(args.peers_venv / "bin" / "locust")]
+    command += ["-f", str(locustfile), "--headless", "--host", host, "-u", str(args.connections)]
+    command += ["-r", str(args.connections), "-t", f"{ramp + args.seconds + 1}s", "--only-summary"]
+    command += ["--csv", str(prefix), "--loglevel", "WARNING", "--exit-code-on-error", "0"]
+    watched = _watch(command, dict(os.environ), ramp + args.seconds + 60)
+    history = Path(f"{prefix}_stats_history.csv")
+    if watched["returncode"] != 0 or not history.exists():
+        raise RuntimeError(f"locust failed:\n{watched['out'][-2000:]}")
+    import csv
+
+    with history.open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Name"] == "Aggregated"]
+    stamps = [(int(r["Timestamp"]), int(r["Total Request Count"])) for r in rows]
+    steady = [s for s in stamps if s[0] >= stamps[0][0] + ramp][: args.seconds + 1]
+    if len(steady) < 2:
+        raise RuntimeError("locust's history is too short for a steady window")
+    (t0, n0), (t1, n1) = steady[0], steady[-1]
+    failures = int(rows[-1]["Total Failure Count"])
+    first, last, span, cpu_s = _window(watched, t0, t1 + 1)
+    rate = (n1 - n0) / (t1 - t0)
+    return {
+        "requests": round(rate * span),  # at the history's rate, over the CPU window
+        "seconds": span,
+        "cpu_s": cpu_s,
+        "errors": failures,
+        "pids": watched["pids"],
+        "start": first,
+        "end": last,
+    }
+
+
+def run_guidellm(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """``guidellm run`` against the fixed chat completion, concurrency ``--connections``, for
+    ``--seconds``, synthetic prompts and a local tokenizer (no download). Requests/s from its
+    JSON report; CPU from its process tree (it starts worker processes, all on the client core)
+    between the report's start and end of requests."""
+    python = str(args.peers_venv / "bin" / "python")
+    tokenizer = tmp / "tokenizer"
+    if not tokenizer.exists():
+        tokenizer.mkdir()
+        subprocess.run([python, "-c", TOKENIZER_SCRIPT, str(tokenizer)], check=True)
+    report = tmp / f"guidellm-{time.monotonic_ns()}.json"
+    base = url[: url.index("/", len("http://"))]
+    command = ["taskset", "-c", str(args.client_core), str(args.peers_venv / "bin" / "guidellm")]
+    command += ["run", "--backend", f"kind=openai_http,target={base},model=m,http2=false"]
+    command += ["--profile", f"kind=concurrent,streams={args.connections}"]
+    command += ["--constraint", f"kind=max_duration,seconds={args.seconds}"]
+    command += ["--tokenizer", f"kind=huggingface_auto,model={tokenizer}"]
+    command += ["--data", "kind=synthetic_text,prompt_tokens=8,output_tokens=1"]
+    command += ["--output", f"kind=json,path={report}", "--disable-progress"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    watched = _watch(command, env, args.seconds + 180)
+    if watched["returncode"] != 0 or not report.exists():
+        raise RuntimeError(f"guidellm failed:\n{watched['out'][-2000:]}")
+    benchmark = json.loads(report.read_text())["benchmarks"][0]
+    state = benchmark["scheduler_state"]
+    t0, t1 = state["start_requests_time"], state["end_requests_time"]
+    per_second = benchmark["metrics"]["requests_per_second"]
+    rate = per_second["successful"]["mean"]
+    errors = int(per_second["errored"]["count"])
+    first, last, span, cpu_s = _window(watched, t0, t1)
+    return {
+        "requests": round(rate * span),  # at its reported rate, over the CPU window
+        "seconds": span,
+        "cpu_s": cpu_s,
+        "errors": errors,
+        "pids": watched["pids"],
+        "start": first,
+        "end": last,
+    }
 
 
 # -- orchestration -----------------------------------------------------------------------------
@@ -443,11 +669,17 @@ class Run:
 def measure(
     name: str, url: str, pids: list[int], args: argparse.Namespace, round_: int, attempt: int
 ) -> Run:
+    chat = url.replace(PATH, CHAT_PATH)
     if name == "wrk":
         raw = run_wrk(url, args.seconds, args.connections, args.client_core)
+    elif name == "locust":
+        raw = run_locust(url, args, args.tmp)
+    elif name == "guidellm":
+        raw = run_guidellm(chat, args, args.tmp)
     else:
-        raw = run_python_client(name, url, args)
-    ours = {"server": set(pids), "client": {raw["pid"]}, "script": {os.getpid()}}
+        raw = run_python_client(name, chat if "SSE" in name else url, args)
+    client = raw.get("pids") or {raw["pid"]}
+    ours = {"server": set(pids), "client": set(client), "script": {os.getpid()}}
     cores = [args.server_core, args.client_core]
     facts = window_facts(raw["start"], raw["end"], ours, cores, raw["cpu_s"])
     noisy = facts["steal_pct"] > args.max_steal or interference(facts) > args.max_foreign
@@ -574,7 +806,14 @@ def main() -> None:
     parser.add_argument(
         "--patience", type=float, default=60.0, help="seconds to wait for a quiet machine per run"
     )
-    parser.add_argument("--clients", default="wrk," + ",".join(PYTHON_CLIENTS))
+    parser.add_argument("--clients", default=",".join(["wrk", *PYTHON_CLIENTS, *PEERS]))
+    parser.add_argument(
+        "--peers-venv",
+        type=Path,
+        default=os.environ.get("MODELMETER_PEERS_VENV"),
+        help="virtualenv holding locust and guidellm (default: $MODELMETER_PEERS_VENV); "
+        "without it those peers are skipped",
+    )
     parser.add_argument("--out", type=Path, default=Path("client_throughput.json"))
     # Internal: one client run in a pinned subprocess, or the stand-in server.
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -593,15 +832,33 @@ def main() -> None:
     if not sys.platform.startswith("linux") or shutil.which("taskset") is None:
         sys.exit("this benchmark needs Linux with taskset (util-linux) to pin server and client")
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
-    unknown = set(clients) - {"wrk", *PYTHON_CLIENTS}
+    known = ["wrk", *PYTHON_CLIENTS, *PEERS]
+    unknown = set(clients) - set(known)
     if unknown:
-        sys.exit(f"unknown clients {sorted(unknown)}; known: wrk, {', '.join(PYTHON_CLIENTS)}")
+        sys.exit(f"unknown clients {sorted(unknown)}; known: {', '.join(known)}")
+    for peer in PEERS:
+        if peer not in clients:
+            continue
+        if args.peers_venv is None:
+            print(f"{peer}: skipped (no --peers-venv / MODELMETER_PEERS_VENV given)")
+            clients.remove(peer)
+        elif not (Path(args.peers_venv) / "bin" / peer).exists():
+            print(f"{peer}: skipped (not installed in the peers virtualenv)")
+            clients.remove(peer)
     if "wrk" in clients and shutil.which("wrk") is None:
         print("wrk not found: skipping it, so there are no ratios (apt-get install wrk)")
         clients.remove("wrk")
 
     runs: list[Run] = []
-    with local_server(args.server_core) as (url, pids, server):
+    with (
+        tempfile.TemporaryDirectory(prefix="client-bench-peers-") as peers_tmp,
+        local_server(args.server_core) as (url, pids, server),
+    ):
+        args.tmp = Path(peers_tmp)
+        if not server.startswith("nginx") and "stand-in" in server:
+            for name in [c for c in clients if c in PEERS or "SSE" in c]:
+                print(f"{name}: skipped (the stand-in server serves no chat completion)")
+                clients.remove(name)
         facts = machine(server, args)
         print(f"server: {server} on core {args.server_core}; clients on core {args.client_core}")
         print(f"{args.connections} connections, {args.seconds} s per run, {args.rounds} rounds")

@@ -155,6 +155,7 @@ async def _measure_target(
     listener: ProgressListener,
     measured: _Measured,
     client_ceiling_rps: float | None,
+    target_spec: TargetSpec,
 ) -> None:
     ticker = _Progress(listener)
     listener.begin(f"{target.name}: starting", None)
@@ -199,6 +200,8 @@ async def _measure_target(
             search_settings=search_settings,
             client_ceiling_rps=client_ceiling_rps,
             listener=ticker,
+            processes=spec.load.processes,
+            target_spec=target_spec,
         )
     finally:
         await target.close()
@@ -263,7 +266,13 @@ async def run_async(
         target = create_target(target_spec)
         try:
             await _measure_target(
-                target, spec, samples, listener, measured[target_spec.name], client_ceiling_rps
+                target,
+                spec,
+                samples,
+                listener,
+                measured[target_spec.name],
+                client_ceiling_rps,
+                target_spec,
             )
         except asyncio.CancelledError:
             # Ctrl-C: keep everything measured so far and report it as partial.

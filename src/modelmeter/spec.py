@@ -324,6 +324,13 @@ class LoadSpec(_Spec):
     max_requests: int | None = Field(
         default=None, ge=1, description="Stop after this many requests (warm-up included)."
     )
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Load-generator processes, one event loop each, pinned to separate cores; "
+        "the schedule is dealt among them and their results merged exactly.",
+    )
     max_in_flight: int = Field(
         default=1024,
         ge=1,

@@ -28,6 +28,7 @@ from modelmeter._exceptions import ErrorKind, ModelError, SpecError
 from modelmeter.data.sample import Sample
 from modelmeter.load.multiprocess import WorkerFailed, run_plan_in_processes
 from modelmeter.load.outcome import Outcome
+from modelmeter.load.recorder import OutcomeRecorder
 from modelmeter.load.schedule import (
     NS_PER_S,
     LoadPlan,
@@ -115,6 +116,26 @@ def test_open_loop_over_processes_is_the_single_process_schedule(
     assert [o.cooldown for o in outcomes] == list(phases == Phase.COOLDOWN)
     assert {Phase.WARMUP, Phase.MEASURED, Phase.COOLDOWN} <= set(phases.tolist())
     assert all(o.sent_at >= o.intended_at and o.done_at > o.sent_at for o in outcomes)
+
+
+def test_a_recorder_sink_gets_every_outcome_once(fault_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    plan = LoadPlan(mode="constant", rate_rps=300, warmup_s=0.1, duration_s=0.4, seed=1)
+    starts: list[int] = []
+    # A small chunk makes the recorder spill to disk during the run.
+    with OutcomeRecorder(chunk_rows=16, directory=tmp_path) as recorder:
+        returned = asyncio.run(
+            run_plan_in_processes(
+                _spec(fault_server.url),
+                SAMPLES,
+                plan,
+                processes=2,
+                sink=recorder,
+                on_start=starts.append,
+            )
+        )
+        assert returned is recorder
+        offsets = sorted(o.intended_at - starts[0] for o in recorder)
+    assert offsets == arrival_offsets_ns(plan).tolist()
 
 
 def _peak_in_flight(outcomes: list[Outcome]) -> int:

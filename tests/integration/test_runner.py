@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -51,3 +52,46 @@ def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
 
 def shout(text: str) -> str:
     return text.upper()
+
+
+def test_two_load_processes_merge_into_one_exact_schedule(tmp_path: Path, fault_server) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": f"m{i}", "label": f"M{i}"}) + "\n" for i in range(10)
+        ),
+        encoding="utf-8",
+    )
+    spec = parse_spec(
+        {
+            "name": "two processes",
+            "dataset": {"path": str(data)},
+            "targets": [
+                {
+                    "name": "label",
+                    "kind": "http",
+                    "url": f"{fault_server.url}/label?delay_ms=1",
+                    "response_path": "prediction.label",
+                }
+            ],
+            "load": {
+                "mode": "constant",
+                "rate_rps": 100,
+                "duration_s": 0.5,
+                "warmup_s": 0.1,
+                "processes": 2,
+            },
+        },
+        path=tmp_path / "spec.yaml",
+    )
+    result = modelmeter.run(spec)
+    outcomes = list(result.outcomes[("label", "load")])
+    # 100/s over 0.6 s: arrivals at 0, 10, ..., 590 ms, each sent once by one of the processes.
+    intended = sorted(o.intended_at for o in outcomes)
+    assert len(intended) == 60
+    gaps = {round((b - a) / 1e6) for a, b in itertools.pairwise(intended)}
+    assert gaps == {10}
+    assert all(o.sent_at >= o.intended_at for o in outcomes)  # never early
+    model = result.report.models[0]
+    assert model.load is not None and model.load.requests == 50
+    assert model.quality is not None and model.quality.accuracy == 1.0

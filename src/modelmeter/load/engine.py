@@ -29,6 +29,15 @@ OnOutcome = Callable[[Outcome], None]
 
 # Open-loop start is put this far in the future so that the first arrivals are not late already.
 _START_LEAD_NS = 5_000_000
+# uvloop's timers run on a millisecond clock and can fire early; the last stretch before a due
+# time is waited by yielding to the loop, so no request is ever sent before it is intended.
+_SPIN_NS = 1_000_000
+
+
+async def sleep_until(due_ns: int) -> None:
+    """Return at ``due_ns`` (a ``monotonic_ns`` value) or just after it, never before."""
+    while (delay_ns := due_ns - monotonic_ns()) > 0:
+        await asyncio.sleep((delay_ns - _SPIN_NS) / NS_PER_S if delay_ns > _SPIN_NS else 0)
 
 
 async def _send(
@@ -163,9 +172,8 @@ async def run_open_loop(
         for chunk in iter_arrival_offsets(plan):
             for offset in chunk.tolist():
                 intended_at = start + offset
-                delay_ns = intended_at - monotonic_ns()
-                if delay_ns > 0:
-                    await asyncio.sleep(delay_ns / NS_PER_S)
+                if intended_at > monotonic_ns():
+                    await sleep_until(intended_at)
                 await slots.acquire()
                 if offset < window_start:
                     phase = Phase.WARMUP

@@ -52,8 +52,8 @@ from typing import Any
 
 from modelmeter._exceptions import ModelmeterError
 from modelmeter.data.sample import Sample
-from modelmeter.load.engine import OnOutcome, _send
-from modelmeter.load.outcome import Outcome
+from modelmeter.load.engine import OnOutcome, _send, sleep_until
+from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.schedule import (
     NS_PER_S,
     LoadPlan,
@@ -382,24 +382,8 @@ async def _worker(job: _Job, ctrl: Connection, data: Connection) -> None:
         ctrl_transport.close()
 
 
-# The last stretch before a due time is waited by yielding to the loop, not by a timer.
-_SPIN_NS = 1_000_000
 # How long a finished worker waits for the parent to read its last messages.
 _CLOSE_WAIT_S = 10.0
-
-
-async def _sleep_until(due_ns: int) -> None:
-    """Return at ``due_ns`` (a ``monotonic_ns`` value) or just after it, never before.
-
-    uvloop's timers count whole milliseconds and fire up to about half a millisecond early, so
-    the timer is set ``_SPIN_NS`` short of the due time and the rest is spent yielding to the
-    loop (I/O is still served) until the clock has passed it.
-    """
-    while True:
-        delay_ns = due_ns - time.monotonic_ns()
-        if delay_ns <= 0:
-            return
-        await asyncio.sleep((delay_ns - _SPIN_NS) / NS_PER_S if delay_ns > _SPIN_NS else 0)
 
 
 async def _run_share(
@@ -420,7 +404,7 @@ async def _closed_share(
     emit: Callable[[Outcome], None],
 ) -> None:
     """The engine's closed loop from a given start, on this worker's coroutines and indices."""
-    await _sleep_until(start_ns)
+    await sleep_until(start_ns)
     warm_end = start_ns + int(plan.warmup_s * NS_PER_S)
     cool_start = warm_end + int(plan.duration_s * NS_PER_S)
     deadline = cool_start + int(plan.cooldown_s * NS_PER_S)
@@ -484,7 +468,7 @@ async def _open_share(
             for offset in offsets:
                 intended_at = start_ns + offset
                 if intended_at > time.monotonic_ns():
-                    await _sleep_until(intended_at)
+                    await sleep_until(intended_at)
                 await slots.acquire()
                 if offset < window_start:
                     phase = Phase.WARMUP
@@ -534,7 +518,7 @@ class _Handle:
 
 
 class _Session:
-    def __init__(self, outcomes: list[Outcome], on_outcome: OnOutcome | None) -> None:
+    def __init__(self, outcomes: OutcomeSink, on_outcome: OnOutcome | None) -> None:
         self.workers: list[_Handle] = []
         self.outcomes = outcomes
         self.on_outcome = on_outcome
@@ -551,7 +535,13 @@ class _Session:
         kind = message[0]
         if kind == "outcomes":
             received = list(itertools.starmap(Outcome, message[1]))
-            self.outcomes.extend(received)
+            sink = self.outcomes
+            if isinstance(sink, list):
+                sink.extend(received)
+            else:
+                append = sink.append
+                for outcome in received:
+                    append(outcome)
             if self.on_outcome is not None and self.error is None:
                 try:
                     for outcome in received:
@@ -628,21 +618,23 @@ async def run_plan_in_processes(
     *,
     processes: int,
     on_outcome: OnOutcome | None = None,
-    sink: list[Outcome] | None = None,
+    sink: OutcomeSink | None = None,
     on_start: Callable[[int], None] | None = None,
     worker_cpu_s: list[float] | None = None,
     pin: bool = True,
     start_delay_s: float = 0.2,
     grace_s: float = 5.0,
-) -> list[Outcome]:
+) -> OutcomeSink:
     """Run ``plan`` as :func:`modelmeter.load.engine.run_plan` would, over ``processes`` worker
     processes that each build their own target from ``target_spec`` (a target's pydantic spec).
 
-    Returns every outcome once, sorted by ``intended_at``. Outcomes are appended to ``sink`` (and
-    passed to ``on_outcome``) in this process as the workers' batches arrive; at the end ``sink``
-    is sorted in place. ``on_start`` gets the common start (a ``time.monotonic_ns()`` value),
-    from which open-loop offsets and all phases count; ``worker_cpu_s`` gets each worker's CPU
-    seconds (user + system) over its run, for telling whether the load generator was the limit.
+    Returns ``sink`` (a new list when None) holding every outcome once. Outcomes are appended to
+    it (and passed to ``on_outcome``) in this process as the workers' batches arrive, batch by
+    batch, not in one order; a list is sorted by ``intended_at`` in place at the end (an
+    ``OutcomeRecorder`` needs no order). ``on_start`` gets the common start (a
+    ``time.monotonic_ns()`` value), from which open-loop offsets and all phases count;
+    ``worker_cpu_s`` gets each worker's CPU seconds (user + system) over its run, for telling
+    whether the load generator was the limit.
 
     Fewer workers than ``processes`` are started when the plan has less to share: at most
     ``concurrency`` (closed loop) or ``max_in_flight`` (open loop). ``pin`` pins worker k to the
@@ -656,7 +648,7 @@ async def run_plan_in_processes(
         raise ValueError(f"processes must be at least 1, got {processes}")
     if not samples:
         raise ValueError("no samples to send")
-    outcomes = sink if sink is not None else []
+    outcomes: OutcomeSink = sink if sink is not None else []
     shares = _shares(plan, processes, pin)
     loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("spawn")
@@ -703,7 +695,8 @@ async def run_plan_in_processes(
             finished = all(handle.finished for handle in session.workers)
             await _reap(session, grace_s if finished else 0.0)
     finally:
-        outcomes.sort(key=_intended_at)
+        if isinstance(outcomes, list):
+            outcomes.sort(key=_intended_at)
         if worker_cpu_s is not None:
             worker_cpu_s.extend(h.cpu_s for h in session.workers if h.cpu_s is not None)
     return outcomes

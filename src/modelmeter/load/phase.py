@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, run_plan
+from modelmeter.load.multiprocess import run_plan_in_processes
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import OutcomeRecorder
 from modelmeter.load.schedule import LoadPlan, expected_arrivals
@@ -99,6 +101,8 @@ async def _measure_level(
     listener: LoadListener,
     state: LoadMeasurement,
     label: str,
+    processes: int = 1,
+    target_spec: Any = None,
 ) -> _Level:
     # Columns spilled to disk in chunks: memory stays bounded however long the level runs.
     outcomes = OutcomeRecorder(keep_predictions=False)
@@ -107,15 +111,33 @@ async def _measure_level(
     listener.begin(f"{target.name}: {label}", total)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     tick: OnOutcome = listener.tick
-    await run_plan(target, samples, plan, sink=outcomes, on_outcome=tick)
-    wall = time.perf_counter() - wall_before
+    cpu_percent: float | None = None
+    if processes > 1 and target_spec is not None:
+        started: list[int] = []
+        worker_cpu: list[float] = []
+        await run_plan_in_processes(
+            target_spec,
+            samples,
+            plan,
+            processes=processes,
+            sink=outcomes,
+            on_outcome=tick,
+            on_start=started.append,
+            worker_cpu_s=worker_cpu,
+        )
+        wall = (time.monotonic_ns() - started[0]) / 1e9 if started else 0.0
+        # Each worker is one event loop on one core: the busiest says if the client set the pace.
+        if worker_cpu and wall > 0:
+            cpu_percent = 100 * max(worker_cpu) / wall
+    else:
+        await run_plan(target, samples, plan, sink=outcomes, on_outcome=tick)
+        wall = time.perf_counter() - wall_before
+        if wall > 0:
+            cpu_percent = 100 * (time.process_time() - cpu_before) / wall
     listener.end()
-    # An in-process target runs the model on this process's CPU: the share says nothing then.
-    cpu_percent = (
-        100 * (time.process_time() - cpu_before) / wall
-        if target.kind != "python" and wall > 0
-        else None
-    )
+    if target.kind == "python":
+        # An in-process target runs the model on the generator's CPU: the share says nothing.
+        cpu_percent = None
     summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps)
     response = summary.response_time_ms
     llm = summary.load.llm
@@ -178,8 +200,13 @@ async def measure_load(
     search_settings: SearchSettings | None = None,
     client_ceiling_rps: float | None = None,
     listener: LoadListener | None = None,
+    processes: int = 1,
+    target_spec: Any = None,
 ) -> None:
     """Measure ``target`` under ``plan``, or a series of levels derived from it, into ``state``.
+
+    With ``processes`` > 1, each level runs in that many load-generator processes, each building
+    its own target from ``target_spec``; the outcomes are merged exactly.
 
     Headline level: the plan's own for a single phase; the highest rate within the SLO for a
     search; for a sweep, the level with the most throughput among those meeting the SLO (all
@@ -198,6 +225,8 @@ async def measure_load(
                 hooks,
                 state,
                 label(point),
+                processes,
+                target_spec,
             )
             return level.result
 
@@ -205,7 +234,16 @@ async def measure_load(
 
     if sweep_settings is None and search_settings is None:
         state.headline = await _measure_level(
-            target, samples, plan, slo, client_ceiling_rps, hooks, state, f"load ({plan.mode})"
+            target,
+            samples,
+            plan,
+            slo,
+            client_ceiling_rps,
+            hooks,
+            state,
+            f"load ({plan.mode})",
+            processes,
+            target_spec,
         )
         return
 
