@@ -263,9 +263,7 @@ def local_server(core: int) -> Iterator[tuple[str, list[int], str]]:
             body = BODY.decode().replace("\n", "\\n")
             sse = SSE_BODY.decode().replace("\n", "\\n")
             conf.write_text(
-                NGINX_CONF.format(
-                    tmp=tmp, port=port, path=PATH, body=body, chat=CHAT_PATH, sse=sse
-                )
+                NGINX_CONF.format(tmp=tmp, port=port, path=PATH, body=body, chat=CHAT_PATH, sse=sse)
             )
             command = ["taskset", "-c", str(core), nginx, "-p", tmp, "-e", f"{tmp}/error.log"]
             command += ["-c", str(conf)]
