@@ -511,7 +511,8 @@ vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(words)}}
 tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
 tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
 tokenizer.save(sys.argv[1] + "/tokenizer.json")
-config = {"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]", "model_max_length": 4096}
+config = {"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]",
+          "model_max_length": 4096}
 json.dump(config, open(sys.argv[1] + "/tokenizer_config.json", "w"))
 """
 
