@@ -27,9 +27,21 @@ requests that tool reported. Each tool's ITL is compared under its own definitio
 and AIPerf's ``inter_chunk_latency`` per gap, GuideLLM's and AIPerf's ``inter_token_latency``
 per request (mean gap of a request).
 
+For modelmeter, whose clock is the server's (``CLOCK_MONOTONIC`` on one machine), each
+request's TTFT difference is split in two: send → read (from the client's send stamp to the
+server reading the request: time the request waited in the socket while the server was busy,
+which the server's "truth" does not contain) and write → receive (from the server's write to
+the client's receive stamp: the client's own error).
+
+Closed-loop streams all start at once and every answer takes the same time, so they stay in
+step: 100 requests leave within ~15 ms every ~680 ms and the server reads them one by one.
+
 Recorded with every run: the client's CPU (this process for modelmeter, the peer's process tree
-for peers), the server's CPU, the machine's busy share, CPU steal (``/proc/stat``; above 3% the
-run is marked noisy and run once more) and the load average.
+for peers), the server's CPU, the CPU every other process of the machine used, CPU steal
+(``/proc/stat``) and the load average. A run is noisy when steal passes 3% or other processes
+use more than ``--max-others`` (50%) of a core; a noisy run is run once more (``--retries``)
+and the table shows the last attempt. Before each run the script waits (``--patience``) for
+the load average to drop below ``--max-load``.
 
 Run on demand (Linux; peers in a virtualenv of their own, see ``benchmarks/_peers.py``):
 

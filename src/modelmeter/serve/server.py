@@ -39,6 +39,7 @@ from typing import IO, Any
 from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
+from modelmeter._process import stop_child
 from modelmeter.serve.app import create_app
 from modelmeter.serve.models import ServedModel, load_model
 
@@ -417,15 +418,7 @@ class ServerProcess:
 
     def stop(self, timeout_s: float = SHUTDOWN_TIMEOUT_S + 5.0) -> None:
         """Ask the server to shut down gracefully; kill it if it takes longer than ``timeout_s``."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._stderr.close()
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        stop_child(self.process, timeout_s, stderr=self._stderr, workdir=self._workdir)
 
     def __enter__(self) -> ServerProcess:
         return self

@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import IO
 from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
+from modelmeter._process import stop_child
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.server import Simulator, loop_factory
 from modelmeter.simulate.timings import RequestTiming
@@ -110,15 +110,7 @@ class SimulatorHandle:
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Ask the server to stop (SIGTERM); kill it if it takes longer than ``timeout_s``."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._stderr.close()
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        stop_child(self.process, timeout_s, stderr=self._stderr, workdir=self._workdir)
 
     def __enter__(self) -> SimulatorHandle:
         return self
