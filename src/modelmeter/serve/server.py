@@ -14,8 +14,6 @@ Like every ``spawn`` user, a script that calls `run_server` with workers > 1 nee
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import http.client
 import json
 import logging
 import multiprocessing
@@ -39,7 +37,7 @@ from typing import IO, Any
 from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
-from modelmeter._process import stop_child
+from modelmeter._process import answers_ok, stderr_tail, stop_child
 from modelmeter.serve.app import create_app
 from modelmeter.serve.models import ServedModel, load_model
 
@@ -473,7 +471,7 @@ def start_server_process(
     try:
         server.url, server.port = _await_ready(process, ready_file, ready_timeout_s)
     except ServerError as exc:
-        tail = _tail(stderr)
+        tail = stderr_tail(stderr)
         server.stop()
         raise ServerError(f"{exc}; its stderr ends with:\n{tail}" if tail else str(exc)) from None
     except BaseException:
@@ -493,35 +491,11 @@ def _await_ready(
         if ready_file.exists():
             announced = json.loads(ready_file.read_text())
             url, port = str(announced["url"]), int(announced["port"])
-            if _answers_ready(url):
+            if answers_ok(url, "/v2/health/ready"):
                 return url, port
         if time.monotonic() > deadline:
             raise ServerError(f"the model server was not ready within {timeout_s} s")
         time.sleep(0.02)
-
-
-def _answers_ready(url: str) -> bool:
-    # http.client rather than urllib: no proxy settings from the environment apply to it.
-    host_port = url.removeprefix("http://")
-    host, _, port = host_port.rpartition(":")
-    connection = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=2.0)
-    try:
-        connection.request("GET", "/v2/health/ready")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def _tail(stream: IO[bytes], limit: int = 4000) -> str:
-    with contextlib.suppress(OSError, ValueError):
-        stream.flush()
-        stream.seek(0, os.SEEK_END)
-        size = stream.tell()
-        stream.seek(max(size - limit, 0))
-        return stream.read().decode(errors="replace").strip()
-    return ""
 
 
 def write_ready_file(path: Path, url: str) -> None:

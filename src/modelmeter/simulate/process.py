@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import json
 import os
@@ -20,7 +19,7 @@ from typing import IO
 from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
-from modelmeter._process import stop_child
+from modelmeter._process import answers_ok, stderr_tail, stop_child
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.server import Simulator, loop_factory
 from modelmeter.simulate.timings import RequestTiming
@@ -179,7 +178,7 @@ def start_simulator(
         handle.url = _await_ready(process, ready_file, ready_timeout_s)
         handle.port = urlsplit(handle.url).port or 0
     except ServerError as exc:
-        tail = _tail(stderr)
+        tail = stderr_tail(stderr)
         handle.stop()
         raise ServerError(f"{exc}; its stderr ends with:\n{tail}" if tail else str(exc)) from None
     except BaseException:
@@ -203,30 +202,8 @@ def _await_ready(process: subprocess.Popen[bytes], ready_file: Path, timeout_s: 
             raise ServerError(f"the simulator exited with code {code} before it was ready")
         if ready_file.exists():
             url = str(json.loads(ready_file.read_text())["url"])
-            if _answers_health(url):
+            if answers_ok(url, "/health"):
                 return url
         if time.monotonic() > deadline:
             raise ServerError(f"the simulator was not ready within {timeout_s} s")
         time.sleep(0.02)
-
-
-def _answers_health(url: str) -> bool:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=2.0)
-    try:
-        connection.request("GET", "/health")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def _tail(stream: IO[bytes], limit: int = 4000) -> str:
-    with contextlib.suppress(OSError, ValueError):
-        stream.flush()
-        stream.seek(0, os.SEEK_END)
-        size = stream.tell()
-        stream.seek(max(size - limit, 0))
-        return stream.read().decode(errors="replace").strip()
-    return ""
