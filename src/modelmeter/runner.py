@@ -81,6 +81,7 @@ def _plan(spec: Spec) -> LoadPlan:
         duration_s=load.duration_s,
         warmup_s=load.warmup_s,
         cooldown_s=load.cooldown_s,
+        ramp_up_s=load.ramp_up_s,
         max_requests=load.max_requests,
         max_in_flight=load.max_in_flight,
         seed=spec.seed,

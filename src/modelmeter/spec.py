@@ -298,6 +298,13 @@ class LoadSpec(_Spec):
     cooldown_s: float = Field(
         default=0.0, ge=0, le=600, description="Sent at the end but excluded from statistics."
     )
+    ramp_up_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="Closed loop: start the concurrent workers one after another over this "
+        "time, so they do not stay in lock-step (one process only).",
+    )
     rate_end_rps: float | None = Field(
         default=None,
         ge=0,
@@ -367,6 +374,8 @@ class LoadSpec(_Spec):
             raise ValueError("rate_end_rps needs rate_rps, the rate the ramp starts from")
         if (self.mode == "trace") != (self.trace is not None):
             raise ValueError("mode 'trace' and a trace go together")
+        if self.ramp_up_s and self.processes > 1:
+            raise ValueError("ramp_up_s applies to one load process; set processes to 1")
         if self.sweep is not None and self.search is not None:
             raise ValueError("give either sweep or search, not both")
         return self

@@ -156,3 +156,20 @@ def test_summary_counts_errors_and_excludes_warmup(fault_server) -> None:  # typ
     assert phase.load.error_rate == 1.0
     assert phase.response_time_ms is None
     assert phase.throughput_rps == 0.0
+
+
+def test_closed_loop_ramp_up_staggers_the_workers(fault_server) -> None:  # type: ignore[no-untyped-def]
+    """Three workers over a 0.3 s ramp: each first request at least 100 ms after the last."""
+    outcomes = asyncio.run(
+        _closed(
+            f"{fault_server.url}/label?delay_ms=200",
+            concurrency=3,
+            duration_s=None,
+            max_requests=3,
+            ramp_up_s=0.3,
+        )
+    )
+    sent = sorted(o.sent_at for o in outcomes)
+    assert len(sent) == 3
+    assert sent[1] - sent[0] >= 95 * NS_PER_MS
+    assert sent[2] - sent[1] >= 95 * NS_PER_MS

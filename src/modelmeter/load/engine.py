@@ -90,6 +90,7 @@ async def run_closed_loop(
     duration_s: float | None,
     warmup_s: float = 0.0,
     cooldown_s: float = 0.0,
+    ramp_up_s: float = 0.0,
     max_requests: int | None = None,
     sink: OutcomeSink | None = None,
     on_outcome: OnOutcome | None = None,
@@ -98,8 +99,10 @@ async def run_closed_loop(
 
     Stops at ``duration_s`` after the warm-up (plus the cool-down) or after ``max_requests``,
     whichever comes first; with neither, ``samples`` are each sent once. Requests sent in the
-    warm-up or cool-down are marked so statistics leave them out. Outcomes are appended to
-    ``sink`` as they arrive, so an interrupted run keeps what it measured.
+    warm-up or cool-down are marked so statistics leave them out. With ``ramp_up_s``, worker k
+    starts k/concurrency of the way into it, so that workers facing a server with a steady
+    answer time do not stay in lock-step. Outcomes are appended to ``sink`` as they arrive, so
+    an interrupted run keeps what it measured.
     """
     if not samples:
         raise ValueError("no samples to send")
@@ -112,7 +115,9 @@ async def run_closed_loop(
     deadline = None if cool_start is None else cool_start + int(cooldown_s * NS_PER_S)
     counter = itertools.count()
 
-    async def worker() -> None:
+    async def worker(offset_ns: int) -> None:
+        if offset_ns:
+            await sleep_until(start + offset_ns)
         while True:
             index = next(counter)
             if max_requests is not None and index >= max_requests:
@@ -131,7 +136,8 @@ async def run_closed_loop(
             if on_outcome is not None:
                 on_outcome(outcome)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    ramp_ns = int(ramp_up_s * NS_PER_S)
+    await asyncio.gather(*(worker(ramp_ns * k // concurrency) for k in range(concurrency)))
     return outcomes
 
 
@@ -211,6 +217,7 @@ async def run_plan(
             duration_s=plan.duration_s,
             warmup_s=plan.warmup_s,
             cooldown_s=plan.cooldown_s,
+            ramp_up_s=plan.ramp_up_s,
             max_requests=plan.max_requests,
             sink=sink,
             on_outcome=on_outcome,

@@ -100,6 +100,8 @@ class LoadPlan:
     burstiness: float = 1.0
     """Gamma shape k: gaps have a coefficient of variation of 1/√k (mode ``gamma`` only)."""
     cooldown_s: float = 0.0
+    ramp_up_s: float = 0.0
+    """Closed loop: the workers start one after another over this many seconds, not all at once."""
     trace: TraceSource | None = None
     """The recorded log replayed in mode ``trace``."""
     trace_speedup: float = 1.0
@@ -113,6 +115,7 @@ class LoadPlan:
         object.__setattr__(self, "steps", steps)
         _check_number("burstiness", self.burstiness, low=0.0, low_open=True)
         _check_number("cooldown_s", self.cooldown_s, low=0.0)
+        _check_number("ramp_up_s", self.ramp_up_s, low=0.0)
         _check_number("trace_speedup", self.trace_speedup, low=0.0, low_open=True)
         if self.rate_end_rps is not None:
             _check_number("rate_end_rps", self.rate_end_rps, low=0.0)
