@@ -8,7 +8,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, Self
 from urllib.parse import urlsplit
 
 
@@ -25,6 +26,46 @@ def stop_child(
             process.wait()
     stderr.close()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+class ChildServer:
+    """A server running as a child process; stop it with `stop` or a ``with`` block."""
+
+    stop_timeout_s = 10.0
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        workdir: Path,
+        stderr: IO[bytes],
+        url: str = "",
+        port: int = 0,
+    ) -> None:
+        self.process = process
+        self.url = url
+        self.port = port
+        self._workdir = workdir
+        self._stderr = stderr
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Ask it to stop (SIGTERM); kill it if it takes longer than ``timeout_s``."""
+        timeout = self.stop_timeout_s if timeout_s is None else timeout_s
+        stop_child(self.process, timeout, stderr=self._stderr, workdir=self._workdir)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def stderr_tail(stream: IO[bytes], limit: int = 4000) -> str:

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import IO, Any
+from types import FrameType
+from typing import Any
 
 from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
-from modelmeter._process import answers_ok, stderr_tail, stop_child
+from modelmeter._process import ChildServer, answers_ok, stderr_tail
 from modelmeter.serve.app import create_app
 from modelmeter.serve.models import ServedModel, load_model
 
@@ -393,41 +393,10 @@ def server_url(host: str, port: int) -> str:
     return f"http://{connect}:{port}"
 
 
-class ServerProcess:
+class ServerProcess(ChildServer):
     """A model server running as a child process; stop it with `stop` or a ``with`` block."""
 
-    def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        url: str,
-        port: int,
-        workdir: Path,
-        stderr: IO[bytes],
-    ) -> None:
-        self.process = process
-        self.url = url
-        self.port = port
-        self._workdir = workdir
-        self._stderr = stderr
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self, timeout_s: float = SHUTDOWN_TIMEOUT_S + 5.0) -> None:
-        """Ask the server to shut down gracefully; kill it if it takes longer than ``timeout_s``."""
-        stop_child(self.process, timeout_s, stderr=self._stderr, workdir=self._workdir)
-
-    def __enter__(self) -> ServerProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    stop_timeout_s = SHUTDOWN_TIMEOUT_S + 5.0
 
 
 def start_server_process(
@@ -467,7 +436,7 @@ def start_server_process(
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env
     )
-    server = ServerProcess(process, "", 0, workdir, stderr)
+    server = ServerProcess(process, workdir, stderr)
     try:
         server.url, server.port = _await_ready(process, ready_file, ready_timeout_s)
     except ServerError as exc:

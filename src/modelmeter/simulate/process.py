@@ -14,12 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
-from modelmeter._process import answers_ok, stderr_tail, stop_child
+from modelmeter._process import ChildServer, answers_ok, stderr_tail
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.server import Simulator, loop_factory
 from modelmeter.simulate.timings import RequestTiming
@@ -77,19 +75,14 @@ async def _serve(
         await simulator.stop()
 
 
-class SimulatorHandle:
+class SimulatorHandle(ChildServer):
     """A simulator running as a child process; stop it with `stop` or a ``with`` block.
 
     A process of its own, not a thread: the server polls the clock before each due chunk and
     would otherwise compete for the interpreter lock with the client whose timing it checks.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], workdir: Path, stderr: IO[bytes]) -> None:
-        self.process = process
-        self.url = ""
-        self.port = 0
-        self._workdir = workdir
-        self._stderr = stderr
+    stop_timeout_s = STOP_TIMEOUT_S
 
     def timings(self, request_id: str | None = None) -> list[RequestTiming]:
         """The server's timing records (all it keeps, or those of ``request_id``)."""
@@ -106,21 +99,6 @@ class SimulatorHandle:
         status, body = self._request("DELETE", "/debug/timings")
         if status != 204:
             raise ServerError(f"DELETE /debug/timings answered {status}: {body[:200]!r}")
-
-    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
-        """Ask the server to stop (SIGTERM); kill it if it takes longer than ``timeout_s``."""
-        stop_child(self.process, timeout_s, stderr=self._stderr, workdir=self._workdir)
-
-    def __enter__(self) -> SimulatorHandle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _request(self, method: str, path: str) -> tuple[int, bytes]:
         # http.client rather than urllib: no proxy settings from the environment apply to it.
