@@ -2,72 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from modelmeter.decide import Objectives, Sla, normalise, rank
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.report.model import (
-    CostResult,
-    LatencySummary,
-    LoadResult,
-    ModelResult,
-    QualityResult,
-    SlaCheck,
-)
-
-
-def _model(
-    name: str,
-    f1: float | None,
-    p95: float | None,
-    cost: str | None,
-    *,
-    currency: str = "EUR",
-    error_rate: float = 0.0,
-) -> ModelResult:
-    quality = None
-    if f1 is not None:
-        quality = QualityResult(
-            n=500,
-            accuracy=f1,
-            precision_macro=f1,
-            recall_macro=f1,
-            f1_macro=f1,
-            precision_weighted=f1,
-            recall_weighted=f1,
-            f1_weighted=f1,
-        )
-    latency = None
-    if p95 is not None:
-        latency = LatencySummary(
-            count=100, mean=p95 / 2, p50=p95 / 2, p90=p95 * 0.9, p95=p95, p99=p95, max=p95
-        )
-    load = LoadResult(
-        mode="constant", duration_s=10, requests=100, completed=100, error_rate=error_rate
-    )
-    return ModelResult(
-        name=name,
-        target_kind="python",
-        quality=quality,
-        latency_ms=latency,
-        throughput_rps=100.0,
-        load=load,
-        cost=CostResult(
-            currency=currency if cost is not None else "",
-            per_1000_requests=None if cost is None else Decimal(cost),
-            basis="instance" if cost is not None else "none",
-            explanation="-",
-        ),
-        sla=SlaCheck(met=True),
-    )
-
+from modelmeter.report.model import SlaCheck
+from tests.unit._decide_models import model_result
 
 REFERENCE = [
-    _model("optimised", 0.88, 85, "0.12"),
-    _model("base", 0.81, 120, "0.22"),
-    _model("distilled", 0.84, 60, "0.08"),
+    model_result("optimised", 0.88, 85, "0.12"),
+    model_result("base", 0.81, 120, "0.22"),
+    model_result("distilled", 0.84, 60, "0.08"),
 ]
 
 
@@ -99,7 +44,7 @@ def test_priority_changes_the_order() -> None:
     assert [r.name for r in rank(REFERENCE, only_quality)] == ["optimised", "distilled", "base"]
 
 
-def test_sla_violators_rank_after_every_eligible_model() -> None:
+def test_sla_violators_rank_after_every_eligiblemodel_result() -> None:
     objectives = Objectives(sla=Sla(p95_ms=70))
     ranking = rank(REFERENCE, objectives)
     assert [(r.name, r.eligible) for r in ranking] == [
@@ -125,7 +70,7 @@ def test_reasons_carry_the_numbers() -> None:
 
 
 def test_missing_values_score_as_the_worst() -> None:
-    models = [_model("priced", 0.9, 50, "1.00"), _model("unpriced", 0.9, 50, None)]
+    models = [model_result("priced", 0.9, 50, "1.00"), model_result("unpriced", 0.9, 50, None)]
     ranking = rank(models, Objectives(priority="cost"))
     assert [r.name for r in ranking] == ["priced", "unpriced"]
     assert ranking[1].score == pytest.approx(0.4)
@@ -133,26 +78,26 @@ def test_missing_values_score_as_the_worst() -> None:
 
 
 def test_all_equal_scores_one_and_ties_keep_input_order() -> None:
-    models = [_model("b", 0.9, 50, "1"), _model("a", 0.9, 50, "1")]
+    models = [model_result("b", 0.9, 50, "1"), model_result("a", 0.9, 50, "1")]
     ranking = rank(models, Objectives())
     assert [r.name for r in ranking] == ["b", "a"]
     assert [r.score for r in ranking] == pytest.approx([1.0, 1.0])
 
 
 def test_costs_in_two_currencies_are_refused() -> None:
-    models = [_model("eu", 0.9, 50, "1"), _model("us", 0.8, 40, "1", currency="USD")]
+    models = [model_result("eu", 0.9, 50, "1"), model_result("us", 0.8, 40, "1", currency="USD")]
     with pytest.raises(CurrencyMismatchError, match="EUR: eu; USD: us"):
         rank(models, Objectives())
 
 
 def test_a_model_without_cost_does_not_count_as_a_currency() -> None:
-    models = [_model("eu", 0.9, 50, "1"), _model("free", 0.8, 40, None)]
+    models = [model_result("eu", 0.9, 50, "1"), model_result("free", 0.8, 40, None)]
     assert len(rank(models, Objectives())) == 2
 
 
 def test_duplicate_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
-        rank([_model("a", 0.9, 50, "1"), _model("a", 0.8, 40, "1")], Objectives())
+        rank([model_result("a", 0.9, 50, "1"), model_result("a", 0.8, 40, "1")], Objectives())
 
 
 def test_no_models() -> None:
@@ -160,7 +105,7 @@ def test_no_models() -> None:
 
 
 def test_a_recorded_failure_makes_a_model_ineligible() -> None:
-    broken = _model("broken", None, None, None)
+    broken = model_result("broken", None, None, None)
     broken = broken.model_copy(
         update={"sla": SlaCheck(met=False, violations=["did not start: port in use"])}
     )
@@ -169,7 +114,7 @@ def test_a_recorded_failure_makes_a_model_ineligible() -> None:
     assert not ranking[-1].eligible
     assert "breaks the SLA: did not start: port in use" in ranking[-1].reasons
     # A recorded violation that the objectives' SLA also finds is not listed twice.
-    slow = _model("slow", 0.9, 150, "0.1")
+    slow = model_result("slow", 0.9, 150, "0.1")
     slow = slow.model_copy(update={"sla": SlaCheck(met=False, violations=["P95 150 ms > 100 ms"])})
     reasons = rank([slow], Objectives(sla=Sla(p95_ms=100)))[0].reasons
     assert reasons.count("breaks the SLA: P95 150 ms > 100 ms") == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -19,74 +18,15 @@ from modelmeter.decide import (
     recommend,
 )
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.report.model import (
-    CostResult,
-    Interval,
-    LatencySummary,
-    LoadResult,
-    ModelResult,
-    QualityResult,
-    Recommendation,
-    SlaCheck,
-)
-
-
-def _model(
-    name: str,
-    f1: float | None,
-    p95: float | None,
-    cost: str | None,
-    *,
-    interval: tuple[float, float] | None = None,
-    currency: str = "EUR",
-    error_rate: float = 0.0,
-    within_sla: bool | None = True,
-) -> ModelResult:
-    quality = None
-    if f1 is not None:
-        low, high = interval if interval is not None else (f1 - 0.03, f1 + 0.03)
-        quality = QualityResult(
-            n=500,
-            accuracy=f1,
-            precision_macro=f1,
-            recall_macro=f1,
-            f1_macro=f1,
-            precision_weighted=f1,
-            recall_weighted=f1,
-            f1_weighted=f1,
-            intervals={"f1_macro": Interval(low=low, high=high, method="bootstrap-percentile")},
-        )
-    latency = None
-    if p95 is not None:
-        latency = LatencySummary(
-            count=100, mean=p95 / 2, p50=p95 / 2, p90=p95 * 0.9, p95=p95, p99=p95, max=p95
-        )
-    load = LoadResult(
-        mode="constant", duration_s=10, requests=100, completed=100, error_rate=error_rate
-    )
-    return ModelResult(
-        name=name,
-        target_kind="python",
-        quality=quality,
-        latency_ms=latency,
-        throughput_rps=100.0,
-        load=load,
-        cost=CostResult(
-            currency=currency if cost is not None else "",
-            per_1000_requests=None if cost is None else Decimal(cost),
-            basis="instance" if cost is not None else "none",
-            explanation="-",
-            within_sla=within_sla,
-        ),
-        sla=SlaCheck(met=True),
-    )
+from modelmeter.report.model import ModelResult, Recommendation, SlaCheck
+from tests.unit._decide_models import model_result
 
 
 def _reference() -> list[ModelResult]:
     return [
-        _model("optimised", 0.88, 85, "0.12", interval=(0.85, 0.91)),
-        _model("base", 0.81, 120, "0.22", interval=(0.78, 0.83)),
-        _model("distilled", 0.84, 60, "0.08", interval=(0.81, 0.87)),
+        model_result("optimised", 0.88, 85, "0.12", interval=(0.85, 0.91)),
+        model_result("base", 0.81, 120, "0.22", interval=(0.78, 0.83)),
+        model_result("distilled", 0.84, 60, "0.08", interval=(0.81, 0.87)),
     ]
 
 
@@ -124,7 +64,7 @@ def test_reference_scenario_text_gives_the_numbers() -> None:
 
 def test_a_different_cheapest_model_changes_the_conclusion() -> None:
     models = _reference()
-    models[1] = _model("base", 0.81, 120, "0.02", interval=(0.78, 0.83))
+    models[1] = model_result("base", 0.81, 120, "0.02", interval=(0.78, 0.83))
     result = _recommend(models, Objectives(priority="cost"))
     assert result.by_priority["cost"] == "base"
     assert result.chosen == "base"
@@ -138,7 +78,7 @@ def test_a_different_cheapest_model_changes_the_conclusion() -> None:
 def test_cheapest_but_outweighed_is_said_plainly() -> None:
     # base is cheapest, but worst on quality and latency: cost-first weights still pick distilled
     models = _reference()
-    models[1] = _model("base", 0.81, 120, "0.05", interval=(0.78, 0.83))
+    models[1] = model_result("base", 0.81, 120, "0.05", interval=(0.78, 0.83))
     result = _recommend(models, Objectives(priority="cost"))
     assert result.chosen == "distilled"
     assert (
@@ -149,7 +89,7 @@ def test_cheapest_but_outweighed_is_said_plainly() -> None:
 
 def test_a_faster_model_changes_the_latency_pick() -> None:
     models = _reference()
-    models[0] = _model("optimised", 0.88, 40, "0.12", interval=(0.85, 0.91))
+    models[0] = model_result("optimised", 0.88, 40, "0.12", interval=(0.85, 0.91))
     result = _recommend(models, Objectives(priority="latency"))
     assert result.chosen == "optimised"
     assert "the lowest P95 (40 ms vs 60 ms for distilled)" in result.text
@@ -158,7 +98,7 @@ def test_a_faster_model_changes_the_latency_pick() -> None:
 def test_sla_breakers_are_named_with_the_excess() -> None:
     result = _recommend(_reference(), Objectives(sla=Sla(p95_ms=100, max_error_rate=0.01)))
     assert "base breaks the SLA: P95 120 ms > 100 ms (20 ms over)." in result.text
-    breaking = [_model("flaky", 0.95, 30, "0.01", error_rate=0.035), *_reference()]
+    breaking = [model_result("flaky", 0.95, 30, "0.01", error_rate=0.035), *_reference()]
     result = _recommend(breaking, Objectives(sla=Sla(max_error_rate=0.01)))
     assert "flaky breaks the SLA: error rate 3.5% > 1% (2.5 percentage points over)" in (
         result.text
@@ -174,7 +114,7 @@ def test_models_meeting_the_sla_are_said_to() -> None:
 
 def test_separated_intervals_are_called_clear() -> None:
     models = _reference()
-    models[2] = _model("distilled", 0.80, 60, "0.08", interval=(0.77, 0.83))
+    models[2] = model_result("distilled", 0.80, 60, "0.08", interval=(0.77, 0.83))
     text = _recommend(models, Objectives()).text
     assert "clearly ahead of base (0.81, 0.78–0.83) and distilled (0.80, 0.77–0.83)" in text
     assert "not clearly distinguishable" not in text
@@ -208,8 +148,8 @@ def test_custom_weights() -> None:
 def test_missing_and_optimistic_figures_are_called_out() -> None:
     models = [
         *_reference(),
-        _model("api", 0.9, None, None),
-        _model("overloaded", 0.7, 50, "0.01", within_sla=False),
+        model_result("api", 0.9, None, None),
+        model_result("overloaded", 0.7, 50, "0.01", within_sla=False),
     ]
     text = _recommend(models, Objectives()).text
     assert "Missing figures count as the worst value: api has no P95 and cost." in text
@@ -223,7 +163,7 @@ def test_no_models() -> None:
 
 
 def test_costs_in_two_currencies_are_refused() -> None:
-    models = [_model("eu", 0.9, 50, "1"), _model("us", 0.8, 40, "1", currency="USD")]
+    models = [model_result("eu", 0.9, 50, "1"), model_result("us", 0.8, 40, "1", currency="USD")]
     with pytest.raises(CurrencyMismatchError):
         recommend(models, [], [], Objectives())
 
@@ -252,7 +192,7 @@ def test_choices_agree_with_the_ranking_on_any_figures(
     p95_limit: float | None,
 ) -> None:
     models = [
-        _model(f"m{i}", f1, p95, None if cost is None else f"0.{cost:02d}")
+        model_result(f"m{i}", f1, p95, None if cost is None else f"0.{cost:02d}")
         for i, (f1, p95, cost) in enumerate(raw)
     ]
     objectives = Objectives.model_validate({"priority": priority, "sla": {"p95_ms": p95_limit}})
@@ -273,7 +213,7 @@ def test_a_single_model_is_not_said_to_beat_others() -> None:
 
 
 def test_a_model_that_did_not_start_is_not_recommended() -> None:
-    broken = _model("broken", None, None, None).model_copy(
+    broken = model_result("broken", None, None, None).model_copy(
         update={"sla": SlaCheck(met=False, violations=["did not start: port in use"])}
     )
     result = _recommend([broken], Objectives())
