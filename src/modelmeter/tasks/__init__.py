@@ -1,0 +1,1 @@
+"""LLM evaluation tasks: multiple choice, generation, code, judged answers."""
