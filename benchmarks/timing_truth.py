@@ -33,8 +33,10 @@ server reading the request: time the request waited in the socket while the serv
 which the server's "truth" does not contain) and write → receive (from the server's write to
 the client's receive stamp: the client's own error).
 
-Closed-loop streams all start at once and every answer takes the same time, so they stay in
-step: 100 requests leave within ~15 ms every ~680 ms and the server reads them one by one.
+Closed-loop streams started at once stay in step, since every answer takes the same time: 100
+requests leave within ~15 ms every ~680 ms and the server reads them one by one. modelmeter's
+streams are therefore started over one response time (``--ramp-up``, as ``load.ramp_up_s``
+does); ``--ramp-up 0`` shows the in-step case. The peers have no such setting.
 
 Recorded with every run: the client's CPU (this process for modelmeter, the peer's process tree
 for peers), the server's CPU, the CPU every other process of the machine used, CPU steal
@@ -191,7 +193,9 @@ class TaggedOpenAITarget(OpenAITarget):
         return prepared
 
 
-async def _drive_ours(url: str, setting: Setting, seconds: float, warmup: float) -> list[Any]:
+async def _drive_ours(
+    url: str, setting: Setting, seconds: float, warmup: float, ramp_up: float
+) -> list[Any]:
     expected = (seconds + warmup + 2) * (
         setting.rate_rps or (setting.concurrency or 1) / ((TTFT_MS + 63 * ITL_MS) / 1000)
     )
@@ -207,6 +211,7 @@ async def _drive_ours(url: str, setting: Setting, seconds: float, warmup: float)
                 concurrency=setting.concurrency,
                 duration_s=seconds,
                 warmup_s=warmup,
+                ramp_up_s=ramp_up,
             )
         plan = LoadPlan(
             mode="constant",
@@ -220,12 +225,14 @@ async def _drive_ours(url: str, setting: Setting, seconds: float, warmup: float)
         await target.close()
 
 
-def run_ours(url: str, setting: Setting, seconds: float, warmup: float) -> list[Any]:
+def run_ours(
+    url: str, setting: Setting, seconds: float, warmup: float, ramp_up: float
+) -> list[Any]:
     """Drive the simulator as ``modelmeter run`` does: uvloop when installed."""
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_drive_ours(url, setting, seconds, warmup))
+        return runner.run(_drive_ours(url, setting, seconds, warmup, ramp_up))
 
 
 def read_ours(outcomes: list[Any]) -> dict[str, Any]:
@@ -468,7 +475,7 @@ def one_run(
     try:
         meter = _peers.Meter(pids={"server": simulator.process.pid})
         if tool == "ours":
-            outcomes = run_ours(simulator.url, setting, args.seconds, args.warmup)
+            outcomes = run_ours(simulator.url, setting, args.seconds, args.warmup, args.ramp_up)
             facts = meter.stop()
             facts["client_cpu_pct"] = facts["self_cpu_pct"]
             measured = read_ours(outcomes)
@@ -619,6 +626,13 @@ def main() -> int:
     parser.add_argument("--settings", default="c100,c1000,r200")
     parser.add_argument("--tools", default="ours,guidellm,aiperf")
     parser.add_argument("--peers-venv", help="virtualenv holding guidellm and aiperf")
+    parser.add_argument(
+        "--ramp-up",
+        type=float,
+        default=(TTFT_MS + (OUTPUT_TOKENS - 1) * ITL_MS) / 1000,
+        help="closed loop: start modelmeter's streams over this many seconds (default one "
+        "response time, so they do not stay in step; 0 starts them together)",
+    )
     parser.add_argument("--busy-wait-us", type=int, help="override the simulator's busy_wait_us")
     parser.add_argument("--retries", type=int, default=1, help="reruns of a noisy run")
     parser.add_argument(

@@ -186,3 +186,13 @@ def test_an_exception_the_parent_cannot_import_becomes_worker_failed() -> None:
     rebuilt = _rebuild(report, 0)
     assert isinstance(rebuilt, WorkerFailed)
     assert "it broke" in str(rebuilt)
+
+
+def test_calibrated_ceiling_scales_with_processes_up_to_the_free_cores() -> None:
+    from modelmeter.load.phase import scaled_ceiling
+
+    assert scaled_ceiling(100_000, 1, 16) == 100_000
+    assert scaled_ceiling(100_000, 4, 16) == 400_000
+    # 2 cores: calibration ran the server on one, so a second process adds nothing.
+    assert scaled_ceiling(100_000, 2, 2) == 100_000
+    assert scaled_ceiling(100_000, 8, 4) == 300_000

@@ -7,6 +7,7 @@ filled in as levels finish, so an interrupted run still has everything measured 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,15 @@ def _level_of(state: LoadMeasurement, result: PointResult | None) -> _Level | No
     return next((level for level in state.levels if level.result is result), None)
 
 
+def scaled_ceiling(ceiling_rps: float, processes: int, cpu_count: int) -> float:
+    """The calibrated ceiling for ``processes`` load-generator processes on this host.
+
+    Calibration measures one process on one core; N pinned processes can reach N times that,
+    but on no more cores than the host has beside the one calibration gave the server.
+    """
+    return ceiling_rps * min(processes, max(cpu_count - 1, 1))
+
+
 async def measure_load(
     target: Target,
     samples: Sequence[Sample],
@@ -213,6 +223,8 @@ async def measure_load(
     levels when none does or no SLO is set).
     """
     hooks = listener or LoadListener()
+    if client_ceiling_rps is not None:
+        client_ceiling_rps = scaled_ceiling(client_ceiling_rps, processes, os.cpu_count() or 1)
 
     def runner(label: Callable[[LoadPoint], str]) -> Measure:
         async def measure(point: LoadPoint) -> PointResult:

@@ -44,7 +44,13 @@ class TokenCounter:
 
 
 class _StreamState:
-    """Collects one streamed answer as its server-sent events arrive."""
+    """Collects one streamed answer as its server-sent events arrive.
+
+    The receive path only stamps and keeps the bytes (``on_body``); events are parsed and their
+    JSON decoded once the response is complete (``finish``). Decoding as chunks arrive would
+    delay the receive stamps of every other stream whose bytes the same loop iteration
+    delivers, skewing their inter-token gaps under bursts.
+    """
 
     __slots__ = (
         "chunks",
@@ -54,12 +60,14 @@ class _StreamState:
         "head",
         "parser",
         "pieces",
+        "raw",
         "reasoning",
         "usage",
     )
 
     def __init__(self) -> None:
         self.parser = SseParser()
+        self.raw: list[tuple[bytes, int]] = []
         self.pieces: list[str] = []
         self.reasoning: list[str] = []
         self.content_times: list[int] = []
@@ -71,19 +79,25 @@ class _StreamState:
         self.chunks = 0
 
     def on_body(self, data: bytes, received_at: int) -> None:
-        # Called from the connection's receive path: never raise here, remember the first
-        # problem and let predict() raise it once the response is complete.
-        if len(self.head) < 2048:
-            self.head += data[: 2048 - len(self.head)]
-        for event in self.parser.feed(data, received_at):
-            if event.data == "[DONE]" or self.error is not None:
-                continue
-            try:
-                chunk = json.loads(event.data)
-            except json.JSONDecodeError:
-                self.error = f"stream chunk is not JSON: {event.data[:120]!r}"
-                continue
-            self._take(chunk, event.received_at)
+        # Called from the connection's receive path: keep it to an append.
+        self.raw.append((data, received_at))
+
+    def finish(self) -> None:
+        """Parse what arrived, in order, with each piece's receive time; never raises."""
+        for data, received_at in self.raw:
+            if len(self.head) < 2048:
+                self.head += data[: 2048 - len(self.head)]
+            for event in self.parser.feed(data, received_at):
+                if event.data == "[DONE]" or self.error is not None:
+                    continue
+                try:
+                    chunk = json.loads(event.data)
+                except json.JSONDecodeError:
+                    self.error = f"stream chunk is not JSON: {event.data[:120]!r}"
+                    continue
+                self._take(chunk, event.received_at)
+        self.raw.clear()
+        self.parser.close()
 
     def _take(self, chunk: Any, received_at: int) -> None:
         if not isinstance(chunk, dict):
@@ -237,9 +251,9 @@ class OpenAITarget:
     async def _predict_stream(self, client: HttpClient, sample: Sample) -> Prediction:
         state = _StreamState()
         response = await client.request(self._prepared(sample), on_body=state.on_body)
+        state.finish()
         if response.status >= 400:
             raise HTTPStatusFailure(response.status, state.head.decode("utf-8", "replace"))
-        state.parser.close()
         if state.error is not None:
             raise ProtocolFailure(state.error)
         if state.parser.malformed:
