@@ -34,6 +34,12 @@ DEFINITIONS: dict[str, str] = {
     "cost_per_1000_requests": "instance pricing: price_per_hour × instances / (throughput_rps × "
     "3600 × utilisation) × 1000, at the throughput measured in the load phase; API pricing: "
     "per-request price plus tokens × unit prices, averaged per request × 1000.",
+    "task_score": "LLM runs: share of all task items answered right, over every task of the "
+    "run, with a Wilson 95% interval; what the ranking and sla.min_quality use.",
+    "pass_at_k": "code tasks: mean over problems of 1 − C(n−c, k)/C(n, k), with n answers drawn "
+    "per problem of which c pass every test (the unbiased estimator of Chen et al., 2021).",
+    "cost_per_correct_answer": "the token cost of a task's (or run's) evaluated requests at the "
+    "target's prices / the answers that were right; reasoning tokens billed as output.",
     "pareto": "a model is on the frontier when no other model is at least as good on quality, "
     "P95 response time and cost per 1,000 requests and strictly better on one.",
 }

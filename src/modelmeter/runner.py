@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from modelmeter import __version__
 from modelmeter._exceptions import TargetError
@@ -23,6 +24,8 @@ from modelmeter.decide import check_sla, pareto_front, rank, recommend
 from modelmeter.decide.objectives import PRESET_WEIGHTS
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics import cost_per_1000_requests
+from modelmeter.economics.catalogue import Catalogue
+from modelmeter.economics.pricing import ApiPricing, InstancePricing, resolve_target_pricing
 from modelmeter.load.engine import run_closed_loop
 from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.phase import (
@@ -44,11 +47,29 @@ from modelmeter.report.model import (
     ModelResult,
     QualityResult,
     Report,
+    RouteChoiceResult,
     SlaCheck,
 )
-from modelmeter.spec import Spec, TargetSpec
+from modelmeter.routing import (
+    Candidate,
+    RoutingDecision,
+    choose_routes,
+    write_claude_code_router,
+    write_litellm_config,
+)
+from modelmeter.spec import LlmTaskSpec, Spec, TargetSpec
+from modelmeter.store.cache import ResponseCache, target_identity
 from modelmeter.targets import Target, create_target
+from modelmeter.tasks.evaluate import TaskEvaluation, evaluate_task, load_task_samples
+from modelmeter.tasks.results import (
+    economics_for,
+    pooled_score,
+    routing_candidate,
+    task_results,
+)
 
+CLAUDE_CODE_ROUTER_FILE = "claude-code-router.json"
+LITELLM_CONFIG_FILE = "litellm-config.yaml"
 QUALITY_PHASE = "quality"
 LOAD_PHASE = "load"
 
@@ -60,6 +81,29 @@ class RunResult:
     report: Report
     outcomes: dict[tuple[str, str], OutcomeSink] = field(default_factory=dict)
     interrupted: bool = False
+    routing: RoutingDecision | None = None
+    routing_candidates: list[Candidate] = field(default_factory=list)
+    routing_formats: tuple[str, ...] = ()
+
+    def write_routing(self, out_dir: Path) -> list[Path]:
+        """Write the router configurations the spec asked for next to the report."""
+        if self.routing is None:
+            return []
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        if "claude-code-router" in self.routing_formats:
+            written.append(
+                write_claude_code_router(
+                    self.routing, self.routing_candidates, out_dir / CLAUDE_CODE_ROUTER_FILE
+                )
+            )
+        if "litellm" in self.routing_formats:
+            written.append(
+                write_litellm_config(
+                    self.routing, self.routing_candidates, out_dir / LITELLM_CONFIG_FILE
+                )
+            )
+        return written
 
 
 def host_facts() -> HostFacts:
@@ -131,6 +175,17 @@ class _Measured:
     quality_outcomes: list[Outcome] = field(default_factory=list)
     load: LoadMeasurement = field(default_factory=LoadMeasurement)
     start_error: str | None = None
+    tasks: list[TaskEvaluation] = field(default_factory=list)
+
+
+@dataclass
+class _LlmContext:
+    """What the LLM tasks of a run share across targets."""
+
+    tasks: list[tuple[LlmTaskSpec, list[Sample]]]
+    cache: ResponseCache | None = None
+    resume_from: str | None = None
+    judge: Target | None = None
 
 
 class _Progress(LoadListener):
@@ -157,6 +212,7 @@ async def _measure_target(
     measured: _Measured,
     client_ceiling_rps: float | None,
     target_spec: TargetSpec,
+    llm: _LlmContext | None = None,
 ) -> None:
     ticker = _Progress(listener)
     listener.begin(f"{target.name}: starting", None)
@@ -170,7 +226,9 @@ async def _measure_target(
     finally:
         listener.end()
     try:
-        labelled = [s for s in samples if s.label is not None]
+        labelled = [s for s in samples if s.label is not None] if llm is None else []
+        if llm is not None:
+            await _evaluate_tasks(target, target_spec, spec, llm, listener, measured)
         if labelled:
             listener.begin(f"{target.name}: quality pass", len(labelled))
             await run_closed_loop(
@@ -208,7 +266,45 @@ async def _measure_target(
         await target.close()
 
 
-def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> ModelResult:
+async def _evaluate_tasks(
+    target: Target,
+    target_spec: TargetSpec,
+    spec: Spec,
+    llm: _LlmContext,
+    listener: ProgressListener,
+    measured: _Measured,
+) -> None:
+    identity = target_identity(target_spec)
+    for task, task_samples in llm.tasks:
+        draws = len(task_samples) * (task.samples_per_item if task.kind == "code" else 1)
+        listener.begin(f"{target.name}: {task.name}", draws)
+        try:
+            evaluation = await evaluate_task(
+                target,
+                task,
+                task_samples,
+                identity=identity,
+                evaluation=spec.evaluation,
+                seed=spec.seed,
+                cache=llm.cache,
+                resume_from=llm.resume_from,
+                judge=llm.judge,
+                on_answer=lambda: listener.advance(1),
+            )
+        finally:
+            listener.end()
+        measured.tasks.append(evaluation)
+        measured.quality_outcomes.extend(evaluation.outcomes)
+
+
+def _model_result(
+    spec: Spec,
+    target_spec: TargetSpec,
+    measured: _Measured,
+    pricing: InstancePricing | ApiPricing | None = None,
+    catalogue: Catalogue | None = None,
+    judge_pricing: InstancePricing | ApiPricing | None = None,
+) -> ModelResult:
     headline = measured.load.headline
     phase = headline.summary if headline is not None else None
     if phase is None and measured.load.current is not None and len(measured.load.current):
@@ -230,8 +326,13 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
     )
     sla = check_sla(provisional, spec.objectives.sla, quality_metric=spec.objectives.quality_metric)
     stats = phase.measured if phase is not None else None
+    if measured.tasks:
+        provisional = _with_tasks(provisional, spec, target_spec, measured, pricing, catalogue)
+        provisional = provisional.model_copy(
+            update={"tasks": task_results(measured.tasks, pricing, judge_pricing)}
+        )
     cost = cost_per_1000_requests(
-        target_spec.pricing,
+        pricing,
         throughput_rps=throughput,
         within_sla=sla.met,
         requests=stats.completed if stats else 0,
@@ -241,7 +342,54 @@ def _model_result(spec: Spec, target_spec: TargetSpec, measured: _Measured) -> M
     if measured.start_error:
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
+    if measured.tasks:
+        # The SLA's min_quality reads the pooled task score, known only now.
+        sla = check_sla(provisional, spec.objectives.sla, quality_metric="task_score")
+        if measured.start_error:
+            sla.met = False
+            sla.violations.append(f"did not start: {measured.start_error}")
     return provisional.model_copy(update={"cost": cost, "sla": sla})
+
+
+def _with_tasks(
+    model: ModelResult,
+    spec: Spec,
+    target_spec: TargetSpec,
+    measured: _Measured,
+    pricing: InstancePricing | ApiPricing | None,
+    catalogue: Catalogue | None,
+) -> ModelResult:
+    score, interval = pooled_score(measured.tasks)
+    llm_cost, budget, breakeven, _notes = economics_for(
+        measured.tasks, pricing, spec.economics, model.throughput_rps
+    )
+    window = None
+    key = getattr(target_spec.pricing, "model", None)
+    if catalogue is not None and isinstance(key, str) and key in catalogue.models:
+        window = catalogue.models[key].context_window
+    return model.model_copy(
+        update={
+            "task_score": score,
+            "task_score_ci": interval,
+            "llm_cost": llm_cost,
+            "budget": budget,
+            "break_even": breakeven,
+            "context_window": window,
+        }
+    )
+
+
+def study_samples(spec: Spec) -> tuple[list[Sample], list[tuple[LlmTaskSpec, list[Sample]]]]:
+    """The load phase's samples and each LLM task's items, read and checked before any request.
+
+    Classification: the dataset. LLM runs: each task's items; the load phase sends the dataset's
+    prompts when one is given, else the tasks' prompts.
+    """
+    tasks = [(task, load_task_samples(task)) for task in spec.tasks]
+    if spec.dataset is not None:
+        return load_samples(spec.dataset), tasks
+    pooled = [sample for _task, items in tasks for sample in items]
+    return pooled, tasks
 
 
 async def run_async(
@@ -251,42 +399,124 @@ async def run_async(
     progress: ProgressListener | None = None,
     run_id: str | None = None,
     client_ceiling_rps: float | None = None,
+    cache: ResponseCache | None = None,
+    resume_from: str | None = None,
 ) -> RunResult:
     """Measure every target of the spec and build the report.
 
     ``client_ceiling_rps`` is this host's calibrated load-generation ceiling (see
     ``modelmeter calibrate``); load phases that come near it are marked client-bound.
+    ``cache`` is the run store's response cache: LLM task answers are written to it as they
+    arrive, and read back when ``evaluation.cache`` is on or when ``resume_from`` names the run
+    being resumed.
     """
     listener = progress or SilentProgress()
     spec.check_files()
+    load_samples_, tasks = study_samples(spec)
     if samples is None:
-        samples = load_samples(spec.dataset)
+        samples = load_samples_
+    catalogue = spec.economics.open_catalogue()
+    pricing = {t.name: resolve_target_pricing(t.pricing, catalogue) for t in spec.targets}
+    judge_spec = spec.evaluation.judge
+    judge_pricing = (
+        resolve_target_pricing(judge_spec.target.pricing, catalogue) if judge_spec else None
+    )
+    llm: _LlmContext | None = None
+    if spec.task == "llm":
+        llm = _LlmContext(tasks=tasks, cache=cache, resume_from=resume_from)
+        if judge_spec is not None and any(t.scoring == "judge" for t in spec.tasks):
+            llm.judge = create_target(judge_spec.target)
     measured: dict[str, _Measured] = {t.name: _Measured() for t in spec.targets}
     interrupted = False
-    for target_spec in spec.targets:
-        target = create_target(target_spec)
-        try:
-            await _measure_target(
-                target,
-                spec,
-                samples,
-                listener,
-                measured[target_spec.name],
-                client_ceiling_rps,
-                target_spec,
-            )
-        except asyncio.CancelledError:
-            # Ctrl-C: keep everything measured so far and report it as partial.
-            interrupted = True
-            listener.note("interrupted: reporting what was measured so far")
-            break
-    models = [_model_result(spec, t, measured[t.name]) for t in spec.targets]
+    try:
+        if llm is not None and llm.judge is not None:
+            await llm.judge.start()
+        for target_spec in spec.targets:
+            target = create_target(target_spec)
+            try:
+                await _measure_target(
+                    target,
+                    spec,
+                    samples,
+                    listener,
+                    measured[target_spec.name],
+                    client_ceiling_rps,
+                    target_spec,
+                    llm,
+                )
+            except asyncio.CancelledError:
+                # Ctrl-C: keep everything measured so far and report it as partial.
+                interrupted = True
+                listener.note("interrupted: reporting what was measured so far")
+                break
+    finally:
+        if llm is not None and llm.judge is not None:
+            await llm.judge.close()
+    models = [
+        _model_result(spec, t, measured[t.name], pricing[t.name], catalogue, judge_pricing)
+        for t in spec.targets
+    ]
     report = _assemble_report(spec, models, samples, run_id=run_id, interrupted=interrupted)
+    decision: RoutingDecision | None = None
+    candidates: list[Candidate] = []
+    if spec.task == "llm":
+        report, decision, candidates = _with_llm_report(report, spec, measured, catalogue)
     outcomes: dict[tuple[str, str], OutcomeSink] = {}
     for name, m in measured.items():
         outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes
         outcomes[(name, LOAD_PHASE)] = m.load.outcomes
-    return RunResult(report=report, outcomes=outcomes, interrupted=interrupted)
+    return RunResult(
+        report=report,
+        outcomes=outcomes,
+        interrupted=interrupted,
+        routing=decision,
+        routing_candidates=candidates,
+        routing_formats=tuple(spec.routing.export) if spec.routing is not None else (),
+    )
+
+
+def _with_llm_report(
+    report: Report, spec: Spec, measured: dict[str, _Measured], catalogue: Catalogue | None
+) -> tuple[Report, RoutingDecision | None, list[Candidate]]:
+    """The report's LLM parts: tasks in the dataset summary, catalogue source, routing."""
+    dataset: dict[str, str | int] = {
+        f"task {task.name}": f"{task.kind}, {task.dataset.path.name}" for task in spec.tasks
+    }
+    candidates = []
+    by_name = {t.name: t for t in spec.targets}
+    for model in report.models:
+        candidate = routing_candidate(model, by_name[model.name], measured[model.name].tasks)
+        if candidate is not None and model.task_score is not None:
+            candidates.append(candidate)
+    routes: list[RouteChoiceResult] = []
+    notes = list(report.notes)
+    decision = None
+    files: list[str] = []
+    if spec.routing is not None and candidates:
+        decision = choose_routes(
+            candidates, long_context_threshold=spec.routing.long_context_threshold
+        )
+        routes = [
+            RouteChoiceResult(route=c.route, model=c.model_name, reason=c.reason)
+            for c in decision.routes
+        ]
+        names = {
+            "claude-code-router": CLAUDE_CODE_ROUTER_FILE,
+            "litellm": LITELLM_CONFIG_FILE,
+        }
+        files = [names[f] for f in spec.routing.export]
+    elif spec.routing is not None:
+        notes.append("No routing configuration: no openai target answered any task.")
+    updated = report.model_copy(
+        update={
+            "dataset": {**report.dataset, **dataset},
+            "pricing_source": catalogue.describe() if catalogue is not None else None,
+            "routing": routes,
+            "routing_files": files,
+            "notes": notes,
+        }
+    )
+    return updated, decision, candidates
 
 
 def _assemble_report(
@@ -315,7 +545,7 @@ def _assemble_report(
         host=host_facts(),
         task=spec.task,
         dataset={
-            "path": spec.dataset.path.name,
+            "path": spec.dataset.path.name if spec.dataset is not None else "(task prompts)",
             "items": len(samples),
             "labelled": sum(1 for s in samples if s.label is not None),
         },
@@ -342,6 +572,8 @@ def run(
     progress: ProgressListener | None = None,
     run_id: str | None = None,
     client_ceiling_rps: float | None = None,
+    cache: ResponseCache | None = None,
+    resume_from: str | None = None,
 ) -> RunResult:
     """Measure every target of the spec and build the report (blocking); see ``run_async``."""
     loop_factory = None
@@ -359,5 +591,7 @@ def run(
                 progress=progress,
                 run_id=run_id,
                 client_ceiling_rps=client_ceiling_rps,
+                cache=cache,
+                resume_from=resume_from,
             )
         )

@@ -29,6 +29,7 @@ from modelmeter._exceptions import SpecError
 from modelmeter._net import is_loopback_url
 from modelmeter.decide.objectives import Objectives
 from modelmeter.economics.pricing import Pricing
+from modelmeter.economics.settings import EconomicsSpec
 
 
 class _Spec(BaseModel):
@@ -51,8 +52,10 @@ class DatasetSpec(_Spec):
     path: Path = Field(
         description="JSONL or CSV file; a relative path is read from the spec's folder."
     )
-    format: Literal["auto", "jsonl", "csv"] = Field(
-        default="auto", description="File format; 'auto' decides by the file extension."
+    format: Literal["auto", "jsonl", "csv", "mmlu", "humaneval", "mbpp"] = Field(
+        default="auto",
+        description="File format; 'auto' decides by the file extension. LLM tasks: 'mmlu' "
+        "(CSV per subject, a folder of them, or the JSONL layout), 'humaneval', 'mbpp'.",
     )
     input_field: str = Field(default="text", description="Column holding what is sent to a target.")
     label_field: str | None = Field(
@@ -174,6 +177,12 @@ class OpenAITargetSpec(_TargetBase):
     api_key: SecretStr | None = Field(
         default=None,
         description="Bearer token, usually '${SOME_API_KEY}' from the environment. Never reported.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the key, written into exported "
+        "router configs; set from api_key when that is '${NAME}'.",
     )
     headers: dict[str, SecretStr] = Field(
         default_factory=dict, description="Extra request headers; ${VAR} from the environment."
@@ -381,6 +390,112 @@ class LoadSpec(_Spec):
         return self
 
 
+class SandboxSpec(_Spec):
+    """Limits for running generated code (code tasks); see docs/sandbox.md."""
+
+    cpu_s: int = Field(default=10, ge=1, le=600, description="CPU seconds per program.")
+    memory_mb: int = Field(default=1024, ge=64, le=65536, description="Address space per program.")
+    file_size_mb: int = Field(default=16, ge=1, le=4096, description="Largest file it may write.")
+    max_processes: int = Field(
+        default=64, ge=1, le=4096, description="Processes and threads it may have."
+    )
+    timeout_s: float = Field(default=15.0, gt=0, le=3600, description="Wall-clock limit.")
+    workers: int = Field(default=2, ge=1, le=256, description="Programs run at the same time.")
+    allow_unsafe: bool = Field(
+        default=False,
+        description="Run generated code even where this OS cannot isolate it (no network or "
+        "file-system isolation: only limits and a temporary folder). Off: such runs refuse.",
+    )
+
+
+class JudgeSpec(_Spec):
+    """A model that grades answers against a rubric (tasks with scoring 'judge')."""
+
+    target: OpenAITargetSpec = Field(
+        description="The judge: an OpenAI-compatible target; its cost is reported apart."
+    )
+    rubric: str = Field(
+        default="Is the answer correct, complete and clearly stated?",
+        min_length=1,
+        description="What the judge grades the answer on.",
+    )
+    scale_min: int = Field(default=1, description="Lowest grade.")
+    scale_max: int = Field(default=5, description="Highest grade.")
+    pass_threshold: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="Share of the scale (0–1) from which an answer counts as correct.",
+    )
+
+    @model_validator(mode="after")
+    def _scale(self) -> JudgeSpec:
+        if self.scale_max <= self.scale_min:
+            raise ValueError("scale_max must be above scale_min")
+        return self
+
+
+class LlmTaskSpec(_Spec):
+    """One LLM evaluation set: multiple choice, generation or code, from a local file."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Name shown in the report, e.g. mmlu, humaneval.",
+    )
+    kind: Literal["multiple_choice", "generation", "code"] = Field(
+        description="'multiple_choice': the answer letter is read and compared; 'generation': "
+        "the answer is scored against a reference; 'code': the code is run against tests."
+    )
+    route: Literal["default", "think", "background", "longContext"] | None = Field(
+        default=None,
+        description="Routing: the request kind this task stands for (code and multiple_choice "
+        "default to 'think', generation to 'default').",
+    )
+    dataset: DatasetSpec = Field(
+        description="The items; format 'mmlu' (CSV per subject, or a folder of them, or the "
+        "JSONL layout), 'humaneval', 'mbpp', or jsonl/csv for generation."
+    )
+    scoring: Literal["exact_match", "token_f1", "regex", "judge"] = Field(
+        default="exact_match", description="Generation: how an answer is scored."
+    )
+    pattern: str | None = Field(
+        default=None, description="Scoring 'regex': the pattern an answer must match."
+    )
+    f1_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Scoring 'token_f1': F1 from which it is correct."
+    )
+    samples_per_item: int = Field(
+        default=1, ge=1, le=200, description="Code: answers drawn per problem (n of pass@k)."
+    )
+    pass_k: list[int] = Field(
+        default_factory=lambda: [1], description="Code: the k of pass@k to report (k ≤ n)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LlmTaskSpec:
+        if self.scoring == "regex" and self.kind == "generation" and not self.pattern:
+            raise ValueError("scoring 'regex' needs a pattern")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        for k in self.pass_k:
+            if k < 1 or k > self.samples_per_item:
+                raise ValueError(
+                    f"pass_k {k} needs 1 ≤ k ≤ samples_per_item ({self.samples_per_item})"
+                )
+        return self
+
+    @property
+    def route_kind(self) -> str:
+        if self.route is not None:
+            return self.route
+        return "default" if self.kind == "generation" else "think"
+
+
 class EvaluationSpec(_Spec):
     """The quality pass: every dataset item once, at this concurrency."""
 
@@ -388,20 +503,88 @@ class EvaluationSpec(_Spec):
     bootstrap_resamples: int = Field(
         default=1000, ge=100, le=100_000, description="Resamples for 95% intervals."
     )
+    cache: bool = Field(
+        default=False,
+        description="Reuse answers stored by earlier runs for the same target settings and "
+        "prompt instead of sending them again (quality passes only; never in latency figures).",
+    )
+    sandbox: SandboxSpec = Field(
+        default_factory=SandboxSpec, description="Limits for running generated code."
+    )
+    judge: JudgeSpec | None = Field(default=None, description="The judge for tasks scored 'judge'.")
+
+
+RouterFormat = Literal["claude-code-router", "litellm"]
+ROUTER_FORMATS: tuple[RouterFormat, ...] = ("claude-code-router", "litellm")
+
+
+class RoutingSpec(_Spec):
+    """Router configurations written from the run's decision."""
+
+    export: list[RouterFormat] = Field(
+        default_factory=lambda: list(ROUTER_FORMATS),
+        description="Which files to write next to the report.",
+    )
+    long_context_threshold: int = Field(
+        default=60_000, ge=1, description="Prompt tokens from which a request is long-context."
+    )
 
 
 class Spec(_Spec):
     name: str = Field(min_length=1, description="Name of the study, shown in the report.")
     description: str = Field(default="", description="Free text about the study.")
     seed: int = Field(default=0, description="Seed for arrivals and bootstrap resampling.")
-    task: Literal["classification"] = Field(
-        default="classification", description="What the targets do."
+    task: Literal["classification", "llm"] = Field(
+        default="classification",
+        description="'classification': labelled texts, scored by F1; 'llm': the evaluation "
+        "sets under tasks (multiple choice, generation, code).",
     )
-    dataset: DatasetSpec
+    dataset: DatasetSpec | None = Field(
+        default=None,
+        description="Classification: the labelled items. LLM runs: the prompts of the load "
+        "phase (default: the tasks' prompts).",
+    )
+    tasks: list[LlmTaskSpec] = Field(
+        default_factory=list, description="LLM evaluation sets (task: llm)."
+    )
     targets: list[TargetSpec] = Field(min_length=1, description="The models to compare.")
     load: LoadSpec = Field(default_factory=LoadSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     objectives: Objectives = Field(default_factory=Objectives)
+    economics: EconomicsSpec = Field(
+        default_factory=EconomicsSpec,
+        description="Price catalogue, declared workload, monthly budget, self-hosting option.",
+    )
+    routing: RoutingSpec | None = Field(
+        default=None, description="Write router configurations from the decision (task: llm)."
+    )
+
+    @model_validator(mode="after")
+    def _task_inputs(self) -> Spec:
+        if self.task == "classification":
+            if self.dataset is None:
+                raise ValueError("task 'classification' needs a dataset")
+            if self.tasks:
+                raise ValueError("tasks are LLM evaluation sets: set task: llm")
+        else:
+            if not self.tasks:
+                raise ValueError("task 'llm' needs at least one entry under tasks")
+            names = [t.name for t in self.tasks]
+            if len(set(names)) != len(names):
+                raise ValueError("task names must be unique")
+            if any(t.scoring == "judge" for t in self.tasks) and self.evaluation.judge is None:
+                raise ValueError("a task scored 'judge' needs evaluation.judge")
+            metric = self.objectives.quality_metric
+            if "quality_metric" not in self.objectives.model_fields_set:
+                self.objectives = self.objectives.model_copy(
+                    update={"quality_metric": "task_score"}
+                )
+            elif metric != "task_score":
+                raise ValueError(
+                    f"objectives.quality_metric '{metric}' is a classification metric; LLM runs "
+                    "rank by task_score"
+                )
+        return self
 
     @field_validator("targets")
     @classmethod
@@ -528,7 +711,23 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
                 for key, value in target["headers"].items()
             }
         if "api_key" in target:
+            named = _ENV_VAR.fullmatch(str(target["api_key"]).strip())
+            if named and "api_key_env" not in target:
+                target["api_key_env"] = named.group(1)
             target["api_key"] = _expand_env(target["api_key"], f"targets[{index}].api_key", path)
+    evaluation = data.get("evaluation")
+    judge = evaluation.get("judge") if isinstance(evaluation, dict) else None
+    judge_target = judge.get("target") if isinstance(judge, dict) else None
+    if isinstance(judge_target, dict):
+        if "api_key" in judge_target:
+            judge_target["api_key"] = _expand_env(
+                judge_target["api_key"], "evaluation.judge.target.api_key", path
+            )
+        if isinstance(judge_target.get("headers"), dict):
+            judge_target["headers"] = {
+                key: _expand_env(value, f"evaluation.judge.target.headers.{key}", path)
+                for key, value in judge_target["headers"].items()
+            }
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -542,8 +741,14 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
             lines.append(f"  {where}{_format_loc(loc) or '(spec)'}: {message}")
         raise SpecError("invalid spec\n" + "\n".join(lines), path=path) from None
     base = path.parent
-    if not spec.dataset.path.is_absolute():
-        spec.dataset.path = (base / spec.dataset.path).resolve()
+    datasets = [spec.dataset] if spec.dataset is not None else []
+    datasets += [task.dataset for task in spec.tasks]
+    for dataset in datasets:
+        if not dataset.path.is_absolute():
+            dataset.path = (base / dataset.path).resolve()
+    catalogue = spec.economics.catalogue
+    if isinstance(catalogue, Path) and not catalogue.is_absolute():
+        spec.economics.catalogue = (base / catalogue).resolve()
     trace = spec.load.trace
     if trace is not None and not trace.path.is_absolute():
         trace.path = (base / trace.path).resolve()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -55,5 +57,39 @@ def test_help_lists_the_options() -> None:
     result = CliRunner().invoke(cli(), ["simulate", "--help"], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0
-    for option in ("--ttft-ms", "--itl-ms", "--output-tokens", "--slots", "--timings-log"):
+    for option in (
+        "--ttft-ms",
+        "--itl-ms",
+        "--output-tokens",
+        "--slots",
+        "--timings-log",
+        "--answers",
+        "--default-answer",
+    ):
         assert option in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "answer book not found"),
+        ('{"match": "x", "answer": "1"}\n["x"]\n', ":2: each line must be a JSON object"),
+        ('{"regex": "[", "answer": "1"}\n', ":1: field"),
+        ("\n", "the answer book has no rules"),
+    ],
+)
+def test_a_bad_answer_book_exits_with_2_naming_path_and_line(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "book.jsonl"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+
+    result = CliRunner().invoke(cli(), ["simulate", "--answers", str(path)], env={"COLUMNS": "500"})
+
+    assert result.exit_code == 2, result.output
+    output = flat(result.output)
+    assert "--answers" in output
+    assert str(path) in output
+    assert message in output
+    assert "Traceback" not in result.output

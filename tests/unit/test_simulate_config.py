@@ -1,4 +1,5 @@
-"""The simulator's configuration, pseudo-text, wire format pieces, pacer and accuracy summary."""
+"""The simulator's configuration, pseudo-text, answer book, wire format pieces, pacer and accuracy
+summary."""
 
 from __future__ import annotations
 
@@ -9,16 +10,25 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from modelmeter._exceptions import DatasetError
 from modelmeter.simulate import (
+    AnswerBook,
+    AnswerRule,
     ChunkTiming,
     Delay,
     RequestTiming,
     SimulatorConfig,
+    load_answer_book,
     send_accuracy,
+    split_tokens,
+    write_answer_book,
 )
 from modelmeter.simulate._openai import (
     BadRequest,
@@ -235,3 +245,178 @@ def test_send_accuracy_summarises_lateness_of_token_chunks() -> None:
     assert send_accuracy([timing], kinds=("role",)).max_us == 999.0
     with pytest.raises(ValueError, match="no chunks"):
         send_accuracy([timing], kinds=("usage",))
+
+
+# -- the answer book ----------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_tokens_join_back_into_exactly_the_text(text: str) -> None:
+    tokens = split_tokens(text)
+    assert "".join(tokens) == text
+    assert all(tokens)
+
+
+def test_tokens_are_word_ish() -> None:
+    assert split_tokens("The answer is (B), isn't it?") == [
+        "The",
+        " answer",
+        " is",
+        " (",
+        "B",
+        "),",
+        " isn",
+        "'t",
+        " it",
+        "?",
+    ]
+    assert split_tokens("x = 1234567") == ["x", " =", " 123", "456", "7"]
+    assert split_tokens("") == []
+
+
+def test_the_first_matching_rule_wins_and_regexes_search() -> None:
+    book = AnswerBook(
+        (
+            AnswerRule(match="capital", answer="first"),
+            AnswerRule(regex=r"(?i)capital of \w+", answer="second"),
+            AnswerRule(regex=r"^Q\d+:", answer="third"),
+        )
+    )
+    assert book.find("The capital of Peru?") == book.rules[0]
+    assert book.find("The CAPITAL of Peru?") == book.rules[1]
+    assert book.find("Q12: what?") == book.rules[2]
+    assert book.find("about Q12: what?") is None
+    assert book.find("Capital") is None  # match is case-sensitive
+    assert book.find("The capital of Peru?") == book.rules[0]  # remembered, same answer
+    assert len(book) == 3
+
+
+def test_rule_tokens_are_the_answer_and_reasoning_split() -> None:
+    rule = AnswerRule(match="x", answer="Paris, France.", reasoning="Think.")
+    assert rule.answer_tokens == ("Paris", ",", " France", ".")
+    assert rule.reasoning_tokens == ("Think", ".")
+    assert AnswerRule(match="x", answer="").answer_tokens == ()
+    assert AnswerRule(match="x", answer="A").reasoning_tokens == ()
+
+
+def test_a_book_round_trips_through_its_file(tmp_path: Path) -> None:
+    rules = [
+        AnswerRule(match="Frage über Köln", answer='Ja — "sicher".\nZeile zwei'),
+        AnswerRule(regex="[Ww]hich", answer="C", reasoning="Not A, not B."),
+    ]
+    path = tmp_path / "book.jsonl"
+    write_answer_book(path, rules)
+
+    book = load_answer_book(path)
+
+    assert list(book.rules) == rules
+    assert book.source == path
+    assert '"reasoning"' not in path.read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_blank_lines_and_a_byte_order_mark_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "book.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"match": "a", "answer": "1"}\n\n   \n{"match": "b", "answer": "2"}'
+    )
+    assert [rule.answer for rule in load_answer_book(path).rules] == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        (['{"match": "a", "answer": "1"}', "{oops"], 2, "not valid JSON"),
+        (['["match", "answer"]'], 1, "must be a JSON object"),
+        (['{"match": "a"}'], 1, "field 'answer': missing"),
+        (['{"answer": "1"}'], 1, "give either 'match' (a substring) or 'regex'"),
+        (['{"match": "a", "regex": "a", "answer": "1"}'], 1, "not both"),
+        (
+            ['{"regex": "(unclosed", "answer": "1"}'],
+            1,
+            "field 'regex': not a valid regular expression",
+        ),
+        (['{"match": "", "answer": "1"}'], 1, "field 'match'"),
+        (['{"match": "a", "answer": 7}'], 1, "field 'answer': Input should be a valid string"),
+        (
+            ['{"match": "a", "answer": "1", "probability": 0.5}'],
+            1,
+            "field 'probability': unknown field (the fields are: match or regex, answer, "
+            "reasoning)",
+        ),
+        (["", '{"match": "a", "answer": "1"}', "", '{"match": "b"}'], 4, "missing"),
+    ],
+)
+def test_bad_lines_name_path_and_line(
+    tmp_path: Path, lines: list[str], line: int, message: str
+) -> None:
+    path = tmp_path / "book.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with pytest.raises(DatasetError) as caught:
+        load_answer_book(path)
+
+    assert caught.value.path == path
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+
+
+def test_bad_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="answer book not found"):
+        load_answer_book(tmp_path / "missing.jsonl")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="has no rules") as caught:
+        load_answer_book(empty)
+    assert caught.value.path == empty
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"match": "a", "answer": "1"}\n{"match": "\xe9", "answer": "2"}\n')
+    with pytest.raises(DatasetError, match="not UTF-8") as caught:
+        load_answer_book(latin)
+    assert caught.value.line == 2
+
+
+def test_the_config_takes_an_answer_book_and_a_default_answer(tmp_path: Path) -> None:
+    config = SimulatorConfig(answers=tmp_path / "book.jsonl", default_answer="I do not know.")
+    assert SimulatorConfig.model_validate_json(config.model_dump_json()) == config
+    assert SimulatorConfig().answers is None
+    assert SimulatorConfig().default_answer is None
+
+
+def test_the_match_text_is_the_last_user_message_or_the_prompt() -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "an answer"},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "part"}],
+        },
+        {"role": "assistant", "content": "prefill"},
+    ]
+    chat = parse_completion_request(json.dumps({"messages": messages}).encode(), chat=True)
+    assert chat.match_text == "second\npart"
+    system_only = json.dumps({"messages": [{"role": "system", "content": "x"}]}).encode()
+    assert parse_completion_request(system_only, chat=True).match_text is None
+    text = parse_completion_request(b'{"prompt": ["Once upon"]}', chat=False)
+    assert text.match_text == "Once upon"
+    assert parse_completion_request(b'{"prompt": [1, 2]}', chat=False).match_text is None
+
+
+def test_the_example_book_in_the_docs_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulate.md").read_text("utf-8")
+    example = doc.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "book.jsonl"
+    path.write_text(example, encoding="utf-8")
+
+    book = load_answer_book(path)
+
+    assert len(book) == 3
+    rule = book.find("Quick: WHAT IS 17 + 25?")
+    assert rule is not None
+    assert rule.answer == "42"
+    assert rule.reasoning
+    assert book.rules[2].answer == ""
+    assert "`The`, ` answer`, ` is`, ` (`, `C`, `).`" in doc
+    assert split_tokens("The answer is (C).") == ["The", " answer", " is", " (", "C", ")."]

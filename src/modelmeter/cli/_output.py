@@ -17,10 +17,15 @@ from modelmeter.store import RunStore
 
 def summary_table(report: Report) -> Table:
     table = Table(title=f"{report.name} — run {report.run_id}", title_justify="left")
-    for column in ("model", "F1 (macro)", "P95 ms", "req/s", "errors", "cost / 1,000 req", "SLA"):
+    llm = any(model.task_score is not None for model in report.models)
+    quality = "share correct" if llm else "F1 (macro)"
+    for column in ("model", quality, "P95 ms", "req/s", "errors", "cost / 1,000 req", "SLA"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for model in report.models:
-        f1 = f"{model.quality.f1_macro:.3f}" if model.quality else "–"
+        if model.task_score is not None:
+            f1 = f"{model.task_score:.3f}"
+        else:
+            f1 = f"{model.quality.f1_macro:.3f}" if model.quality else "–"
         p95 = f"{model.latency_ms.p95:.1f}" if model.latency_ms else "–"
         rps = f"{model.throughput_rps:,.0f}" if model.throughput_rps else "–"
         errors = f"{model.load.error_rate:.1%}" if model.load else "–"
@@ -37,10 +42,16 @@ def summary_table(report: Report) -> Table:
     return table
 
 
-def finish_run(result: RunResult, out_dir: Path, db: str | None, store: bool) -> None:
-    """Write report.html/.md/.json, store the run, and print where everything went."""
+def finish_run(
+    result: RunResult, out_dir: Path, db: str | None, store: bool, *, replace: bool = False
+) -> None:
+    """Write report.html/.md/.json (and router configs), store the run, say where things went.
+
+    ``replace``: the run continues a stored partial run of the same id, which it supersedes.
+    """
     report = result.report
     paths = write_report(report, out_dir)
+    routing_paths = result.write_routing(out_dir)
     stdout.print(summary_table(report))
     for model in report.models:
         if model.load is not None and model.load.client_bound:
@@ -53,11 +64,11 @@ def finish_run(result: RunResult, out_dir: Path, db: str | None, store: bool) ->
     if store:
         run_store = RunStore(db)
         try:
-            run_store.save(report, result.outcomes)
+            run_store.save(report, result.outcomes, replace=replace)
         finally:
             run_store.close()
         console.print(f"stored as run {report.run_id} in {run_store.display_url}", highlight=False)
-    for path in paths.values():
+    for path in [*paths.values(), *routing_paths]:
         console.print(f"wrote {path}", highlight=False)
     if result.interrupted:
         console.print("[yellow]the run was interrupted: the report is partial[/]")

@@ -28,6 +28,15 @@ DbOption = Annotated[
 ]
 NoStoreOption = Annotated[bool, typer.Option("--no-store", help="Do not store the run.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+ResumeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--resume",
+        metavar="RUN_ID",
+        help="Continue an interrupted run: answers it already received (LLM tasks) are read "
+        "from the store, not sent again; the new report replaces the partial one.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -38,18 +47,43 @@ def register(app: typer.Typer) -> None:
         out: OutOption = Path("modelmeter-report"),
         db: DbOption = None,
         no_store: NoStoreOption = False,
+        resume: ResumeOption = None,
         verbose: VerboseOption = False,
     ) -> None:
         """Measure quality, latency, throughput and cost of the spec's targets; write a report."""
-        from modelmeter.data.loaders import load_samples
-        from modelmeter.runner import run
+        from modelmeter.runner import new_run_id, run, study_samples
         from modelmeter.spec import load_spec
+        from modelmeter.store import RunStore
 
         configure_logging(verbose)
         spec = load_spec(spec_path)
-        samples = load_samples(spec.dataset)  # checked before any request is sent
-        with RichProgress() as progress:
-            result = run(
-                spec, samples=samples, progress=progress, client_ceiling_rps=client_ceiling()
-            )
-        finish_run(result, out, db, store=not no_store)
+        samples, _tasks = study_samples(spec)  # checked before any request is sent
+        run_id = resume or new_run_id()
+        store = None if no_store else RunStore(db)
+        if resume is not None:
+            if store is None:
+                raise typer.BadParameter("--resume reads the run store; drop --no-store")
+            stored = store.load_report(resume)
+            if stored.spec_hash != spec.fingerprint():
+                raise typer.BadParameter(
+                    f"run {stored.run_id} was made from a different spec (fingerprint "
+                    f"{stored.spec_hash}, this one {spec.fingerprint()}); resume it with the "
+                    "same spec file"
+                )
+            run_id = stored.run_id
+        cache = store.response_cache(run_id) if store is not None else None
+        try:
+            with RichProgress() as progress:
+                result = run(
+                    spec,
+                    samples=samples,
+                    progress=progress,
+                    run_id=run_id,
+                    client_ceiling_rps=client_ceiling(),
+                    cache=cache,
+                    resume_from=run_id if resume is not None else None,
+                )
+        finally:
+            if store is not None:
+                store.close()
+        finish_run(result, out, db, store=not no_store, replace=resume is not None)

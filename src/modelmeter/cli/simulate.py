@@ -45,6 +45,8 @@ _OPTION_OF_FIELD = {
     "reasoning_tokens": "--reasoning-tokens",
     "seed": "--seed",
     "busy_wait_us": "--busy-wait-us",
+    "answers": "--answers",
+    "default_answer": "--default-answer",
 }
 
 
@@ -127,6 +129,22 @@ def simulate(
             "(costs CPU); 0 relies on event-loop timers (about 1 ms late).",
         ),
     ] = 2000,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            metavar="FILE",
+            help='Answer book, JSON Lines of {"match": "<text in the prompt>", "answer": '
+            '"<text>"} (or "regex" for match; optional "reasoning"): a prompt whose last user '
+            "message a line matches gets exactly that answer; the first matching line wins.",
+        ),
+    ] = None,
+    default_answer: Annotated[
+        str | None,
+        typer.Option(
+            help="The answer to prompts no answer book line matches (default: pseudo-words)."
+        ),
+    ] = None,
     timings_log: Annotated[
         Path | None,
         typer.Option(
@@ -140,7 +158,8 @@ def simulate(
 
     Endpoints: POST /v1/chat/completions and /v1/completions (streaming or not), GET
     /v1/models, GET /health, and GET /debug/timings with the server's own record of when it
-    wrote each chunk.
+    wrote each chunk. With --answers, prompts an answer book matches get its exact answers
+    (for testing evaluations offline); other prompts get pseudo-words or --default-answer.
     """
     from modelmeter.simulate import SimulatorConfig, run_simulator
 
@@ -158,6 +177,10 @@ def simulate(
     }
     if error_status:
         fields["error_statuses"] = tuple(error_status)
+    if answers is not None:
+        fields["answers"] = answers
+    if default_answer is not None:
+        fields["default_answer"] = default_answer
     try:
         config = SimulatorConfig.model_validate(fields)
     except ValidationError as exc:
@@ -171,6 +194,14 @@ def simulate(
             for name, flag in (("sd_ms", "sd-ms"), ("sigma", "sigma"), ("mean_ms", "ms")):
                 message = message.replace(name, f"--{prefix}-{flag}")
         raise typer.BadParameter(message, param_hint=f"'{option}'") from None
+    rules = 0
+    if config.answers is not None:
+        from modelmeter.simulate import load_answer_book
+
+        try:
+            rules = len(load_answer_book(config.answers))
+        except ModelmeterError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--answers'") from None
     if timings_log is not None and not timings_log.parent.is_dir():
         raise typer.BadParameter(
             f"no such directory: {timings_log.parent}", param_hint="'--timings-log'"
@@ -189,6 +220,8 @@ def simulate(
             f"ITL {itl_ms:g} ms, {tokens} tokens, {slots} slots). Ctrl-C stops."
         )
         _stderr.print(f"  POST {escape(url)}/v1/chat/completions   GET {escape(url)}/debug/timings")
+        if config.answers is not None:
+            _stderr.print(f"  Answers from {escape(str(config.answers))} ({rules} rules).")
 
     try:
         run_simulator(config, host, port, timings_log=timings_log, on_ready=announce)

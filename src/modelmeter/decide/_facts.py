@@ -9,7 +9,12 @@ from decimal import Decimal
 from modelmeter.economics import ensure_single_currency, format_money
 from modelmeter.report.model import Interval, ModelResult
 
-QUALITY_LABELS = {"f1_macro": "macro F1", "accuracy": "accuracy", "f1_weighted": "weighted F1"}
+QUALITY_LABELS = {
+    "f1_macro": "macro F1",
+    "accuracy": "accuracy",
+    "f1_weighted": "weighted F1",
+    "task_score": "share correct",
+}
 
 
 def finite_or_none(value: float | None) -> float | None:
@@ -19,6 +24,8 @@ def finite_or_none(value: float | None) -> float | None:
 
 
 def quality_of(model: ModelResult, metric: str) -> float | None:
+    if metric == "task_score":
+        return finite_or_none(model.task_score)
     if model.quality is None:
         return None
     value: float = getattr(model.quality, metric)
@@ -26,6 +33,8 @@ def quality_of(model: ModelResult, metric: str) -> float | None:
 
 
 def quality_interval(model: ModelResult, metric: str) -> Interval | None:
+    if metric == "task_score":
+        return model.task_score_ci
     if model.quality is None:
         return None
     return model.quality.intervals.get(metric)

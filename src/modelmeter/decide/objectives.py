@@ -29,7 +29,7 @@ __all__ = [
 
 Priority = Literal["balanced", "quality", "latency", "cost"]
 Criterion = Literal["quality", "latency", "cost"]
-QualityMetric = Literal["f1_macro", "accuracy", "f1_weighted"]
+QualityMetric = Literal["f1_macro", "accuracy", "f1_weighted", "task_score"]
 
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
@@ -105,7 +105,8 @@ class Objectives(BaseModel):
     )
     quality_metric: QualityMetric = Field(
         default="f1_macro",
-        description="Quality metric used for ranking and for `sla.min_quality`.",
+        description="Quality metric used for ranking and for `sla.min_quality`; LLM runs use "
+        "task_score (share of task items answered right).",
     )
 
     @field_validator("weights")

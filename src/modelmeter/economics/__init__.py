@@ -1,5 +1,20 @@
-"""Economics: how targets are priced and what 1,000 requests cost, in one explicit currency."""
+"""Economics: how targets are priced and what requests cost, in one explicit currency.
 
+Prices come from a target's ``pricing`` or from a price catalogue (LiteLLM or OpenRouter
+layout); costs per 1,000 requests, per 1M tokens, per correct answer and per month are computed
+in ``Decimal`` with their formulas, and never converted between currencies.
+"""
+
+from modelmeter.economics.catalogue import (
+    BUILTIN_CATALOGUE_FILE,
+    Catalogue,
+    CatalogueEntry,
+    CatalogueError,
+    builtin_catalogue,
+    load_catalogue,
+    load_litellm_catalogue,
+    load_openrouter_catalogue,
+)
 from modelmeter.economics.cost import (
     SIGNIFICANT_DIGITS,
     CurrencyMismatchError,
@@ -7,15 +22,65 @@ from modelmeter.economics.cost import (
     ensure_single_currency,
     format_money,
 )
-from modelmeter.economics.pricing import ApiPricing, InstancePricing, Pricing
+from modelmeter.economics.llm_costs import (
+    DEFAULT_DAYS_PER_MONTH,
+    BreakEven,
+    Budget,
+    CostLine,
+    LlmCostBreakdown,
+    TokenMeans,
+    TokenUsage,
+    Workload,
+    blended_3_to_1,
+    break_even,
+    check_budget_limit,
+    llm_cost_breakdown,
+    monthly_budget,
+    request_cost,
+)
+from modelmeter.economics.pricing import (
+    ApiPricing,
+    CataloguePricing,
+    InstancePricing,
+    Pricing,
+    resolve_pricing,
+    resolve_target_pricing,
+)
+from modelmeter.economics.settings import EconomicsSpec
 
 __all__ = [
+    "BUILTIN_CATALOGUE_FILE",
+    "DEFAULT_DAYS_PER_MONTH",
     "SIGNIFICANT_DIGITS",
     "ApiPricing",
+    "BreakEven",
+    "Budget",
+    "Catalogue",
+    "CatalogueEntry",
+    "CatalogueError",
+    "CataloguePricing",
+    "CostLine",
     "CurrencyMismatchError",
+    "EconomicsSpec",
     "InstancePricing",
+    "LlmCostBreakdown",
     "Pricing",
+    "TokenMeans",
+    "TokenUsage",
+    "Workload",
+    "blended_3_to_1",
+    "break_even",
+    "builtin_catalogue",
+    "check_budget_limit",
     "cost_per_1000_requests",
     "ensure_single_currency",
     "format_money",
+    "llm_cost_breakdown",
+    "load_catalogue",
+    "load_litellm_catalogue",
+    "load_openrouter_catalogue",
+    "monthly_budget",
+    "request_cost",
+    "resolve_pricing",
+    "resolve_target_pricing",
 ]

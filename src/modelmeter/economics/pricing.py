@@ -5,6 +5,13 @@ the shape::
 
     pricing: {kind: instance, price_per_hour: 1.20, currency: EUR, utilisation: 0.6}
     pricing: {kind: api, currency: USD, per_1m_input_tokens: 0.15, per_1m_output_tokens: 0.60}
+    pricing: {kind: catalogue, model: gpt-4o-mini, per_1m_output_tokens: 0.50}
+
+A ``catalogue`` price names an entry of a price catalogue (LiteLLM or OpenRouter layout, see
+:mod:`modelmeter.economics.catalogue`) instead of copying its figures by hand, so the source and
+date of every price can be reported. It is turned into an :class:`ApiPricing` by
+:func:`resolve_pricing` when the spec is loaded, before anything is measured; any price it sets
+itself wins over the catalogue's.
 """
 
 from __future__ import annotations
@@ -14,7 +21,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ApiPricing", "InstancePricing", "Pricing"]
+from modelmeter.economics.catalogue import Catalogue, CatalogueEntry, CatalogueError
+
+__all__ = [
+    "ApiPricing",
+    "CataloguePricing",
+    "InstancePricing",
+    "Pricing",
+    "resolve_pricing",
+    "resolve_target_pricing",
+]
 
 
 def _currency_code(value: object) -> object:
@@ -67,7 +83,13 @@ class InstancePricing(_Pricing):
 
 
 class ApiPricing(_Pricing):
-    """A hosted API: pay per request and per token."""
+    """A hosted API: pay per request, per token and, for a few providers, per second.
+
+    Token counts follow the OpenAI usage convention: cached and cache-write tokens are a part of
+    the input tokens, reasoning tokens a part of the output tokens. A part without a price of its
+    own is billed at the rate of the whole it belongs to: cached tokens as input, reasoning
+    tokens as output (how most APIs bill reasoning).
+    """
 
     kind: Literal["api"] = Field(default="api", description="Priced per request and per token.")
     per_request: Decimal = Field(
@@ -79,6 +101,155 @@ class ApiPricing(_Pricing):
     per_1m_output_tokens: Decimal = Field(
         default=Decimal(0), ge=0, description="Price of one million output (completion) tokens."
     )
+    per_1m_cached_input_tokens: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Price of one million input tokens read from the provider's prompt cache; "
+            "null: cached tokens are billed as input tokens."
+        ),
+    )
+    per_1m_cache_write_tokens: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Price of one million input tokens written to the provider's prompt cache; "
+            "null: they are billed as input tokens."
+        ),
+    )
+    per_1m_reasoning_tokens: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Price of one million reasoning (thinking) tokens; null: they are billed as "
+            "output tokens, as most APIs do."
+        ),
+    )
+    per_second: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        description="Price of one second of request duration (a few hosts bill by the second).",
+    )
 
 
-Pricing = Annotated[InstancePricing | ApiPricing, Field(discriminator="kind")]
+_OVERRIDABLE = (
+    "per_request",
+    "per_1m_input_tokens",
+    "per_1m_output_tokens",
+    "per_1m_cached_input_tokens",
+    "per_1m_cache_write_tokens",
+    "per_1m_reasoning_tokens",
+    "per_second",
+)
+
+
+class CataloguePricing(_Pricing):
+    """Prices taken from a catalogue entry, any of them overridden by a price given here."""
+
+    kind: Literal["catalogue"] = Field(
+        default="catalogue",
+        description="Priced from the price catalogue named in `economics.catalogue`.",
+    )
+    model: str = Field(
+        min_length=1,
+        description=(
+            "The model's key in the catalogue, e.g. gpt-4o-mini (LiteLLM) or "
+            "openrouter/qwen/qwen-2.5-coder-32b-instruct (OpenRouter)."
+        ),
+    )
+    currency: str = Field(
+        default="USD",
+        description=(
+            "ISO 4217 currency code of the catalogue's prices and of any override here; "
+            "LiteLLM and OpenRouter list USD. Never converted: it must match the catalogue."
+        ),
+    )
+    per_request: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of one request."
+    )
+    per_1m_input_tokens: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of 1M input tokens."
+    )
+    per_1m_output_tokens: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of 1M output tokens."
+    )
+    per_1m_cached_input_tokens: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of 1M cached input tokens."
+    )
+    per_1m_cache_write_tokens: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of 1M cache-write tokens."
+    )
+    per_1m_reasoning_tokens: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of 1M reasoning tokens."
+    )
+    per_second: Decimal | None = Field(
+        default=None, ge=0, description="Overrides the catalogue's price of one second."
+    )
+
+
+Pricing = Annotated[InstancePricing | ApiPricing | CataloguePricing, Field(discriminator="kind")]
+
+
+def _from_entry(entry: CatalogueEntry) -> dict[str, Decimal | None]:
+    return {
+        "per_request": entry.per_request or Decimal(0),
+        "per_1m_input_tokens": entry.input_per_1m,
+        "per_1m_output_tokens": entry.output_per_1m,
+        "per_1m_cached_input_tokens": entry.cached_input_per_1m,
+        "per_1m_cache_write_tokens": entry.cache_write_per_1m,
+        "per_1m_reasoning_tokens": entry.reasoning_per_1m,
+        "per_second": entry.per_second or Decimal(0),
+    }
+
+
+def resolve_pricing(pricing: CataloguePricing, catalogue: Catalogue) -> ApiPricing:
+    """The API prices of ``pricing.model`` in ``catalogue``, with ``pricing``'s overrides applied.
+
+    A price set in ``pricing`` wins over the catalogue's. Raises :class:`CatalogueError` naming
+    the model and its closest keys when the catalogue does not list it, and when the catalogue's
+    currency differs from ``pricing.currency`` (amounts are never converted).
+    """
+    entry = catalogue.entry(pricing.model)
+    if entry.currency != pricing.currency:
+        raise CatalogueError(
+            f"the catalogue prices {pricing.model!r} in {entry.currency} but the pricing says "
+            f"{pricing.currency}; prices are never converted between currencies",
+            path=catalogue.path,
+            key=pricing.model,
+        )
+    fields = _from_entry(entry)
+    for name in _OVERRIDABLE:
+        override = getattr(pricing, name)
+        if override is not None:
+            fields[name] = override
+    unpriced = [
+        name for name in ("per_1m_input_tokens", "per_1m_output_tokens") if fields[name] is None
+    ]
+    if unpriced:
+        # Billing unpriced tokens at zero would understate the cost without a word.
+        raise CatalogueError(
+            f"the catalogue gives no {' or '.join(unpriced)} price for {pricing.model!r}; "
+            "set it in the target's pricing",
+            path=catalogue.path,
+            key=pricing.model,
+        )
+    return ApiPricing.model_validate({"kind": "api", "currency": pricing.currency, **fields})
+
+
+def resolve_target_pricing(
+    pricing: InstancePricing | ApiPricing | CataloguePricing | None, catalogue: Catalogue | None
+) -> InstancePricing | ApiPricing | None:
+    """Any pricing made concrete: a catalogue price resolved, the others returned as they are.
+
+    Raises :class:`CatalogueError` when ``pricing`` is a catalogue price but no catalogue is
+    given (the spec names none), or when :func:`resolve_pricing` does.
+    """
+    if not isinstance(pricing, CataloguePricing):
+        return pricing
+    if catalogue is None:
+        raise CatalogueError(
+            f"pricing of kind 'catalogue' names model {pricing.model!r} but no price catalogue "
+            "is set; set economics.catalogue to a LiteLLM or OpenRouter file, or to 'builtin'",
+            key=pricing.model,
+        )
+    return resolve_pricing(pricing, catalogue)

@@ -73,6 +73,8 @@ async def _send(
         input_tokens=prediction.input_tokens,
         output_tokens=prediction.output_tokens,
         token_source=prediction.token_source,
+        reasoning_tokens=prediction.reasoning_tokens,
+        cached_input_tokens=prediction.cached_input_tokens,
         first_byte_at=prediction.first_byte_at,
         first_token_at=prediction.first_token_at,
         first_reasoning_at=prediction.first_reasoning_at,

@@ -33,6 +33,8 @@ class Outcome:
     input_tokens: int | None = None
     output_tokens: int | None = None
     token_source: str | None = None
+    reasoning_tokens: int | None = None
+    cached_input_tokens: int | None = None
     first_byte_at: int | None = None
     first_token_at: int | None = None
     first_reasoning_at: int | None = None

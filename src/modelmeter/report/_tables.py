@@ -183,7 +183,7 @@ def summary(report: Report) -> Table:
     )
     columns = (
         Column("model"),
-        Column("F1 (macro, 95% CI)", numeric=True, definition=_definition(d, "f1_macro", "f1")),
+        _quality_column(report),
         Column("accuracy", numeric=True, definition=_definition(d, "accuracy")),
         Column("P50 ms", numeric=True, definition=_definition(d, "p50", "response_time")),
         Column("P95 ms", numeric=True, definition=_definition(d, "p95", "response_time")),
@@ -209,9 +209,7 @@ def summary(report: Report) -> Table:
             Row(
                 (
                     model.name,
-                    fmt.with_interval(q.f1_macro, q.intervals.get("f1_macro"))
-                    if q
-                    else fmt.MISSING,
+                    _quality_cell(model),
                     fmt.score(q.accuracy) if q else fmt.MISSING,
                     fmt.ms(lat.p50) if lat else fmt.MISSING,
                     fmt.ms(lat.p95) if lat else fmt.MISSING,
@@ -228,6 +226,27 @@ def summary(report: Report) -> Table:
             )
         )
     return Table(columns, tuple(rows), badge="recommended", compact=llm)
+
+
+def _quality_column(report: Report) -> Column:
+    """F1 for classification; LLM runs show their pooled task score in the same column."""
+    classified = any(m.quality is not None for m in report.models)
+    scored = any(m.quality is None and m.task_score is not None for m in report.models)
+    if scored and not classified:
+        return Column(
+            "task score (95% CI)", numeric=True, definition=_definition(report, "task_score")
+        )
+    header = "F1 (macro) / task score (95% CI)" if scored else "F1 (macro, 95% CI)"
+    return Column(header, numeric=True, definition=_definition(report, "f1_macro", "f1"))
+
+
+def _quality_cell(model: ModelResult) -> str:
+    q = model.quality
+    if q is not None:
+        return fmt.with_interval(q.f1_macro, q.intervals.get("f1_macro"))
+    if model.task_score is not None:
+        return fmt.with_interval(model.task_score, model.task_score_ci)
+    return fmt.MISSING
 
 
 def _llm_summary_cells(model: ModelResult) -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html import escape
 
 from modelmeter.report import _format as fmt
-from modelmeter.report.model import ModelResult, Report, SweepPoint, SweepResult
+from modelmeter.report.model import Interval, ModelResult, Report, SweepPoint, SweepResult
 
 #: Colour per model, in report order (Tableau 10: distinct, and readable on white and in print).
 PALETTE = (
@@ -1128,15 +1128,25 @@ def _cost_currency(models: Sequence[ModelResult]) -> str | None:
     return currencies.most_common(1)[0][0] if currencies else None
 
 
+def _headline_quality(model: ModelResult) -> tuple[float | None, Interval | None]:
+    """Macro F1 for classification, the pooled task score for LLM runs; with its interval."""
+    if model.quality is not None:
+        return model.quality.f1_macro, model.quality.intervals.get("f1_macro")
+    return model.task_score, model.task_score_ci
+
+
 def quality_chart(report: Report, colors: Sequence[str]) -> Chart:
-    """F1 against cost per 1,000 requests (or against P95 when no model has a cost)."""
+    """F1 (LLM runs: the task score) against cost per 1,000 requests, or against P95 when no
+    model has a cost."""
     currency = _cost_currency(report.models)
     frontier = set(report.pareto)
     points: list[ScatterPoint] = []
     skipped: list[tuple[str, str]] = []
+    llm = any(model.task_score is not None for model in report.models)
+    metric = "task score" if llm else "F1"
     for model, color in zip(report.models, colors, strict=True):
-        quality = model.quality
-        if quality is None:
+        value, ci = _headline_quality(model)
+        if value is None:
             skipped.append((model.name, "no quality"))
             continue
         x: float | None
@@ -1156,20 +1166,19 @@ def quality_chart(report: Report, colors: Sequence[str]) -> Chart:
                 skipped.append((model.name, "no latency"))
                 continue
             x_text = f"P95 {fmt.ms(x)} ms"
-        if not (math.isfinite(x) and math.isfinite(quality.f1_macro)):
+        if not (math.isfinite(x) and math.isfinite(value)):
             skipped.append((model.name, "not a finite value"))
             continue
-        ci = quality.intervals.get("f1_macro")
         points.append(
             ScatterPoint(
                 label=model.name,
                 x=x,
-                y=quality.f1_macro,
+                y=value,
                 color=color,
                 frontier=model.name in frontier,
                 y_low=ci.low if ci is not None else None,
                 y_high=ci.high if ci is not None else None,
-                tooltip=f"{model.name}: F1 {fmt.score(quality.f1_macro)}, {x_text}",
+                tooltip=f"{model.name}: {metric} {fmt.score(value)}, {x_text}",
             )
         )
     if currency is not None:
@@ -1180,10 +1189,11 @@ def quality_chart(report: Report, colors: Sequence[str]) -> Chart:
         title = "Quality vs P95 latency"
         x_label = "P95 response time (ms)"
         where = "No model has a cost, so latency stands in for it. Up and to the left is better."
+    label = "Task score (share of task items right)" if llm else "F1 (macro)"
     caption = (
-        f"F1 (macro) of each model against its {x_label}. {where} Ringed points joined by the "
+        f"{label} of each model against its {x_label}. {where} Ringed points joined by the "
         "dashed line are on the Pareto frontier (no other model is at least as good on quality, "
-        "P95 latency and cost and better on one); vertical bars are 95% intervals of F1."
+        f"P95 latency and cost and better on one); vertical bars are 95% intervals of {metric}."
         + _not_plotted(skipped)
     )
     svg = (
@@ -1192,7 +1202,7 @@ def quality_chart(report: Report, colors: Sequence[str]) -> Chart:
             chart_id="chart-quality",
             title=title,
             x_label=x_label,
-            y_label="F1 (macro)",
+            y_label="task score" if llm else "F1 (macro)",
         )
         if points
         else None

@@ -8,7 +8,7 @@ import jinja2
 from markupsafe import Markup
 
 from modelmeter.report import _format as fmt
-from modelmeter.report import _tables
+from modelmeter.report import _llm_tables, _tables
 from modelmeter.report.charts import Chart, build_charts
 from modelmeter.report.model import Report
 
@@ -40,6 +40,7 @@ def render_html(report: Report) -> str:
     return template.render(
         report=report,
         view=_tables.view(report),
+        llm=_llm_tables.llm_view(report),
         charts=[_trusted(chart) for chart in build_charts(report)],
         definitions=report.definitions,
         missing=fmt.MISSING,

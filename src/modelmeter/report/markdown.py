@@ -6,7 +6,8 @@ import re
 from collections.abc import Sequence
 
 from modelmeter.report import _format as fmt
-from modelmeter.report import _tables
+from modelmeter.report import _llm_tables, _tables
+from modelmeter.report._llm_tables import LlmView
 from modelmeter.report._tables import Table
 from modelmeter.report.model import Report
 
@@ -66,9 +67,78 @@ def _facts(items: Sequence[tuple[str, str]]) -> list[str]:
     return [f"- **{_cell(label)}:** {_cell(value)}" for label, value in items]
 
 
+def _items(lines: Sequence[str]) -> list[str]:
+    return [f"- {escape(line)}" for line in lines]
+
+
+def _tasks(llm: LlmView) -> list[str]:
+    if not llm.tasks:
+        return []
+    out = [
+        "",
+        "## Tasks",
+        "",
+        "Each LLM task (evaluation set) with its own metric; intervals are 95%, n counts the "
+        "items, failed the items without an answer or a grade, cached the answers taken from "
+        "the response cache.",
+    ]
+    for task in llm.tasks:
+        out += ["", f"### {escape(task.name)}", ""]
+        if task.kinds:
+            out += [f"*{_cell(task.kinds)}*", ""]
+        out += [escape(task.metric), "", *table(task.table)]
+        for key, slice_table in task.slices:
+            out += ["", f"#### By {escape(key)}", "", *table(slice_table)]
+    return out
+
+
+def _costs(llm: LlmView) -> list[str]:
+    if not llm.has_costs:
+        return []
+    out = ["", "## Costs and budget", ""]
+    if llm.pricing_source:
+        out += [f"Prices: {escape(llm.pricing_source)}", ""]
+    out.append(
+        "What the evaluated requests cost; blended 3:1 is the list price weighted 3 input : 1 "
+        "output, as leaderboards quote it, for comparison only."
+    )
+    if llm.costs is not None:
+        out += ["", *table(llm.costs)]
+    for c in llm.cost_details:
+        out += ["", f"### {escape(c.name)}"]
+        if c.formulas:
+            out += ["", *_items(c.formulas)]
+        if c.budget is not None:
+            out += ["", "#### Monthly budget", "", *_facts(c.budget.facts)]
+            if c.budget.assumptions:
+                out += ["", "Assumptions:", "", *_items(c.budget.assumptions)]
+            if c.budget.formulas:
+                out += ["", "Formulas:", "", *_items(c.budget.formulas)]
+        if c.break_even_facts or c.break_even:
+            out += ["", "#### API or self-hosting", ""]
+            out += _facts(c.break_even_facts)
+            if c.break_even:
+                out += ["", "Formulas:", "", *_items(c.break_even)]
+    return out
+
+
+def _routing(llm: LlmView) -> list[str]:
+    if llm.routing is None:
+        return []
+    out = ["", "## Routing", "", "Which model takes each kind of request, and why.", ""]
+    out += table(llm.routing)
+    if llm.routing_files:
+        out += ["", "Router configurations written beside this report:", ""]
+        for f in llm.routing_files:
+            name = _cell(f.name)
+            out.append(f"- [{name}]({f.href})" if f.href is not None else f"- {name}")
+    return out
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown; figures are formatted exactly as in the HTML report."""
     view = _tables.view(report)
+    llm = _llm_tables.llm_view(report)
     out: list[str] = [f"# {escape(report.name)}", "", "*modelmeter report*", ""]
     out += _facts(view.facts)
 
@@ -95,6 +165,7 @@ def render_markdown(report: Report) -> str:
             + ". The load generator may have set the pace in these runs, so their latency and "
             "throughput partly measure the client; see the model details.",
         ]
+    out += _tasks(llm)
 
     out += ["", "## Ranking", "", *table(view.ranking)]
     if view.sla is not None:
@@ -113,9 +184,11 @@ def render_markdown(report: Report) -> str:
         ]
         for key, slice_table in view.slices:
             out += ["", f"### By {escape(key)}", "", *table(slice_table)]
+    out += _costs(llm)
+    out += _routing(llm)
 
     out += ["", "## Model details"]
-    for m in view.models:
+    for m, model in zip(view.models, report.models, strict=True):
         title = escape(m.name) + (" (recommended)" if m.chosen else "")
         out += ["", f"### {title}", ""]
         tags = [f"target: {_cell(m.target_kind)}"]
@@ -130,7 +203,11 @@ def render_markdown(report: Report) -> str:
 
         out += ["", "#### Quality", ""]
         if m.quality is None:
-            out.append("No quality was measured for this model.")
+            out.append(
+                "Task scores are in Tasks."
+                if model.tasks
+                else "No quality was measured for this model."
+            )
         else:
             out += [*_facts(m.quality_facts), "", *table(m.quality)]
             if m.per_class is not None:

@@ -7,15 +7,13 @@ without bumping ``SCHEMA_VERSION``.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelmeter._money import Money
 
 SCHEMA_VERSION = 1
-
-# Money is Decimal in memory; in JSON it is a plain number so that any tool can compare it.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 class _Model(BaseModel):
@@ -73,6 +71,107 @@ class QualityResult(_Model):
     )
     by_slice: dict[str, dict[str, SliceQuality]] = Field(
         default_factory=dict, description="slice name -> slice value -> quality."
+    )
+
+
+TaskMetric = Literal["accuracy", "exact_match", "token_f1", "regex", "judge", "pass@1"]
+METRICS: tuple[TaskMetric, ...] = (
+    "accuracy",
+    "exact_match",
+    "token_f1",
+    "regex",
+    "judge",
+    "pass@1",
+)
+
+
+class SliceScore(_Model):
+    """Quality on the samples of one slice value (e.g. subject = computer_security)."""
+
+    n: int = Field(ge=1, description="Samples with this slice value.")
+    n_failed: int = Field(
+        ge=0, description="Of those, samples whose request failed or that have no grade."
+    )
+    n_correct: int = Field(ge=0, description="Of those, samples graded right.")
+    accuracy: float = Field(ge=0.0, le=1.0, description="n_correct / n.")
+    accuracy_ci: Interval = Field(description="Wilson interval for the accuracy.")
+    mean_score: float = Field(ge=0.0, le=1.0, description="Mean item score in [0, 1].")
+    mean_score_ci: Interval | None = Field(
+        default=None,
+        description="Percentile bootstrap interval for the mean score; null when no resamples "
+        "were asked for.",
+    )
+
+
+class TaskQuality(_Model):
+    """Quality of one target on one LLM task, with 95% intervals and per-slice figures.
+
+    Failed and ungraded samples count as wrong with score 0 (see ``n_failed``).
+    """
+
+    metric: TaskMetric = Field(
+        description="What an item's grade means: accuracy (multiple choice), exact_match, "
+        "token_f1, regex, judge (normalised judge score) or pass@1 (code)."
+    )
+    n: int = Field(ge=1, description="Samples evaluated, failed ones included.")
+    n_failed: int = Field(
+        ge=0, description="Samples whose request failed or that have no grade (counted wrong)."
+    )
+    n_correct: int = Field(ge=0, description="Samples graded right.")
+    accuracy: float = Field(
+        ge=0.0, le=1.0, description="Share of samples graded right (pass rate for pass@1)."
+    )
+    accuracy_ci: Interval = Field(description="Wilson interval for the accuracy.")
+    mean_score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Mean item score in [0, 1]: graded for token_f1 and judge, else the accuracy.",
+    )
+    mean_score_ci: Interval | None = Field(
+        default=None,
+        description="Percentile bootstrap interval for the mean score; null when n_bootstrap is 0.",
+    )
+    n_bootstrap: int = Field(ge=0, description="Bootstrap resamples behind mean_score_ci.")
+    seed: int = Field(ge=0, description="Seed of the bootstrap; the same seed gives the same CIs.")
+    by_slice: dict[str, dict[str, SliceScore]] = Field(
+        default_factory=dict, description="slice name -> slice value -> quality."
+    )
+
+
+class TaskResult(_Model):
+    """One LLM task (an evaluation set) on one target."""
+
+    name: str
+    kind: Literal["multiple_choice", "generation", "code"]
+    route: str = Field(description="The request kind this task stands for, for routing.")
+    quality: TaskQuality
+    pass_at_k: dict[str, float] = Field(
+        default_factory=dict, description="Code: k -> unbiased pass@k over the problems."
+    )
+    answers: int = Field(description="Answers scored (problems × draws for code).")
+    sent: int = Field(description="Of those, requests sent in this run.")
+    cached: int = Field(
+        default=0, description="Of those, answers taken from the response cache (not re-sent)."
+    )
+    failed: int = Field(default=0, description="Requests that got no answer (counted wrong).")
+    input_tokens: int = Field(default=0, description="Prompt tokens of the answers (usage).")
+    output_tokens: int = Field(
+        default=0, description="Output tokens of the answers' visible text (usage)."
+    )
+    reasoning_tokens: int = Field(
+        default=0, description="Reasoning tokens (usage), billed as output on top of those."
+    )
+    cached_input_tokens: int = Field(
+        default=0, description="Of the prompt tokens, those the provider read from its cache."
+    )
+    cost_per_correct: Money | None = Field(
+        default=None, description="This task's token cost / its correct answers."
+    )
+    judge_requests: int = Field(default=0, description="Requests sent to the judge.")
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost: Money | None = Field(
+        default=None, description="The judge's cost, kept apart from the model's."
     )
 
 
@@ -180,20 +279,6 @@ class SweepResult(_Model):
     )
 
 
-class CostResult(_Model):
-    currency: str
-    per_1000_requests: Money | None = Field(
-        description="Cost of 1,000 requests; None when it cannot be computed (e.g. no throughput)."
-    )
-    basis: Literal["instance", "api", "none"]
-    explanation: str = Field(description="The formula with the figures that went into it.")
-    throughput_basis_rps: float | None = None
-    within_sla: bool | None = Field(
-        default=None,
-        description="Instance pricing: whether the throughput used was measured within the SLA.",
-    )
-
-
 class SlaCheck(_Model):
     met: bool
     violations: list[str] = Field(default_factory=list)
@@ -214,6 +299,33 @@ class ModelResult(_Model):
     sweep: SweepResult | None = Field(
         default=None, description="Throughput-vs-latency series, when the spec asks for one."
     )
+    tasks: list[TaskResult] = Field(
+        default_factory=list, description="LLM runs: quality and tokens per evaluation set."
+    )
+    task_score: float | None = Field(
+        default=None,
+        description="LLM runs: share of all task items answered right (the quality used to "
+        "rank models).",
+    )
+    task_score_ci: Interval | None = Field(
+        default=None, description="Wilson 95% interval of task_score."
+    )
+    context_window: int | None = Field(
+        default=None, description="Largest prompt in tokens, from the price catalogue."
+    )
+    llm_cost: LlmCostBreakdown | None = Field(
+        default=None,
+        description="LLM runs: what the evaluated requests cost per request, per 1M tokens and "
+        "per correct answer, with the formulas.",
+    )
+    budget: Budget | None = Field(
+        default=None, description="Monthly cost of the declared workload (economics.workload)."
+    )
+    break_even: BreakEven | None = Field(
+        default=None,
+        description="API vs self-hosting (economics.self_hosted) at this target's measured "
+        "throughput.",
+    )
 
 
 class RankedModel(_Model):
@@ -230,6 +342,12 @@ class Recommendation(_Model):
     )
     chosen: str | None = Field(description="The model chosen for the spec's own priority.")
     priority: str
+
+
+class RouteChoiceResult(_Model):
+    route: str = Field(description="default, background, think, longContext or webSearch.")
+    model: str
+    reason: str = Field(description="The figures behind the choice.")
 
 
 class HostFacts(_Model):
@@ -260,3 +378,22 @@ class Report(_Model):
         default_factory=dict, description="Metric name -> one-line definition."
     )
     notes: list[str] = Field(default_factory=list)
+    pricing_source: str | None = Field(
+        default=None, description="The price catalogue used: its source and date."
+    )
+    routing: list[RouteChoiceResult] = Field(
+        default_factory=list, description="LLM runs: which model takes each request kind, why."
+    )
+    routing_files: list[str] = Field(
+        default_factory=list, description="Router configurations written with the report."
+    )
+
+
+# The cost models live with their arithmetic in the economics package, which needs nothing from
+# here; they are imported last (report -> economics only) and the models that hold them
+# completed here. Importing them from this module keeps working.
+from modelmeter.economics.cost import CostResult as CostResult  # noqa: E402
+from modelmeter.economics.llm_costs import BreakEven, Budget, LlmCostBreakdown  # noqa: E402
+
+ModelResult.model_rebuild()
+Report.model_rebuild()

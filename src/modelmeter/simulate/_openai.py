@@ -6,7 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from modelmeter.simulate._text import count_prompt_tokens, prompt_identity, prompt_text
+from modelmeter.simulate._text import (
+    count_prompt_tokens,
+    last_user_text,
+    prompt_identity,
+    prompt_text,
+)
 
 DONE_EVENT = b"data: [DONE]\n\n"
 
@@ -54,6 +59,7 @@ class CompletionRequest:
     model: str | None
     identity: str  # the prompt as canonical JSON: the same prompt gives the same answer
     prompt_tokens: int
+    match_text: str | None  # what an answer book is matched against: the last user message
 
 
 def parse_completion_request(body: bytes, *, chat: bool) -> CompletionRequest:
@@ -76,10 +82,12 @@ def parse_completion_request(body: bytes, *, chat: bool) -> CompletionRequest:
         text = prompt_text(messages)
         prompt_tokens = count_prompt_tokens(text)
         identity = prompt_identity(payload, "messages")
+        match_text = last_user_text(messages)
     else:
         prompt = payload.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str | list):
             prompt = prompt[0]  # a batch of one
+        match_text = prompt if isinstance(prompt, str) else None
         if isinstance(prompt, str):
             prompt_tokens = count_prompt_tokens(prompt)
         elif isinstance(prompt, list) and prompt and all(_is_int(t) for t in prompt):
@@ -122,6 +130,7 @@ def parse_completion_request(body: bytes, *, chat: bool) -> CompletionRequest:
         model=model if isinstance(model, str) and model else None,
         identity=identity,
         prompt_tokens=prompt_tokens,
+        match_text=match_text,
     )
 
 

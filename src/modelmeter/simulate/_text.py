@@ -54,16 +54,29 @@ def prompt_text(messages: list[Any]) -> str:
     """The text of chat messages: string contents, and the text parts of part lists."""
     pieces: list[str] = []
     for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            pieces.append(content)
-        elif isinstance(content, list):
-            pieces.extend(
-                str(part.get("text", ""))
-                for part in content
-                if isinstance(part, dict) and part.get("type") == "text"
-            )
+        pieces.extend(_content_texts(message))
     return "\n".join(pieces)
+
+
+def last_user_text(messages: list[Any]) -> str | None:
+    """The text of the last message with role ``user`` (parts joined by newlines), or None."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return "\n".join(_content_texts(message))
+    return None
+
+
+def _content_texts(message: Any) -> list[str]:
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
+        ]
+    return []
 
 
 def prompt_identity(body: dict[str, Any], key: str) -> str:

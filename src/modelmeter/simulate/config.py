@@ -1,9 +1,10 @@
-"""What the simulated model does: its timing, output lengths, capacity and failures."""
+"""What the simulated model does: its timing, output lengths, answers, capacity and failures."""
 
 from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -136,6 +137,18 @@ class SimulatorConfig(BaseModel):
         description="How long before a chunk is due the server stops sleeping and polls the "
         "clock: event-loop timers move in 1 ms steps, so polling makes sends punctual at the "
         "cost of CPU; 0 relies on timers alone.",
+    )
+    answers: Path | None = Field(
+        default=None,
+        description="An answer book (JSON Lines of {match or regex, answer, reasoning}): a "
+        "prompt that a line matches gets exactly that answer, the first matching line winning "
+        "(see modelmeter.simulate.answers). Other prompts get default_answer or pseudo-words.",
+    )
+    default_answer: str | None = Field(
+        default=None,
+        max_length=1_000_000,
+        description="The answer to every prompt no answer book line matches; unset, those get "
+        "output_tokens pseudo-words (and reasoning_tokens).",
     )
     timings_capacity: int = Field(
         default=10_000,

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
 from modelmeter._process import ChildServer, answers_ok, stderr_tail
+from modelmeter.simulate.answers import load_answer_book
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.server import Simulator, loop_factory
 from modelmeter.simulate.timings import RequestTiming
@@ -126,9 +127,13 @@ def start_simulator(
 
     ``port=0`` lets the server pick a free port (it binds it and reports it: no race). Raises
     `ServerError`, with the end of the server's stderr, if it exits or is not ready within
-    ``ready_timeout_s``.
+    ``ready_timeout_s``; `DatasetError` (``path:line``), before starting, if ``config.answers``
+    is a bad answer book.
     """
     config = config or SimulatorConfig()
+    if config.answers is not None:
+        load_answer_book(config.answers)  # fail here, with the typed error, not in the child
+        config = config.model_copy(update={"answers": config.answers.resolve()})
     workdir = Path(tempfile.mkdtemp(prefix="modelmeter-simulate-"))
     ready_file = workdir / "ready.json"
     config_file = workdir / "config.json"

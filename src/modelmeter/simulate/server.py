@@ -29,6 +29,7 @@ from modelmeter.simulate._openai import (
 )
 from modelmeter.simulate._pacer import Pacer
 from modelmeter.simulate._text import VOCABULARY, prompt_rng
+from modelmeter.simulate.answers import AnswerBook, load_answer_book, split_tokens
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.timings import RequestTiming
 
@@ -169,10 +170,21 @@ class Simulator:
     ``slot start + TTFT + ITL₁ + … + ITLᵢ``; every write is logged with its due time and the
     time it happened (see `modelmeter.simulate.timings`). ``timings_log`` receives the same
     records as JSON lines (the file is replaced).
+
+    With ``config.answers`` the answer book is read here: a `DatasetError` naming its
+    ``path:line`` if it is bad.
     """
 
     def __init__(self, config: SimulatorConfig, *, timings_log: Path | None = None) -> None:
         self.config = config
+        self._book: AnswerBook | None = (
+            load_answer_book(config.answers) if config.answers is not None else None
+        )
+        self._default_answer: tuple[str, ...] | None = (
+            tuple(split_tokens(config.default_answer))
+            if config.default_answer is not None
+            else None
+        )
         self._timings_log_path = timings_log
         self._log_file: IO[bytes] | None = None
         self._rng = random.Random(config.seed)
@@ -406,15 +418,23 @@ class Simulator:
             self._finish_error(record, written)
             return
 
-        text_rng = prompt_rng(config.seed, parsed.identity)
-        low, high = config.output_range()
-        planned = low if low == high else text_rng.randint(low, high)
-        count = planned if parsed.max_tokens is None else min(planned, parsed.max_tokens)
-        words = text_rng.choices(VOCABULARY, k=count)
-        reasoning = min(config.reasoning_tokens, count) if chat else 0
-        texts = [
-            word if index in (0, reasoning) else " " + word for index, word in enumerate(words)
-        ]
+        fixed = self._fixed_answer(parsed)
+        if fixed is None:
+            text_rng = prompt_rng(config.seed, parsed.identity)
+            low, high = config.output_range()
+            planned = low if low == high else text_rng.randint(low, high)
+            count = planned if parsed.max_tokens is None else min(planned, parsed.max_tokens)
+            words = text_rng.choices(VOCABULARY, k=count)
+            reasoning = min(config.reasoning_tokens, count) if chat else 0
+            texts = [
+                word if index in (0, reasoning) else " " + word for index, word in enumerate(words)
+            ]
+        else:
+            reasoning_texts, content_texts = fixed
+            planned = len(reasoning_texts) + len(content_texts)
+            count = planned if parsed.max_tokens is None else min(planned, parsed.max_tokens)
+            texts = [*reasoning_texts, *content_texts][:count]
+            reasoning = min(len(reasoning_texts), count)
         per_chunk = config.tokens_per_chunk
         plan = [
             (first, min(first + per_chunk, end), kind)
@@ -427,6 +447,8 @@ class Simulator:
         if itl.kind == "fixed":
             gap = itl.sample_ns(rng)
             offsets = [ttft_ns + gap * index for index in range(count)]
+        elif count == 0:  # an empty answer: only the end of the stream, after the TTFT
+            offsets = []
         else:
             for _ in range(count - 1):
                 offsets.append(offsets[-1] + itl.sample_ns(rng))
@@ -458,6 +480,18 @@ class Simulator:
                 record.headers_written_ns = connection.write(headers)
             self._waiting.append(generation)
 
+    def _fixed_answer(
+        self, request: CompletionRequest
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """(reasoning, answer) tokens from the answer book or the default answer; None: filler."""
+        if self._book is not None and request.match_text is not None:
+            rule = self._book.find(request.match_text)
+            if rule is not None:
+                return (rule.reasoning_tokens if request.chat else ()), rule.answer_tokens
+        if self._default_answer is not None:
+            return (), self._default_answer
+        return None
+
     def _finish_error(self, record: _Record, written: int) -> None:
         record.add("error", 0, record.arrived_ns, written)
         record.finished_ns = written
@@ -473,12 +507,10 @@ class Simulator:
         generation.started_ns = now
         record = generation.record
         record.slot_started_ns = now
+        last_ns = generation.offsets[-1] if generation.offsets else record.ttft_ns or 0
         if generation.format is None:
             response = self._whole_answer(generation)
-            self._pacer.at(
-                now + generation.offsets[-1],
-                lambda due: self._send_whole(generation, response, due),
-            )
+            self._pacer.at(now + last_ns, lambda due: self._send_whole(generation, response, due))
             return
         role = (
             _frame(generation.format.role(), generation.chunked) if generation.request.chat else b""
@@ -489,10 +521,17 @@ class Simulator:
                 record.headers_written_ns = written
             if role:
                 record.add("role", 0, now, written)
+        if not generation.plan:  # an empty answer
+            self._pacer.at(now + last_ns, lambda due: self._empty_due(generation, due))
+            return
         first_end = generation.plan[0][1]
         self._pacer.at(
             now + generation.offsets[first_end - 1], lambda due: self._due(generation, due)
         )
+
+    def _empty_due(self, generation: _Generation, due: int) -> None:
+        if not generation.cancelled:
+            self._send_stream_end(generation, due)
 
     def _due(self, generation: _Generation, due: int) -> None:
         if generation.cancelled:
@@ -559,11 +598,8 @@ class Simulator:
 
     def _usage(self, generation: _Generation) -> dict[str, Any]:
         record = generation.record
-        details = (
-            record.reasoning_tokens
-            if generation.request.chat and self.config.reasoning_tokens
-            else None
-        )
+        reports_reasoning = self.config.reasoning_tokens or record.reasoning_tokens  # or a book's
+        details = record.reasoning_tokens if generation.request.chat and reports_reasoning else None
         return usage(record.prompt_tokens, record.output_tokens, details)
 
     def _finish(self, generation: _Generation, written: int) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     insert,
     select,
 )
@@ -35,6 +37,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from modelmeter._exceptions import StoreError
 from modelmeter.load.outcome import Outcome
 from modelmeter.report.model import Report
+
+if TYPE_CHECKING:
+    from modelmeter.store.cache import ResponseCache
 
 DB_ENV_VAR = "MODELMETER_DB"
 _BATCH_ROWS = 10_000
@@ -122,12 +127,28 @@ class RunStore:
         except ArgumentError:
             return "<unparsable database URL>"
 
+    def response_cache(self, run_id: str) -> ResponseCache:
+        """The response cache in this store, writing answers under ``run_id``."""
+        from modelmeter.store.cache import ResponseCache
+
+        return ResponseCache(self._engine, run_id)
+
+    def has_run(self, run_id: str) -> bool:
+        query = select(runs.c.run_id).where(runs.c.run_id == run_id)
+        with self._engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
     def save(
         self,
         report: Report,
         phase_outcomes: Mapping[tuple[str, str], Iterable[Outcome]] | None = None,
+        *,
+        replace: bool = False,
     ) -> None:
-        """Store a report and, optionally, outcomes keyed by (target name, phase)."""
+        """Store a report and, optionally, outcomes keyed by (target name, phase).
+
+        ``replace`` first removes a stored run of the same id (a resumed run supersedes the
+        partial one it continued)."""
         rows = (
             {
                 "run_id": report.run_id,
@@ -147,6 +168,9 @@ class RunStore:
         )
         try:
             with self._engine.begin() as connection:
+                if replace:
+                    connection.execute(delete(outcomes).where(outcomes.c.run_id == report.run_id))
+                    connection.execute(delete(runs).where(runs.c.run_id == report.run_id))
                 connection.execute(
                     insert(runs).values(
                         run_id=report.run_id,

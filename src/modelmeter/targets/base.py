@@ -24,6 +24,8 @@ class Prediction:
     * ``first_token_at``: the first chunk carrying output content (not the role, not reasoning)
     * ``first_reasoning_at``: the first chunk carrying reasoning content, for models that think
     * ``done_at``: the answer was complete
+    * ``reasoning_tokens``, ``cached_input_tokens``: from the server's usage, for pricing;
+      ``output_tokens`` counts the visible answer only, reasoning is billed on top
     * ``token_gaps_ns``: one inter-token latency per output token after the first: the gap
       between content chunks divided evenly among the tokens the later chunk carried
     """
@@ -32,6 +34,8 @@ class Prediction:
     input_tokens: int | None = None
     output_tokens: int | None = None
     token_source: TokenSource | None = None
+    reasoning_tokens: int | None = None
+    cached_input_tokens: int | None = None
     sent_at: int | None = None
     first_byte_at: int | None = None
     first_token_at: int | None = None

@@ -243,6 +243,8 @@ class OpenAITarget:
             input_tokens=_usage_int(usage, "prompt_tokens"),
             output_tokens=output_tokens,
             token_source=source,
+            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+            cached_input_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
             sent_at=response.sent_at,
             first_byte_at=response.first_byte_at,
             done_at=response.done_at,
@@ -266,6 +268,8 @@ class OpenAITarget:
             input_tokens=_usage_int(state.usage, "prompt_tokens"),
             output_tokens=output_tokens,
             token_source=source,
+            reasoning_tokens=_detail(state.usage, "completion_tokens_details", "reasoning_tokens"),
+            cached_input_tokens=_detail(state.usage, "prompt_tokens_details", "cached_tokens"),
             sent_at=response.sent_at,
             first_byte_at=response.first_byte_at,
             first_token_at=state.content_times[0] if state.content_times else None,
@@ -304,6 +308,11 @@ class OpenAITarget:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _detail(usage: Any, section: str, key: str) -> int | None:
+    """A count from a usage detail section (``completion_tokens_details.reasoning_tokens``)."""
+    return _usage_int(usage.get(section) if isinstance(usage, dict) else None, key)
 
 
 def _usage_int(usage: Any, key: str) -> int | None:

@@ -1,0 +1,513 @@
+"""Run untrusted Python programs (a model's code) in a sandbox, one process tree per program.
+
+The parent side: it writes the program into a fresh temporary directory, starts
+``_launcher.py`` (which builds the sandbox and runs the program, see its docstring for each
+step) in a session of its own with a minimal environment, captures stdout and stderr up to a
+bound, enforces the wall-clock timeout and removes the directory afterwards. Whether isolation
+works here is probed once, by running a tiny program through the real launcher, because only
+trying tells: user namespaces may be disabled by a sysctl, restricted by AppArmor, or refused by
+a container's seccomp profile. Where it does not work, running refuses with
+`SandboxUnavailableError` unless the caller passes ``allow_unsafe=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from modelmeter.sandbox._errors import SandboxUnavailableError
+from modelmeter.sandbox._limits import SandboxLimits, SandboxResult, SandboxStatus
+
+__all__ = ["Isolation", "isolation_status", "run_many", "run_python"]
+
+_LAUNCHER = Path(__file__).with_name("_launcher.py")
+SANDBOX_DIR = "/sandbox"  # the program's directory inside an isolated sandbox (see _launcher)
+NOBODY = 65534
+# How long the supervisor gets to tear the PID namespace down after a timeout before the whole
+# process group is killed; and how long output is still read once the program has ended.
+_STOP_GRACE_S = 5.0
+_DRAIN_GRACE_S = 1.0
+_POLL_S = 0.02
+_MEMORY_ERROR = re.compile(r"^(?:[\w.]+\.)?\w*MemoryError\b")
+_UNSAFE_NOTE = (
+    "unsafe run: not isolated; the program could use the network and read or write any file "
+    "its user may"
+)
+
+
+class Isolation(NamedTuple):
+    """Whether programs can be run isolated here, and why (or why not)."""
+
+    available: bool
+    reason: str
+
+
+_probe_lock = threading.Lock()
+_probed: Isolation | None = None
+
+
+def isolation_status() -> Isolation:
+    """Probe once whether the sandbox can isolate programs here, then answer from the cache."""
+    global _probed
+    with _probe_lock:
+        if _probed is None:
+            _probed = _probe()
+        return _probed
+
+
+def _probe() -> Isolation:
+    if sys.platform != "linux":
+        return Isolation(False, f"isolation uses Linux namespaces, and this is {sys.platform}")
+    limits = SandboxLimits(timeout_s=60)
+    result = _execute("print('sandbox-probe')", limits, isolated=True)
+    if result.status == "ok" and result.stdout.strip() == "sandbox-probe":
+        return Isolation(
+            True,
+            "Linux namespaces (mount, network, PID, IPC, user) with a read-only allow-listed "
+            "root file system",
+        )
+    detail = result.reason
+    if result.status != "error" and result.stderr.strip():
+        detail += ": " + result.stderr.strip()[-500:]
+    return Isolation(False, f"a test program could not be run isolated ({detail})")
+
+
+def _choose_isolated(allow_unsafe: bool, isolation: Isolation | None) -> bool:
+    if os.name != "posix":
+        raise SandboxUnavailableError(
+            "running generated code needs a POSIX system (resource limits, process groups); "
+            f"this is {sys.platform}, where it cannot be run even unsafely"
+        )
+    status = isolation if isolation is not None else isolation_status()
+    if status.available:
+        return True
+    if allow_unsafe:
+        return False
+    raise SandboxUnavailableError(
+        f"generated code cannot be run isolated here: {status.reason}. Pass allow_unsafe=True "
+        "(allow_unsafe: true in a spec) to run it anyway with resource limits, a timeout and a "
+        "temporary directory only: no network or file-system isolation"
+    )
+
+
+def run_python(
+    code: str,
+    *,
+    limits: SandboxLimits | None = None,
+    allow_unsafe: bool = False,
+    isolation: Isolation | None = None,
+) -> SandboxResult:
+    """Run the Python program ``code`` in a sandbox and say how it ended.
+
+    ``isolation`` replaces the probe's answer (`isolation_status`), for a caller that knows
+    better or a test of the refusal. Raises `SandboxUnavailableError` where isolation is not
+    possible and ``allow_unsafe`` is False.
+    """
+    isolated = _choose_isolated(allow_unsafe, isolation)
+    return _execute(code, limits or SandboxLimits(), isolated=isolated)
+
+
+def run_many(
+    programs: Iterable[str],
+    *,
+    limits: SandboxLimits | None = None,
+    allow_unsafe: bool = False,
+    workers: int | None = None,
+    isolation: Isolation | None = None,
+) -> list[SandboxResult]:
+    """Run many programs, at most ``workers`` at a time (default: one per CPU), results in
+    order. Each has the whole of ``limits`` to itself."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    isolated = _choose_isolated(allow_unsafe, isolation)
+    chosen = limits or SandboxLimits()
+    items = list(programs)
+    if not items:
+        return []
+    count = min(workers or os.cpu_count() or 1, len(items))
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="sandbox") as pool:
+        return list(pool.map(lambda code: _execute(code, chosen, isolated=isolated), items))
+
+
+# ---------------------------------------------------------------------------------------------
+# One run
+
+
+def _interpreter() -> str:
+    """The real interpreter binary: the program runs on the base installation's standard
+    library, never on this environment's packages (or a virtualenv that could not be seen)."""
+    return os.path.realpath(sys.executable)
+
+
+def _runtime_paths(python: str) -> list[str]:
+    """Directories the interpreter needs, bound read-only into an isolated sandbox."""
+    paths = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    paths.add(os.path.dirname(python))
+    return sorted(paths, key=len)
+
+
+def _reachable_by_others(path: str) -> bool:
+    """True when a user who is neither owner nor group can reach ``path`` (execute bit on
+    every directory above it)."""
+    for parent in Path(path).parents:
+        with contextlib.suppress(OSError):
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+def _environment(home: str) -> dict[str, str]:
+    """Nothing of the parent's environment: no API keys, no proxies, no PYTHON* settings."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+
+
+def _privileges(
+    isolated: bool, python: str, tmp: Path, work: Path, program: Path
+) -> tuple[int | None, tuple[str, ...]]:
+    """The uid the program runs as (None: unchanged), and what the result should note."""
+    notes: tuple[str, ...] = () if isolated else (_UNSAFE_NOTE,)
+    if os.geteuid() != 0:
+        return None, notes
+    if isolated:
+        return NOBODY, notes
+    needed = [python, *(os.path.join(p, "lib") for p in _runtime_paths(python)), str(program)]
+    if not all(_reachable_by_others(path) for path in needed):
+        return None, (
+            *notes,
+            "ran as root, so the process limit was not enforced: the interpreter is not "
+            f"reachable by uid {NOBODY}",
+        )
+    tmp.chmod(0o711)
+    for path in (work, program):
+        os.chown(path, NOBODY, NOBODY)
+    return NOBODY, (*notes, f"ran as uid {NOBODY}")
+
+
+class _Capture:
+    """Keeps the first ``limit`` bytes and, once past them, the last ``limit // 2``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            keep = self.limit // 2
+            if len(self.tail) > 2 * keep:
+                del self.tail[: len(self.tail) - keep]
+
+    def text(self) -> str:
+        if not self.tail:
+            return self.head.decode("utf-8", "replace")
+        keep = self.limit // 2
+        head, tail = self.head[:keep], self.tail[-keep:]
+        omitted = self.total - len(head) - len(tail)
+        marker = f"\n[... {omitted} bytes of output omitted ...]\n"
+        return head.decode("utf-8", "replace") + marker + tail.decode("utf-8", "replace")
+
+
+class _ExitWatch:
+    """Tells when the launcher has exited without reaping it, so that its process group
+    cannot be reused by another process before the final sweep."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):
+            self.fd = os.pidfd_open(process.pid)
+
+    def exited(self) -> bool:
+        if self.fd is not None:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.fd, selectors.EVENT_READ)
+                return bool(selector.select(0))
+        if hasattr(os, "waitid"):
+            flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+            return os.waitid(os.P_PID, self.process.pid, flags) is not None
+        return self.process.poll() is not None
+
+    def wait(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not self.exited():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_S)
+        return True
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _events(raw: bytes) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for line in raw.splitlines():
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if isinstance(event, dict):
+                events.append(event)
+    return events
+
+
+def _classify(
+    events: list[dict[str, Any]],
+    launcher_status: int | None,
+    stderr: str,
+    timed_out: bool,
+    limits: SandboxLimits,
+) -> tuple[SandboxStatus, int | None, str]:
+    if timed_out:
+        return "timeout", None, f"wall-clock timeout after {limits.timeout_s:g} s"
+    for event in events:
+        if event.get("event") == "error":
+            return "error", None, f"sandbox setup failed: {event.get('message', '')}"
+    ends = [event for event in events if event.get("event") == "exit"]
+    if not ends:
+        return (
+            "error",
+            None,
+            (f"the sandbox launcher ended without a report (exit status {launcher_status})"),
+        )
+    end = ends[-1]
+    number = end.get("signal")
+    if isinstance(number, int):
+        cpu_s = float(end.get("cpu_s") or 0.0)
+        # SIGXCPU comes at the CPU limit; SIGKILL one second later if the program ignored it.
+        if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_s >= limits.cpu_s):
+            return "timeout", -number, f"CPU time limit of {limits.cpu_s} s reached"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return "killed", -number, f"killed by {name}"
+    code = int(end.get("code") or 0)
+    if code == 0:
+        return "ok", 0, "exit code 0"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if lines and _MEMORY_ERROR.match(lines[-1].strip()):
+        return "memory", code, f"memory limit of {limits.memory_mb} MB reached (MemoryError)"
+    reason = f"exit code {code}"
+    if "[Errno 27] File too large" in stderr:
+        reason += f"; file size limit of {limits.file_size_mb} MB reached"
+    if "[Errno 28] No space left on device" in stderr:
+        reason += f"; disk limit of {limits.disk_mb} MB reached"
+    return "failed", code, reason
+
+
+def _remove(path: Path) -> None:
+    """Remove the temporary directory even where the program took permissions away."""
+
+    def retry(function: Any, target: str, _error: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), 0o700)
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.chmod(target, 0o700)
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                function(target)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)
+
+
+def _execute(code: str, limits: SandboxLimits, *, isolated: bool) -> SandboxResult:
+    python = _interpreter()
+    tmp = Path(tempfile.mkdtemp(prefix="modelmeter-sandbox-"))
+    try:
+        work = tmp / "work"
+        work.mkdir()
+        program = work / "main.py"
+        program.write_text(code, encoding="utf-8")
+        drop, notes = _privileges(isolated, python, tmp, work, program)
+        staging = tmp / "root"
+        staging.mkdir()
+        config = {
+            "mode": "isolated" if isolated else "unsafe",
+            "python": python,
+            "program": str(program),
+            "staging": str(staging),
+            "expose": _runtime_paths(python),
+            "drop_uid": drop,
+            "drop_gid": drop,
+            "limits": limits.model_dump(),
+        }
+        home = SANDBOX_DIR if isolated else str(work)
+        return _launch(config, _environment(home), work, limits, isolated, notes)
+    finally:
+        _remove(tmp)
+
+
+def _launch(
+    config: dict[str, Any],
+    env: dict[str, str],
+    work: Path,
+    limits: SandboxLimits,
+    isolated: bool,
+    notes: tuple[str, ...],
+) -> SandboxResult:
+    start = time.monotonic()
+    status_read, status_write = os.pipe()
+    command = [sys.executable, "-I", "-S", str(_LAUNCHER), json.dumps(config), str(status_write)]
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(status_write,),
+            cwd=work,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(status_read)
+        return SandboxResult(
+            status="error",
+            returncode=None,
+            stdout="",
+            stderr="",
+            duration_s=time.monotonic() - start,
+            isolated=isolated,
+            reason=f"the sandbox launcher could not be started: {exc}",
+            notes=notes,
+        )
+    finally:
+        os.close(status_write)
+    with process:
+        outputs, status, timed_out = _supervise(process, status_read, limits, isolated, start)
+    stdout, stderr = outputs
+    kind, returncode, reason = _classify(
+        _events(status), process.returncode, stderr, timed_out, limits
+    )
+    return SandboxResult(
+        status=kind,
+        returncode=returncode,
+        stdout=stdout,
+        stderr=stderr,
+        duration_s=time.monotonic() - start,
+        isolated=isolated,
+        reason=reason,
+        notes=notes,
+    )
+
+
+def _supervise(
+    process: subprocess.Popen[bytes],
+    status_read: int,
+    limits: SandboxLimits,
+    isolated: bool,
+    start: float,
+) -> tuple[tuple[str, str], bytes, bool]:
+    """Read the output until the launcher ends or the timeout strikes; stop it, sweep its
+    process group, reap it. Returns (stdout, stderr), the status pipe's bytes, timed out."""
+    assert process.stdout is not None and process.stderr is not None
+    bound = limits.output_kb * 1024
+    captures = {process.stdout.fileno(): _Capture(bound), process.stderr.fileno(): _Capture(bound)}
+    status = bytearray()
+    watch = _ExitWatch(process)
+    selector = selectors.DefaultSelector()
+    for fd in (*captures, status_read):
+        selector.register(fd, selectors.EVENT_READ)
+    if watch.fd is not None:
+        selector.register(watch.fd, selectors.EVENT_READ)
+    open_fds = {*captures, status_read}
+    deadline = start + limits.timeout_s
+    timed_out = exited = stopped = False
+    try:
+        while not exited:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # A program that ended while this thread was not scheduled did not time out.
+                exited = watch.exited()
+                timed_out = not exited
+                break
+            wait_s = remaining if watch.fd is not None else min(remaining, _POLL_S)
+            for key, _ in selector.select(wait_s):
+                if key.fd == watch.fd:
+                    exited = True
+                else:
+                    _read(key.fd, captures, status, selector, open_fds)
+            if watch.fd is None:
+                exited = exited or watch.exited()
+        if timed_out:
+            # Isolated: the launcher kills the namespace's init and returns once every process
+            # in it is gone. Either way the whole group is killed after that, or instead.
+            if isolated:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGTERM)
+                watch.wait(_STOP_GRACE_S)
+            _kill_group(process)
+        else:
+            _kill_group(process)  # unsafe runs: background processes left in the group
+        stopped = True
+        if watch.fd is not None:
+            selector.unregister(watch.fd)
+        # Read what is left. Data already in a pipe is read however late it is; only a pipe
+        # held open by an escaped process (unsafe runs) is given up after the grace period.
+        drain_until = time.monotonic() + _DRAIN_GRACE_S
+        give_up = drain_until + 10 * _DRAIN_GRACE_S  # an escaped process that keeps writing
+        while open_fds:
+            ready = selector.select(max(drain_until - time.monotonic(), 0))
+            if not ready or time.monotonic() > give_up:
+                break
+            for key, _ in ready:
+                _read(key.fd, captures, status, selector, open_fds)
+    finally:
+        if not stopped:  # interrupted (KeyboardInterrupt): leave nothing running
+            _kill_group(process)
+        selector.close()
+        watch.close()
+        os.close(status_read)
+        process.wait()
+    out, err = captures.values()
+    return (out.text(), err.text()), bytes(status), timed_out
+
+
+def _read(
+    fd: int,
+    captures: dict[int, _Capture],
+    status: bytearray,
+    selector: selectors.BaseSelector,
+    open_fds: set[int],
+) -> None:
+    data = os.read(fd, 65536)
+    if not data:
+        selector.unregister(fd)
+        open_fds.discard(fd)
+        return
+    if fd in captures:
+        captures[fd].feed(data)
+    else:
+        status += data

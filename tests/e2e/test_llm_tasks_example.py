@@ -1,0 +1,257 @@
+"""The LLM tasks example, as a user runs it: two `modelmeter simulate` servers answering from
+answer books, then `modelmeter run examples/llm-tasks.yaml`; and a run interrupted with Ctrl-C
+and resumed from the store without re-sending what it had received.
+
+The expected scores are read from the answer books directly (which letter, which answer, which
+code each model gives) and checked against the sample files, independently of the scoring code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from modelmeter.economics import builtin_catalogue
+from modelmeter.routing import validate_claude_code_router, validate_litellm_config
+from modelmeter.simulate import load_answer_book
+from modelmeter.tasks.multiple_choice import load_mmlu
+from tests.e2e.test_cli_errors import modelmeter
+from tests.e2e.test_llm_example import _free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def simulator(book: Path, port: int, *extra: str) -> Iterator[None]:
+    command = [sys.executable, "-m", "modelmeter", "simulate", "--port", str(port)]
+    command += ["--answers", str(book), "--busy-wait-us", "0", *extra]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "simulator did not start"
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def _example(tmp_path: Path, ports: tuple[int, int]) -> Path:
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    spec = tmp_path / "examples" / "llm-tasks.yaml"
+    text = spec.read_text()
+    text = text.replace("127.0.0.1:8001", f"127.0.0.1:{ports[0]}")
+    text = text.replace("127.0.0.1:8002", f"127.0.0.1:{ports[1]}")
+    spec.write_text(text.replace("duration_s: 3", "duration_s: 1"))
+    return spec
+
+
+def _expected_mc_accuracy(book: Path) -> float:
+    rules = load_answer_book(book)
+    samples = load_mmlu(REPO / "examples" / "data" / "mmlu-sample")
+    right = 0
+    for sample in samples:
+        rule = rules.find(sample.input)
+        assert rule is not None, sample.id
+        right += rule.answer == f"The answer is {sample.label}."
+    return right / len(samples)
+
+
+def _expected_humaneval_pass(book: Path) -> float:
+    rules = load_answer_book(book)
+    rows = [
+        json.loads(line)
+        for line in (REPO / "examples" / "data" / "humaneval-sample.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    passed = 0
+    for row in rows:
+        rule = rules.find(f"def {row['entry_point']}(")
+        assert rule is not None
+        passed += row["canonical_solution"] in rule.answer
+    return passed / len(rows)
+
+
+def test_llm_tasks_example_scores_prices_and_routes(tmp_path: Path) -> None:
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    books = tmp_path / "examples" / "data"
+    with (
+        simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "20", "--itl-ms", "2"),
+        simulator(books / "answers-weak.jsonl", ports[1], "--ttft-ms", "5", "--itl-ms", "1"),
+    ):
+        result = modelmeter(
+            "run", str(spec), "--out", "out", "--db", str(tmp_path / "runs.db"), cwd=tmp_path
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    models = {m["name"]: m for m in report["models"]}
+    for name in ("strong", "weak"):
+        book = books / f"answers-{name}.jsonl"
+        tasks = {t["name"]: t for t in models[name]["tasks"]}
+        assert set(tasks) == {"mmlu", "qa", "humaneval", "mbpp"}
+        mmlu = tasks["mmlu"]["quality"]
+        assert mmlu["accuracy"] == _expected_mc_accuracy(book)
+        assert mmlu["accuracy_ci"]["low"] <= mmlu["accuracy"] <= mmlu["accuracy_ci"]["high"]
+        assert set(mmlu["by_slice"]["subject"]) == {
+            "computer_security",
+            "elementary_mathematics",
+            "high_school_geography",
+        }
+        humaneval = tasks["humaneval"]
+        assert humaneval["pass_at_k"]["1"] == _expected_humaneval_pass(book)
+        assert all(t["failed"] == 0 and t["sent"] == t["answers"] for t in tasks.values())
+        # Cost per correct answer: the tokens' cost over the right answers, from the catalogue.
+        cost = models[name]["llm_cost"]
+        assert cost["correct_answers"] > 0
+        assert abs(cost["per_correct_answer"] - cost["total"] / cost["correct_answers"]) < 1e-9
+        assert models[name]["budget"]["total"] > 0
+        key = next(t for t in yaml.safe_load(spec.read_text())["targets"] if t["name"] == name)
+        entry = builtin_catalogue().models[key["pricing"]["model"]]
+        assert models[name]["context_window"] == entry.context_window
+    assert models["strong"]["task_score"] > models["weak"]["task_score"]
+    assert report["pricing_source"].startswith("LiteLLM")
+    assert {r["route"] for r in report["routing"]} == {
+        "default",
+        "background",
+        "think",
+        "longContext",
+        "webSearch",
+    }
+    router = json.loads((tmp_path / "out" / "claude-code-router.json").read_text())
+    assert validate_claude_code_router(router) == []
+    litellm = yaml.safe_load((tmp_path / "out" / "litellm-config.yaml").read_text())
+    assert validate_litellm_config(litellm) == []
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "humaneval" in html and "Routing" in html
+
+
+def _cached_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as connection:
+            return int(connection.execute("select count(*) from responses").fetchone()[0])
+    except sqlite3.OperationalError:  # table not created yet
+        return 0
+
+
+def test_interrupted_llm_run_resumes_without_resending(tmp_path: Path) -> None:
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    books = tmp_path / "examples" / "data"
+    data = yaml.safe_load(spec.read_text())
+    data["targets"] = data["targets"][:1]  # the strong model only
+    data["evaluation"]["concurrency"] = 1
+    spec.write_text(yaml.safe_dump(data))
+    db = tmp_path / "runs.db"
+    total = 30 + 20 + 8 + 8
+    # Slow answers (~0.3 s each, one at a time): Ctrl-C arrives part-way through the tasks.
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "300"):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first", "--db", db],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+        deadline = time.monotonic() + 120
+        while _cached_rows(db) < 5:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "no answers were stored"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err.decode()[-2000:]
+    first = json.loads((tmp_path / "first" / "report.json").read_text())
+    run_id = first["run_id"]
+    received = _cached_rows(db)
+    assert 5 <= received < total
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "5"):
+        resumed = modelmeter(
+            "run", str(spec), "--out", "second", "--db", str(db), "--resume", run_id, cwd=tmp_path
+        )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    report = json.loads((tmp_path / "second" / "report.json").read_text())
+    assert report["run_id"] == run_id
+    tasks = report["models"][0]["tasks"]
+    assert sum(t["answers"] for t in tasks) == total
+    assert sum(t["cached"] for t in tasks) == received
+    assert sum(t["sent"] for t in tasks) == total - received
+    # Every answer stored once: nothing that had arrived was asked for again.
+    assert _cached_rows(db) == total
+    listing = modelmeter("runs", "list", "--db", str(db), cwd=tmp_path)
+    assert listing.stdout.count(run_id) == 1
+
+
+def test_judged_generation_task_counts_the_judge_apart(tmp_path: Path) -> None:
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    books = tmp_path / "examples" / "data"
+    data = yaml.safe_load(spec.read_text())
+    data["targets"] = data["targets"][:1]
+    qa = next(t for t in data["tasks"] if t["name"] == "qa")
+    qa["scoring"] = "judge"
+    data["tasks"] = [qa]
+    judge_port = _free_port()
+    data["evaluation"]["judge"] = {
+        "target": {
+            "name": "judge",
+            "kind": "openai",
+            "url": f"http://127.0.0.1:{judge_port}/v1",
+            "model": "judge-model",
+            "pricing": {"kind": "api", "currency": "USD", "per_1m_input_tokens": 10},
+        },
+        "rubric": "Is the answer correct?",
+        "scale_min": 1,
+        "scale_max": 5,
+        "pass_threshold": 0.75,
+    }
+    data.pop("routing")
+    spec.write_text(yaml.safe_dump(data))
+    verdicts = tmp_path / "verdicts.jsonl"
+    # The judge grades 4/5 when the answer it sees is the weak fallback, else 5/5.
+    verdicts.write_text(
+        json.dumps({"match": "I am not sure.", "answer": "Unsure answer.\nScore: 2"}) + "\n"
+    )
+    with (
+        simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "5"),
+        simulator(verdicts, judge_port, "--default-answer", "Correct.\nScore: 5"),
+    ):
+        result = modelmeter("run", str(spec), "--out", "out", "--no-store", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    task = report["models"][0]["tasks"][0]
+    book = load_answer_book(books / "answers-strong.jsonl")
+    unsure = sum(1 for rule in book.rules if rule.answer == "I am not sure.")
+    assert task["quality"]["metric"] == "judge"
+    assert task["judge_requests"] == 20
+    assert task["quality"]["n_correct"] == 20 - unsure
+    # Graded 5 → 1.0, graded 2 → (2 − 1) / 4 = 0.25.
+    expected = ((20 - unsure) * 1.0 + unsure * 0.25) / 20
+    assert abs(task["quality"]["mean_score"] - expected) < 1e-9
+    assert task["judge_input_tokens"] > 0
+    assert abs(task["judge_cost"] - task["judge_input_tokens"] * 10 / 1e6) < 1e-12
