@@ -6,6 +6,7 @@
     ├── ModelError           a model artefact cannot be loaded or run
     ├── ServerError          a local server could not be started or did not become ready
     ├── StoreError           the run store cannot be opened, or a run is not in it
+    ├── SandboxUnavailableError  generated code cannot be isolated here (and unsafe was not allowed)
     └── TargetError          one request to a target failed; `kind` says how
         ├── RequestTimeout       no complete answer within the timeout
         ├── ConnectFailed        the connection could not be opened (refused, unreachable)
@@ -63,6 +64,10 @@ class ServerError(ModelmeterError):
 
 class StoreError(ModelmeterError):
     """The run store cannot be opened, or the run asked for is not in it."""
+
+
+class SandboxUnavailableError(ModelmeterError):
+    """Generated code cannot be run isolated here, and unsafe runs were not allowed."""
 
 
 class ErrorKind(StrEnum):

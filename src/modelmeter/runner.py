@@ -44,6 +44,7 @@ from modelmeter.quality import evaluate_classification
 from modelmeter.report.model import (
     CostResult,
     HostFacts,
+    ItemResults,
     ModelResult,
     QualityResult,
     Report,
@@ -176,6 +177,7 @@ class _Measured:
     load: LoadMeasurement = field(default_factory=LoadMeasurement)
     start_error: str | None = None
     tasks: list[TaskEvaluation] = field(default_factory=list)
+    items: ItemResults | None = None
 
 
 @dataclass
@@ -241,6 +243,10 @@ async def _measure_target(
             )
             listener.end()
             answers = {o.sample_id: o.prediction for o in measured.quality_outcomes}
+            measured.items = ItemResults(
+                ids=[s.id for s in labelled],
+                correct=[answers.get(s.id) == s.label for s in labelled],
+            )
             measured.quality = evaluate_classification(
                 [s.label or "" for s in labelled],
                 [answers.get(s.id) for s in labelled],
@@ -295,6 +301,13 @@ async def _evaluate_tasks(
             listener.end()
         measured.tasks.append(evaluation)
         measured.quality_outcomes.extend(evaluation.outcomes)
+    scores = [score for evaluation in measured.tasks for score in evaluation.scores]
+    graded = any(score.score != float(score.correct) for score in scores)
+    measured.items = ItemResults(
+        ids=[score.sample_id for score in scores],
+        correct=[score.correct for score in scores],
+        score=[score.score for score in scores] if graded else None,
+    )
 
 
 def _model_result(
@@ -313,6 +326,7 @@ def _model_result(
     latency = phase.response_time_ms if phase else None
     throughput = phase.throughput_rps if phase else None
     provisional = ModelResult(
+        items=measured.items,
         name=target_spec.name,
         target_kind=target_spec.kind,
         description=target_spec.description,

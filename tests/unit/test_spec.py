@@ -193,3 +193,25 @@ def test_spec_wide_errors_read_cleanly(tmp_path: Path, monkeypatch) -> None:  # 
     message = str(caught.value)
     assert "(spec): targets are priced in different currencies (base: EUR, local: USD)" in message
     assert "Value error" not in message
+
+
+def test_the_openrouter_example_reads_its_key_from_the_environment_and_prices_from_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelmeter.economics.pricing import ApiPricing, resolve_target_pricing
+    from modelmeter.runner import study_samples
+    from modelmeter.spec import load_spec
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-test-not-a-key")
+    path = Path(__file__).resolve().parents[2] / "examples" / "llm-openrouter.yaml"
+    spec = load_spec(path)
+    assert spec.task == "llm" and spec.objectives.quality_metric == "task_score"
+    catalogue = spec.economics.open_catalogue()
+    for target in spec.targets:
+        assert target.api_key_env == "OPENROUTER_API_KEY"  # type: ignore[union-attr]
+        assert isinstance(resolve_target_pricing(target.pricing, catalogue), ApiPricing)
+    assert "sk-or-test" not in spec.model_dump_json()
+    assert "sk-or-test" not in spec.fingerprint()
+    prompts, tasks = study_samples(spec)
+    assert {task.name for task, _ in tasks} == {"mmlu", "humaneval", "mbpp"}
+    assert len(prompts) == sum(len(items) for _, items in tasks)

@@ -284,6 +284,19 @@ class SlaCheck(_Model):
     violations: list[str] = Field(default_factory=list)
 
 
+class ItemResults(_Model):
+    """Each evaluated item's grade for one model, in one order: what paired comparisons
+    (McNemar, paired bootstrap) between models of a run, or between runs, are computed on."""
+
+    ids: list[str] = Field(description="Item ids (LLM tasks: 'task/id').")
+    correct: list[bool] = Field(description="Whether each item was answered right.")
+    score: list[float] | None = Field(
+        default=None,
+        description="Graded score in [0, 1] per item, where it differs from right/wrong "
+        "(token F1, judge, code pass rate); null: the score is 1 if correct else 0.",
+    )
+
+
 class ModelResult(_Model):
     name: str
     target_kind: str
@@ -312,6 +325,9 @@ class ModelResult(_Model):
     )
     context_window: int | None = Field(
         default=None, description="Largest prompt in tokens, from the price catalogue."
+    )
+    items: ItemResults | None = Field(
+        default=None, description="Per-item grades, for paired comparisons."
     )
     llm_cost: LlmCostBreakdown | None = Field(
         default=None,

@@ -1,11 +1,7 @@
-"""The sandbox's one error (kept here until the tree in ``_exceptions`` takes it in)."""
+"""The sandbox's one error; it lives in the package's exception tree."""
 
 from __future__ import annotations
 
-from modelmeter._exceptions import ModelmeterError
+from modelmeter._exceptions import SandboxUnavailableError
 
 __all__ = ["SandboxUnavailableError"]
-
-
-class SandboxUnavailableError(ModelmeterError):
-    """Programs cannot be run isolated here, and the caller did not allow an unsafe run."""

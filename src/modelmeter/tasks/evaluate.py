@@ -61,7 +61,7 @@ def load_task_samples(task: LlmTaskSpec) -> list[Sample]:
             id=f"{task.name}/{s.id}",
             input=s.input,
             label=s.label,
-            slices={**s.slices, **{k: s.slices[k] for k in dataset.slice_fields if k in s.slices}},
+            slices=s.slices,
             extra=s.extra,
         )
         for s in samples
