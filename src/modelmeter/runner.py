@@ -18,6 +18,7 @@ from pathlib import Path
 
 from modelmeter import __version__
 from modelmeter._exceptions import TargetError
+from modelmeter.advice import RunFacts, advise
 from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
 from modelmeter.decide import check_sla, pareto_front, rank, recommend
@@ -475,6 +476,11 @@ async def run_async(
     candidates: list[Candidate] = []
     if spec.task == "llm":
         report, decision, candidates = _with_llm_report(report, spec, measured, catalogue)
+    if spec.task == "llm":
+        inputs = [s.input for _task, items in tasks for s in items]
+    else:
+        inputs = [s.input for s in samples]
+    report = report.model_copy(update={"advice": advise(report, RunFacts(inputs=inputs))})
     outcomes: dict[tuple[str, str], OutcomeSink] = {}
     for name, m in measured.items():
         outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes

@@ -122,6 +122,33 @@ def _costs(llm: LlmView) -> list[str]:
     return out
 
 
+def _plan(report: Report) -> list[str]:
+    """The advice, by horizon: the 90-day plan."""
+    if not report.advice:
+        return []
+    out = [
+        "",
+        "## Advice and 90-day plan",
+        "",
+        "Each step cites the measurement behind it, the effect to expect and how to check it.",
+    ]
+    for horizon in ("weeks 1-2", "weeks 3-6", "weeks 7-12"):
+        items = [a for a in report.advice if a.horizon == horizon]
+        if not items:
+            continue
+        out += ["", f"### {horizon.capitalize()}"]
+        for item in items:
+            out += [
+                "",
+                f"**{_cell(item.title)}.** {escape(item.finding)}",
+                "",
+                f"- **Do:** {_cell(item.action)}",
+                f"- **Expected:** {_cell(item.expected_effect)}",
+                f"- **Verify:** {_cell(item.verify)}",
+            ]
+    return out
+
+
 def _routing(llm: LlmView) -> list[str]:
     if llm.routing is None:
         return []
@@ -186,6 +213,7 @@ def render_markdown(report: Report) -> str:
             out += ["", f"### By {escape(key)}", "", *table(slice_table)]
     out += _costs(llm)
     out += _routing(llm)
+    out += _plan(report)
 
     out += ["", "## Model details"]
     for m, model in zip(view.models, report.models, strict=True):

@@ -366,6 +366,20 @@ class RouteChoiceResult(_Model):
     reason: str = Field(description="The figures behind the choice.")
 
 
+Horizon = Literal["weeks 1-2", "weeks 3-6", "weeks 7-12"]
+
+
+class Advice(_Model):
+    """One piece of optimisation advice, grounded in a measurement of this run."""
+
+    title: str = Field(description="What to do, in a few words.")
+    finding: str = Field(description="The measurement behind it, with the figures.")
+    action: str = Field(description="The step to take.")
+    expected_effect: str = Field(description="What it should change, from the measurements.")
+    verify: str = Field(description="How to check that it did.")
+    horizon: Horizon = Field(description="When, in the 90-day plan.")
+
+
 class HostFacts(_Model):
     python: str
     platform: str
@@ -402,6 +416,11 @@ class Report(_Model):
     )
     routing_files: list[str] = Field(
         default_factory=list, description="Router configurations written with the report."
+    )
+    advice: list[Advice] = Field(
+        default_factory=list,
+        description="Optimisation advice grounded in this run's measurements, by horizon: the "
+        "90-day plan.",
     )
 
 
