@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from modelmeter import __version__
 from modelmeter._exceptions import TargetError
@@ -23,6 +24,7 @@ from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
 from modelmeter.decide import check_sla, pareto_front, rank, recommend
 from modelmeter.decide.objectives import PRESET_WEIGHTS
+from modelmeter.decide.paired import compare_models
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics import cost_per_1000_requests
 from modelmeter.economics.catalogue import Catalogue
@@ -40,6 +42,8 @@ from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.stats import summarize_phase
 from modelmeter.load.sweep import SaturationRule, Slo
 from modelmeter.load.trace import TraceSource
+from modelmeter.plan.from_run import plans_for
+from modelmeter.plan.kubernetes import deployment_manifests, kubernetes_name, write_manifests
 from modelmeter.progress import ProgressListener, SilentProgress
 from modelmeter.quality import evaluate_classification
 from modelmeter.report.model import (
@@ -72,6 +76,9 @@ from modelmeter.tasks.results import (
 
 CLAUDE_CODE_ROUTER_FILE = "claude-code-router.json"
 LITELLM_CONFIG_FILE = "litellm-config.yaml"
+KUBERNETES_FILE = "kubernetes.yaml"
+# Manifests need an image; without one the plan's files carry this reserved, unresolvable name.
+PLACEHOLDER_IMAGE = "registry.invalid/modelmeter-serve:replace-me"
 QUALITY_PHASE = "quality"
 LOAD_PHASE = "load"
 
@@ -86,9 +93,19 @@ class RunResult:
     routing: RoutingDecision | None = None
     routing_candidates: list[Candidate] = field(default_factory=list)
     routing_formats: tuple[str, ...] = ()
+    manifests: list[dict[str, Any]] = field(default_factory=list)
 
-    def write_routing(self, out_dir: Path) -> list[Path]:
-        """Write the router configurations the spec asked for next to the report."""
+    def write_extras(self, out_dir: Path) -> list[Path]:
+        """Write the router configurations and Kubernetes manifests beside the report."""
+        written = self._write_routing(out_dir)
+        if self.manifests:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / KUBERNETES_FILE
+            write_manifests(self.manifests, path, plan=self.report.capacity)
+            written.append(path)
+        return written
+
+    def _write_routing(self, out_dir: Path) -> list[Path]:
         if self.routing is None:
             return []
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -476,6 +493,32 @@ async def run_async(
     candidates: list[Candidate] = []
     if spec.task == "llm":
         report, decision, candidates = _with_llm_report(report, spec, measured, catalogue)
+    plans = plans_for(report, spec)
+    manifests: list[dict[str, Any]] = []
+    if plans.capacity is not None and spec.capacity is not None:
+        section = spec.capacity
+        manifests = deployment_manifests(
+            plans.capacity,
+            name=kubernetes_name(plans.capacity_model or "model"),
+            image=section.image or PLACEHOLDER_IMAGE,
+            port=section.container_port,
+            cpu_request=section.cpu,
+            memory_request=section.memory,
+        )
+        if section.image is None:
+            plans.notes.append(
+                f"{KUBERNETES_FILE} names no real image: set capacity.image to your model "
+                "server's image."
+            )
+    report = report.model_copy(
+        update={
+            "capacity": plans.capacity,
+            "capacity_model": plans.capacity_model,
+            "manifest_file": KUBERNETES_FILE if manifests else None,
+            "business_case": plans.business,
+            "notes": [*report.notes, *plans.notes],
+        }
+    )
     if spec.task == "llm":
         inputs = [s.input for _task, items in tasks for s in items]
     else:
@@ -492,6 +535,7 @@ async def run_async(
         routing=decision,
         routing_candidates=candidates,
         routing_formats=tuple(spec.routing.export) if spec.routing is not None else (),
+        manifests=manifests,
     )
 
 
@@ -548,9 +592,10 @@ def _assemble_report(
     interrupted: bool,
 ) -> Report:
     objectives = spec.objectives
-    ranking = rank(models, objectives)
+    comparisons, ties = compare_models(models, seed=spec.seed)
+    ranking = rank(models, objectives, ties)
     pareto = pareto_front(models, quality_metric=objectives.quality_metric)
-    recommendation = recommend(models, ranking, pareto, objectives)
+    recommendation = recommend(models, ranking, pareto, objectives, ties)
     sla = {key: value for key, value in objectives.sla.model_dump().items() if value is not None}
     notes = []
     if interrupted:
@@ -577,6 +622,8 @@ def _assemble_report(
         priority_weights={k: dict(v) for k, v in PRESET_WEIGHTS.items()},
         definitions=dict(DEFINITIONS),
         notes=notes,
+        comparisons=comparisons,
+        tie_groups=ties,
     )
 
 

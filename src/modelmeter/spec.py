@@ -30,6 +30,7 @@ from modelmeter._net import is_loopback_url
 from modelmeter.decide.objectives import Objectives
 from modelmeter.economics.pricing import Pricing
 from modelmeter.economics.settings import EconomicsSpec
+from modelmeter.plan import BusinessSpec, CapacitySpec
 
 
 class _Spec(BaseModel):
@@ -557,6 +558,14 @@ class Spec(_Spec):
     )
     routing: RoutingSpec | None = Field(
         default=None, description="Write router configurations from the decision (task: llm)."
+    )
+    capacity: CapacitySpec | None = Field(
+        default=None,
+        description="Capacity plan for the chosen model and Kubernetes manifests; see "
+        "docs/capacity.md.",
+    )
+    business: BusinessSpec | None = Field(
+        default=None, description="Business case of switching models; see docs/capacity.md."
     )
 
     @model_validator(mode="after")

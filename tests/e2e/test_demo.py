@@ -63,6 +63,19 @@ def test_demo_writes_the_contract(demo: Path) -> None:
     chosen = next(m for m in report["models"] if m["name"] == recommendation["chosen"])
     assert recommendation["chosen"] in recommendation["text"]
     assert fmt_ms(chosen["latency_ms"]["p95"]) in recommendation["text"]
+    # Decisions a team can defend: intervals, paired tests, plan, case, advice.
+    for model in report["models"]:
+        ci = model["latency_ms"]["p95_ci"]
+        assert ci["low"] <= model["latency_ms"]["p95"] <= ci["high"]
+        assert len(model["items"]["ids"]) == model["quality"]["n"]
+    assert len(report["comparisons"]) == 3
+    assert sorted(name for group in report["tie_groups"] for name in group) == sorted(names)
+    assert report["capacity"]["replicas"] >= 2
+    assert report["capacity_model"] == recommendation["chosen"]
+    assert (out / report["manifest_file"]).read_text().count("kind: ") >= 2
+    assert {"weeks 1-2", "weeks 7-12"} <= {a["horizon"] for a in report["advice"]}
+    if recommendation["chosen"] != "base":
+        assert report["business_case"]["baseline"] == "base"
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html

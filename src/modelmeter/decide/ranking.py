@@ -72,6 +72,8 @@ class _Scored:
     violations: list[SlaViolation]
     recorded: list[str]
     """Failures in the model's recorded SLA check that the figures do not show."""
+    tied_with: tuple[str, ...] = ()
+    """Models the paired tests cannot tell apart from this one on quality."""
 
     @property
     def eligible(self) -> bool:
@@ -86,17 +88,45 @@ def _recorded_failures(model: ModelResult, found: Sequence[SlaViolation]) -> lis
     return extra
 
 
+def _tied_quality(
+    models: Sequence[ModelResult], quality: Sequence[float | None], ties: Sequence[Sequence[str]]
+) -> tuple[list[float | None], list[tuple[str, ...]]]:
+    """Quality as the ranking scores it: the mean of each tie group for its members.
+
+    Min-max normalisation would otherwise stretch a difference the paired tests call noise
+    into the full range of the quality criterion.
+    """
+    value = {model.name: q for model, q in zip(models, quality, strict=True)}
+    group_of = {name: tuple(group) for group in ties for name in group}
+    scored: list[float | None] = []
+    partners: list[tuple[str, ...]] = []
+    for model, q in zip(models, quality, strict=True):
+        group = [n for n in group_of.get(model.name, ()) if value.get(n) is not None]
+        if q is None or len(group) < 2:
+            scored.append(q)
+            partners.append(())
+            continue
+        scored.append(sum(value[n] or 0.0 for n in group) / len(group))
+        partners.append(tuple(n for n in group if n != model.name))
+    return scored, partners
+
+
 def _score(
-    models: Sequence[ModelResult], objectives: Objectives, weights: Mapping[str, float]
+    models: Sequence[ModelResult],
+    objectives: Objectives,
+    weights: Mapping[str, float],
+    ties: Sequence[Sequence[str]] = (),
 ) -> list[_Scored]:
-    """Score every model (input order) with ``weights``; SLA from ``objectives``."""
+    """Score every model (input order) with ``weights``; SLA from ``objectives``; models in one
+    tie group count as equal on quality."""
     check_names_and_currency(models)
     metric = objectives.quality_metric
     quality = [quality_of(model, metric) for model in models]
+    scored_quality, partners = _tied_quality(models, quality, ties)
     p95 = [p95_of(model) for model in models]
     cost = [cost_of(model) for model in models]
     columns = {
-        "quality": normalise(quality, higher_is_better=True),
+        "quality": normalise(scored_quality, higher_is_better=True),
         "latency": normalise(p95, higher_is_better=False),
         # float is exact enough to scale; the amounts themselves stay Decimal.
         "cost": normalise([None if c is None else float(c) for c in cost], higher_is_better=False),
@@ -117,6 +147,7 @@ def _score(
                 score=score,
                 violations=violations,
                 recorded=_recorded_failures(model, violations),
+                tied_with=partners[i],
             )
         )
     return scored
@@ -148,6 +179,11 @@ def _reasons(item: _Scored, weights: Mapping[str, float], metric: QualityMetric)
             cost += " (at a throughput beyond the SLA)"
     else:
         cost = "cost unknown"
+    if item.tied_with:
+        quality += (
+            f", not distinguishable from {', '.join(item.tied_with)} (paired test, Holm-adjusted)"
+            ": scored as their group's mean"
+        )
     reasons = [
         f"{quality}: {term('quality')}",
         f"{latency}: {term('latency')}",
@@ -159,11 +195,15 @@ def _reasons(item: _Scored, weights: Mapping[str, float], metric: QualityMetric)
     return reasons
 
 
-def rank(models: Sequence[ModelResult], objectives: Objectives) -> list[RankedModel]:
+def rank(
+    models: Sequence[ModelResult], objectives: Objectives, ties: Sequence[Sequence[str]] = ()
+) -> list[RankedModel]:
     """Rank ``models`` by the weighted score of ``objectives``, SLA-eligible models first.
 
     ``reasons`` gives each criterion's figure, its normalised value and weight, the score, and
-    each broken SLA limit. Raises :class:`~modelmeter.economics.CurrencyMismatchError` when costs
+    each broken SLA limit. ``ties`` are the tie groups of the paired comparisons
+    (:func:`~modelmeter.decide.paired.compare_models`): their members count as equal on quality.
+    Raises :class:`~modelmeter.economics.CurrencyMismatchError` when costs
     are in more than one currency, and ``ValueError`` for duplicate model names.
     """
     weights = objectives.resolved_weights()
@@ -174,5 +214,5 @@ def rank(models: Sequence[ModelResult], objectives: Objectives) -> list[RankedMo
             eligible=item.eligible,
             reasons=_reasons(item, weights, objectives.quality_metric),
         )
-        for item in _ordered(_score(models, objectives, weights))
+        for item in _ordered(_score(models, objectives, weights, ties))
     ]

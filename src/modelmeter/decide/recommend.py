@@ -348,6 +348,7 @@ def recommend(
     ranking: Sequence[RankedModel],
     pareto: Sequence[str],
     objectives: Objectives,
+    ties: Sequence[Sequence[str]] = (),
 ) -> Recommendation:
     """Choose a model per priority and explain the choice from the figures.
 
@@ -368,7 +369,7 @@ def recommend(
 
     picks: dict[str, _Pick] = {}
     for priority, weights in PRESET_WEIGHTS.items():
-        ordered = _ordered(_score(models, objectives, weights))
+        ordered = _ordered(_score(models, objectives, weights, ties))
         first = next((item.model.name for item in ordered if item.eligible), None)
         picks[priority] = _Pick(priority, first, ordered)
     by_priority: dict[str, str | None] = {priority: picks[priority].name for priority in picks}
@@ -378,7 +379,7 @@ def recommend(
         by_priority["custom"] = chosen
 
     sentences: list[str] = []
-    scored = _score(models, objectives, objectives.resolved_weights())
+    scored = _score(models, objectives, objectives.resolved_weights(), ties)
     by_name = {item.model.name: item for item in scored}
     if not models:
         sentences.append("No models were measured, so there is nothing to recommend.")

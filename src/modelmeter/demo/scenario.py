@@ -91,6 +91,16 @@ def demo_spec(
         },
         "evaluation": {"concurrency": options.concurrency},
         "objectives": {"sla": {"p95_ms": DEMO_SLA_P95_MS, "max_error_rate": 0.01}},
+        # An assumed production load and value, stated in the report, so that the capacity
+        # plan and the business case have something to plan for.
+        "capacity": {"peak_rps": 2000, "average_rps": 600, "headroom": 0.3},
+        "business": {
+            "value_per_correct": "0.02",
+            "currency": options.currency,
+            "monthly_requests": 1_000_000,
+            "one_off_cost": "500",
+            "baseline": "base",
+        },
     }
 
 

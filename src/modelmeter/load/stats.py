@@ -11,7 +11,8 @@ import numpy.typing as npt
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import Distribution, MeasuredStats, OutcomeRecorder, measured_stats
 from modelmeter.load.schedule import LoadPlan
-from modelmeter.report.model import LatencySummary, LlmLoadMetrics, LoadResult
+from modelmeter.report.model import Interval, LatencySummary, LlmLoadMetrics, LoadResult
+from modelmeter.stats.quantile import ORDER_STATISTICS, quantile_interval
 
 NS_PER_MS = 1_000_000
 
@@ -44,7 +45,19 @@ def summarize_distribution(values: Distribution) -> LatencySummary | None:
         p99=p99,
         max=values.max / NS_PER_MS,
         method=values.method,
+        p95_ci=_percentile_interval(values, 0.95),
+        p99_ci=_percentile_interval(values, 0.99),
     )
+
+
+def _percentile_interval(values: Distribution, q: float) -> Interval | None:
+    """Order-statistics 95% interval of a percentile, from the exact values only."""
+    if values.values is None or values.values.size == 0:
+        return None
+    found = quantile_interval(values.values, q)
+    if not found.reaches_level:
+        return None
+    return Interval(low=found.low / NS_PER_MS, high=found.high / NS_PER_MS, method=ORDER_STATISTICS)
 
 
 def summarize_ms(values_ns: npt.ArrayLike) -> LatencySummary | None:

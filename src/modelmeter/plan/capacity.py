@@ -129,7 +129,7 @@ class CapacitySpec(BaseModel):
     image: str | None = Field(
         default=None,
         description="Container image of the model server, for the Kubernetes manifests; null: "
-        "no manifests can be written.",
+        "the manifests name a placeholder image to replace.",
     )
     container_port: int = Field(
         default=8000,

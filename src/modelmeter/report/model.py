@@ -186,6 +186,12 @@ class LatencySummary(_Model):
     p99: float
     max: float
     method: str = "exact"
+    p95_ci: Interval | None = Field(
+        default=None,
+        description="95% distribution-free interval of P95 (order statistics); null when too "
+        "few requests or percentiles came from a histogram.",
+    )
+    p99_ci: Interval | None = Field(default=None, description="The same for P99.")
 
 
 class LlmLoadMetrics(_Model):
@@ -366,6 +372,21 @@ class RouteChoiceResult(_Model):
     reason: str = Field(description="The figures behind the choice.")
 
 
+class PairComparison(_Model):
+    """Two models compared on the same items (paired), Holm-corrected over all pairs."""
+
+    a: str
+    b: str
+    difference: float = Field(description="Quality of a − quality of b on the shared items.")
+    interval: Interval = Field(description="95% interval of the difference (not Holm-adjusted).")
+    p_value: float = Field(description="Two-sided p-value of the paired test.")
+    p_adjusted: float = Field(description="Holm-adjusted over all pairs of the run.")
+    distinguishable: bool = Field(description="p_adjusted ≤ 0.05.")
+    method: str = Field(description="mcnemar-exact (right/wrong) or paired-bootstrap (scores).")
+    items: int = Field(description="Items both models were graded on.")
+    sentence: str = Field(description="The comparison in words.")
+
+
 Horizon = Literal["weeks 1-2", "weeks 3-6", "weeks 7-12"]
 
 
@@ -417,6 +438,23 @@ class Report(_Model):
     routing_files: list[str] = Field(
         default_factory=list, description="Router configurations written with the report."
     )
+    comparisons: list[PairComparison] = Field(
+        default_factory=list, description="Every pair of models compared on the same items."
+    )
+    tie_groups: list[list[str]] = Field(
+        default_factory=list,
+        description="Models ranked by quality in groups that the paired tests cannot tell apart.",
+    )
+    capacity: CapacityPlan | None = Field(
+        default=None, description="Capacity plan for the chosen model (spec: capacity)."
+    )
+    capacity_model: str | None = Field(default=None, description="The model the plan is for.")
+    manifest_file: str | None = Field(
+        default=None, description="Kubernetes manifests written beside the report."
+    )
+    business_case: BusinessCase | None = Field(
+        default=None, description="Whether switching to the chosen model pays (spec: business)."
+    )
     advice: list[Advice] = Field(
         default_factory=list,
         description="Optimisation advice grounded in this run's measurements, by horizon: the "
@@ -429,6 +467,7 @@ class Report(_Model):
 # completed here. Importing them from this module keeps working.
 from modelmeter.economics.cost import CostResult as CostResult  # noqa: E402
 from modelmeter.economics.llm_costs import BreakEven, Budget, LlmCostBreakdown  # noqa: E402
+from modelmeter.plan import BusinessCase, CapacityPlan  # noqa: E402
 
 ModelResult.model_rebuild()
 Report.model_rebuild()

@@ -1,0 +1,169 @@
+"""The capacity plan and the business case of a finished run, from its report and spec.
+
+The plan is made for the recommended model: one replica carries the highest rate that met the
+SLA in an SLA search, else the throughput the load phase measured (the plan says which), at
+the instance price of its pricing. The business case weighs switching from the baseline (the
+spec's ``business.baseline``, else its first target) to the recommended model, with the lift's
+paired interval when both were graded on the same items. Without the spec sections, nothing is
+invented: a note says what to declare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from modelmeter._exceptions import ModelmeterError
+from modelmeter.economics.pricing import InstancePricing
+from modelmeter.plan.business import BusinessCase, business_case
+from modelmeter.plan.capacity import CapacityPlan, plan_capacity
+from modelmeter.report.model import Interval, ModelResult, PairComparison, Report
+from modelmeter.spec import Spec
+
+__all__ = ["RunPlans", "plans_for"]
+
+
+@dataclass
+class RunPlans:
+    capacity: CapacityPlan | None = None
+    capacity_model: str | None = None
+    business: BusinessCase | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _chosen(report: Report) -> ModelResult | None:
+    return next((m for m in report.models if m.name == report.recommendation.chosen), None)
+
+
+def _per_replica(model: ModelResult) -> tuple[float, str] | None:
+    sweep = model.sweep
+    if sweep is not None and sweep.kind == "sla_search" and sweep.best is not None:
+        return sweep.best.value, "sla_search"
+    if model.throughput_rps:
+        return model.throughput_rps, "throughput"
+    return None
+
+
+def _capacity(report: Report, spec: Spec, plans: RunPlans) -> None:
+    chosen = _chosen(report)
+    if chosen is None:
+        return
+    capacity = _per_replica(chosen)
+    if capacity is None:
+        plans.notes.append(f"No capacity plan: {chosen.name} has no measured throughput.")
+        return
+    rate, source = capacity
+    if spec.capacity is None:
+        plans.notes.append(
+            f"One replica of {chosen.name} carries {rate:,.1f} req/s "
+            f"({'the highest rate within the SLA' if source == 'sla_search' else 'measured'}); "
+            "declare capacity.peak_rps for the replicas, monthly cost and Kubernetes manifests."
+        )
+        return
+    target = next(t for t in spec.targets if t.name == chosen.name)
+    pricing = target.pricing if isinstance(target.pricing, InstancePricing) else None
+    section = spec.capacity
+    try:
+        plans.capacity = plan_capacity(
+            rate,
+            source="sla_search" if source == "sla_search" else "throughput",
+            peak_rps=section.peak_rps,
+            headroom=section.headroom,
+            min_replicas=section.min_replicas,
+            max_replicas=section.max_replicas,
+            price_per_hour=pricing.price_per_hour if pricing is not None else None,
+            currency=pricing.currency if pricing is not None else None,
+            hours_per_month=section.hours_per_month,
+            target_utilisation=section.target_utilisation,
+            average_rps=section.average_rps,
+        )
+        plans.capacity_model = chosen.name
+    except ModelmeterError as exc:
+        plans.notes.append(f"No capacity plan: {exc}")
+
+
+def _accuracy(model: ModelResult) -> tuple[float, Interval | None] | None:
+    if model.quality is not None:
+        return model.quality.accuracy, model.quality.intervals.get("accuracy")
+    if model.task_score is not None:
+        return model.task_score, model.task_score_ci
+    return None
+
+
+def _lift_interval(
+    comparisons: list[PairComparison], baseline: str, candidate: str
+) -> tuple[float, float] | None:
+    for pair in comparisons:
+        if (pair.a, pair.b) == (candidate, baseline):
+            return pair.interval.low, pair.interval.high
+        if (pair.a, pair.b) == (baseline, candidate):
+            return -pair.interval.high, -pair.interval.low
+    return None
+
+
+def _monthly_cost(model: ModelResult, requests: Decimal) -> tuple[Decimal | None, str | None]:
+    per_1000 = model.cost.per_1000_requests
+    if per_1000 is None:
+        return None, None
+    return per_1000 * requests / Decimal(1000), model.cost.currency
+
+
+def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
+    section = spec.business
+    chosen = _chosen(report)
+    if chosen is None:
+        return
+    if section is None:
+        plans.notes.append(
+            "No business case: declare business.value_per_correct and monthly_requests to "
+            "weigh the quality lift against the cost."
+        )
+        return
+    baseline_name = section.baseline or spec.targets[0].name
+    baseline = next((m for m in report.models if m.name == baseline_name), None)
+    if baseline is None:
+        plans.notes.append(f"No business case: no model named '{baseline_name}' in the run.")
+        return
+    if baseline is chosen:
+        plans.notes.append(
+            f"No business case: the recommended model is the baseline ({baseline_name}), so "
+            "there is nothing to switch."
+        )
+        return
+    base, cand = _accuracy(baseline), _accuracy(chosen)
+    if base is None or cand is None:
+        plans.notes.append("No business case: quality was not measured for both models.")
+        return
+    requests = Decimal(section.monthly_requests)
+    base_cost, base_currency = _monthly_cost(baseline, requests)
+    cand_cost, cand_currency = _monthly_cost(chosen, requests)
+    try:
+        plans.business = business_case(
+            value_per_correct=section.value_per_correct,
+            currency=section.currency,
+            monthly_requests=requests,
+            baseline_accuracy=base[0],
+            candidate_accuracy=cand[0],
+            monthly_cost_baseline=base_cost,
+            monthly_cost_candidate=cand_cost,
+            baseline_interval=(base[1].low, base[1].high) if base[1] else None,
+            candidate_interval=(cand[1].low, cand[1].high) if cand[1] else None,
+            lift_interval=_lift_interval(report.comparisons, baseline.name, chosen.name),
+            baseline_cost_currency=base_currency,
+            candidate_cost_currency=cand_currency,
+            one_off_cost=section.one_off_cost,
+            horizon_months=section.horizon_months,
+            value_per=section.value_per,
+            baseline=baseline.name,
+            candidate=chosen.name,
+        )
+    except ModelmeterError as exc:
+        plans.notes.append(f"No business case: {exc}")
+
+
+def plans_for(report: Report, spec: Spec) -> RunPlans:
+    """The capacity plan and business case for ``report``'s recommended model."""
+    plans = RunPlans()
+    _capacity(report, spec, plans)
+    _business(report, spec, plans)
+    return plans
