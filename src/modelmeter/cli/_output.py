@@ -51,7 +51,7 @@ def finish_run(
     """
     report = result.report
     paths = write_report(report, out_dir)
-    routing_paths = result.write_routing(out_dir)
+    routing_paths = result.write_extras(out_dir)
     stdout.print(summary_table(report))
     for model in report.models:
         if model.load is not None and model.load.client_bound:
