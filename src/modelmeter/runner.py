@@ -374,12 +374,15 @@ def _model_result(
     if measured.start_error:
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
-    if measured.tasks:
-        # The SLA's min_quality reads the pooled task score, known only now.
-        sla = check_sla(provisional, spec.objectives.sla, quality_metric="task_score")
-        if measured.start_error:
-            sla.met = False
-            sla.violations.append(f"did not start: {measured.start_error}")
+    # Checked again with everything known: the cost limit, and for LLM runs the pooled score.
+    sla = check_sla(
+        provisional.model_copy(update={"cost": cost}),
+        spec.objectives.sla,
+        quality_metric=spec.objectives.quality_metric,
+    )
+    if measured.start_error:
+        sla.met = False
+        sla.violations.append(f"did not start: {measured.start_error}")
     return provisional.model_copy(update={"cost": cost, "sla": sla})
 
 

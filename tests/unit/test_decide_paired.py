@@ -56,3 +56,29 @@ def test_tied_models_count_as_equal_on_quality_in_the_ranking() -> None:
     ranked = rank([a, b], objectives, ties=[["a", "b"]])
     assert ranked[0].name == "b"  # equal on quality, so latency and cost decide
     assert any("not distinguishable from a" in reason for reason in ranked[0].reasons)
+
+
+def test_a_cost_limit_makes_a_model_ineligible() -> None:
+    from modelmeter.decide.objectives import Sla
+
+    cheap = model_result("cheap", 0.80, 10.0, "0.5")
+    dear = model_result("dear", 0.95, 10.0, "2.0")
+    objectives = Objectives(priority="quality", sla=Sla(max_cost_per_1000=1.0))
+    ranked = rank([dear, cheap], objectives)
+    assert [r.name for r in ranked] == ["cheap", "dear"]
+    assert not ranked[1].eligible
+    assert any("cost per 1,000 requests 2 > 1" in r for r in ranked[1].reasons)
+
+
+def test_cost_per_correct_answer_can_be_what_the_ranking_weighs() -> None:
+    # Per 1,000 requests a is cheaper; per correct answer (cost / 1000 / accuracy) b is:
+    # a: 1.00 / 1000 / 0.50 = 0.0020, b: 1.20 / 1000 / 0.90 = 0.00133.
+    a = model_result("a", 0.50, 10.0, "1.00")
+    b = model_result("b", 0.90, 10.0, "1.20")
+    a = a.model_copy(update={"quality": a.quality.model_copy(update={"accuracy": 0.50})})  # type: ignore[union-attr]
+    b = b.model_copy(update={"quality": b.quality.model_copy(update={"accuracy": 0.90})})  # type: ignore[union-attr]
+    per_request = rank([a, b], Objectives(weights={"cost": 1.0}))
+    per_correct = rank([a, b], Objectives(weights={"cost": 1.0}, cost_metric="per_correct_answer"))
+    assert per_request[0].name == "a"
+    assert per_correct[0].name == "b"
+    assert any("per correct answer" in reason for reason in per_correct[0].reasons)

@@ -57,8 +57,16 @@ def error_rate_of(model: ModelResult) -> float | None:
     return None
 
 
-def cost_of(model: ModelResult) -> Decimal | None:
+def cost_of(model: ModelResult, basis: str = "per_1000_requests") -> Decimal | None:
+    """The cost the decision weighs: per 1,000 requests, or per correct answer."""
     amount = model.cost.per_1000_requests
+    if basis == "per_correct_answer":
+        if model.llm_cost is not None and model.llm_cost.per_correct_answer is not None:
+            return model.llm_cost.per_correct_answer
+        right = model.quality.accuracy if model.quality is not None else model.task_score
+        if amount is None or not amount.is_finite() or not right:
+            return None
+        return amount / Decimal(1000) / Decimal(str(right))
     if amount is None or not amount.is_finite():
         return None
     return amount

@@ -29,6 +29,7 @@ __all__ = [
 
 Priority = Literal["balanced", "quality", "latency", "cost"]
 Criterion = Literal["quality", "latency", "cost"]
+CostMetric = Literal["per_1000_requests", "per_correct_answer"]
 QualityMetric = Literal["f1_macro", "accuracy", "f1_weighted", "task_score"]
 
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
@@ -77,6 +78,11 @@ class Sla(BaseModel):
         le=1.0,
         description="Lowest acceptable value of the objectives' quality metric (0 to 1).",
     )
+    max_cost_per_1000: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Highest acceptable cost of 1,000 requests, in the targets' currency.",
+    )
 
     def limits(self) -> dict[str, float]:
         """The limits that are set, by field name (for the report)."""
@@ -102,6 +108,12 @@ class Objectives(BaseModel):
             "Custom weights over quality, latency and cost (non-negative, not all zero; "
             "normalised to sum to 1, a missing key weighs 0). Overrides `priority`."
         ),
+    )
+    cost_metric: CostMetric = Field(
+        default="per_1000_requests",
+        description="Cost the ranking weighs: per 1,000 requests, or per correct answer "
+        "(cost per 1,000 requests / 1,000 / share answered right; LLM runs: the evaluated "
+        "requests' cost per correct answer).",
     )
     quality_metric: QualityMetric = Field(
         default="f1_macro",

@@ -124,7 +124,7 @@ def _score(
     quality = [quality_of(model, metric) for model in models]
     scored_quality, partners = _tied_quality(models, quality, ties)
     p95 = [p95_of(model) for model in models]
-    cost = [cost_of(model) for model in models]
+    cost = [cost_of(model, objectives.cost_metric) for model in models]
     columns = {
         "quality": normalise(scored_quality, higher_is_better=True),
         "latency": normalise(p95, higher_is_better=False),
@@ -158,7 +158,12 @@ def _ordered(scored: Sequence[_Scored]) -> list[_Scored]:
     return sorted(scored, key=lambda s: (not s.eligible, -round(s.score, 12), s.position))
 
 
-def _reasons(item: _Scored, weights: Mapping[str, float], metric: QualityMetric) -> list[str]:
+def _reasons(
+    item: _Scored,
+    weights: Mapping[str, float],
+    metric: QualityMetric,
+    cost_metric: str = "per_1000_requests",
+) -> list[str]:
     def term(criterion: str) -> str:
         return (
             f"normalised {fmt_score(item.normalised[criterion])} × weight "
@@ -174,7 +179,8 @@ def _reasons(item: _Scored, weights: Mapping[str, float], metric: QualityMetric)
     latency = f"P95 {fmt_ms(item.p95_ms)} ms" if item.p95_ms is not None else "P95 not measured"
     model_cost = item.model.cost
     if item.cost is not None:
-        cost = f"cost {fmt_cost(item.cost, model_cost.currency)} per 1,000 requests"
+        per = "per correct answer" if cost_metric == "per_correct_answer" else "per 1,000 requests"
+        cost = f"cost {fmt_cost(item.cost, model_cost.currency)} {per}"
         if model_cost.within_sla is False:
             cost += " (at a throughput beyond the SLA)"
     else:
@@ -212,7 +218,7 @@ def rank(
             name=item.model.name,
             score=item.score,
             eligible=item.eligible,
-            reasons=_reasons(item, weights, objectives.quality_metric),
+            reasons=_reasons(item, weights, objectives.quality_metric, objectives.cost_metric),
         )
         for item in _ordered(_score(models, objectives, weights, ties))
     ]

@@ -38,7 +38,13 @@ class SlaViolation:
     """One broken limit. ``value`` is None when the measurement is missing."""
 
     limit_name: Literal[
-        "p95_ms", "p99_ms", "ttft_p95_ms", "itl_p95_ms", "max_error_rate", "min_quality"
+        "p95_ms",
+        "p99_ms",
+        "ttft_p95_ms",
+        "itl_p95_ms",
+        "max_error_rate",
+        "min_quality",
+        "max_cost_per_1000",
     ]
     label: str
     value: float | None
@@ -49,6 +55,8 @@ class SlaViolation:
             return f"{fmt_ms(number)} ms"
         if self.limit_name == "max_error_rate":
             return fmt_percent(number)
+        if self.limit_name == "max_cost_per_1000":
+            return f"{number:.6g}"
         return fmt_quality(number)
 
     @property
@@ -89,6 +97,7 @@ def sla_value_violations(
     quality_metric: QualityMetric = "f1_macro",
     ttft_p95_ms: float | None = None,
     itl_p95_ms: float | None = None,
+    cost_per_1000: float | None = None,
 ) -> list[SlaViolation]:
     """The limits of ``sla`` that the given measurements break, in a fixed order.
 
@@ -111,6 +120,12 @@ def sla_value_violations(
     if sla.min_quality is not None and (quality is None or quality < sla.min_quality):
         label = QUALITY_LABELS[quality_metric]
         found.append(SlaViolation("min_quality", label, quality, sla.min_quality))
+    cost_per_1000 = finite_or_none(cost_per_1000)
+    limit = sla.max_cost_per_1000
+    if limit is not None and (cost_per_1000 is None or cost_per_1000 > limit):
+        found.append(
+            SlaViolation("max_cost_per_1000", "cost per 1,000 requests", cost_per_1000, limit)
+        )
     return found
 
 
@@ -155,7 +170,13 @@ def sla_violations(
         quality_metric=quality_metric,
         ttft_p95_ms=_llm_p95(model, "ttft_ms"),
         itl_p95_ms=_llm_p95(model, "itl_ms"),
+        cost_per_1000=_cost(model),
     )
+
+
+def _cost(model: ModelResult) -> float | None:
+    amount = model.cost.per_1000_requests
+    return None if amount is None else float(amount)
 
 
 def _llm_p95(model: ModelResult, metric: str) -> float | None:
