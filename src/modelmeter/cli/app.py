@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelmeter import __version__
+from modelmeter.cli import ab as ab_cmd
 from modelmeter.cli import calibrate as calibrate_cmd
 from modelmeter.cli import demo as demo_cmd
 from modelmeter.cli import run as run_cmd
@@ -39,6 +40,7 @@ def _root(
     """Measure, compare and choose AI models on quality, latency, throughput and cost."""
 
 
+ab_cmd.register(app)
 calibrate_cmd.register(app)
 demo_cmd.register(app)
 run_cmd.register(app)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from modelmeter.report.model import Interval, ModelResult, PairComparison
-from modelmeter.stats import comparison_sentence, pairwise_comparisons
 
 __all__ = ["compare_models"]
 
@@ -35,6 +34,8 @@ def compare_models(
     order = [item for item in first.ids if item in shared]
     if not order:
         return [], []
+    from modelmeter.stats import comparison_sentence, pairwise_comparisons  # scipy: slow import
+
     scored = any(m.items is not None and m.items.score is not None for m in graded)
     rows: list[list[float] | list[bool]] = []
     for model in graded:

@@ -12,7 +12,6 @@ from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import Distribution, MeasuredStats, OutcomeRecorder, measured_stats
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.report.model import Interval, LatencySummary, LlmLoadMetrics, LoadResult
-from modelmeter.stats.quantile import ORDER_STATISTICS, quantile_interval
 
 NS_PER_MS = 1_000_000
 
@@ -54,6 +53,9 @@ def _percentile_interval(values: Distribution, q: float) -> Interval | None:
     """Order-statistics 95% interval of a percentile, from the exact values only."""
     if values.values is None or values.values.size == 0:
         return None
+    # Imported here: scipy is slow to import and most commands never summarise a load phase.
+    from modelmeter.stats.quantile import ORDER_STATISTICS, quantile_interval
+
     found = quantile_interval(values.values, q)
     if not found.reaches_level:
         return None
