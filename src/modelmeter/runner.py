@@ -447,9 +447,10 @@ async def run_async(
     """
     listener = progress or SilentProgress()
     spec.check_files()
-    load_samples_, tasks = study_samples(spec)
     if samples is None:
-        samples = load_samples_
+        samples, tasks = study_samples(spec)
+    else:  # the caller read the dataset already; the tasks' items are read here
+        tasks = [(task, load_task_samples(task)) for task in spec.tasks]
     catalogue = spec.economics.open_catalogue()
     pricing = {t.name: resolve_target_pricing(t.pricing, catalogue) for t in spec.targets}
     judge_spec = spec.evaluation.judge

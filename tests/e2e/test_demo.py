@@ -18,12 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run the demo once: <tmp>/modelmeter-report, with examples/ copied beside it."""
+    """Run the demo once: <tmp>/modelmeter-report, with examples/ copied beside it.
+
+    ``--out`` is relative, as in the README's ``make demo``."""
     root = tmp_path_factory.mktemp("demo")
     result = modelmeter(
         "demo",
         "--out",
-        str(root / "modelmeter-report"),
+        "modelmeter-report",
         "--db",
         str(root / "runs.sqlite3"),
         "--cache-dir",

@@ -158,7 +158,7 @@ def run_demo(
             servers[variant.name] = (server.url, f"{variant.description}; served with {batching}")
         listener.end()
 
-        spec_data = demo_spec(options, test_path, servers)
+        spec_data = demo_spec(options, test_path.resolve(), servers)
         spec_path = out_dir / "demo-spec.yaml"
         spec_path.write_text(
             "# The study the demo ran. The servers it names were stopped after the run: start\n"
