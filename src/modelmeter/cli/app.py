@@ -9,6 +9,7 @@ import typer
 from modelmeter import __version__
 from modelmeter.cli import ab as ab_cmd
 from modelmeter.cli import calibrate as calibrate_cmd
+from modelmeter.cli import compare as compare_cmd
 from modelmeter.cli import demo as demo_cmd
 from modelmeter.cli import run as run_cmd
 from modelmeter.cli import runs as runs_cmd
@@ -42,6 +43,7 @@ def _root(
 
 ab_cmd.register(app)
 calibrate_cmd.register(app)
+compare_cmd.register(app)
 demo_cmd.register(app)
 run_cmd.register(app)
 runs_cmd.register(app)
