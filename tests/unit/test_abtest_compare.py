@@ -18,7 +18,7 @@ from modelmeter.abtest import (
     sample_ratio_mismatch,
     welch_test,
 )
-from modelmeter.abtest.compare import _holm
+from modelmeter.stats import holm as _holm
 
 # Wikipedia, "Welch's t-test", example 1 (two samples of 15): t = 2.46, ν ≈ 25.0, p = 0.021.
 A1 = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]

@@ -15,7 +15,7 @@ import numpy as np
 
 from modelmeter import __version__
 from modelmeter._exceptions import DatasetError, SpecError
-from modelmeter.abtest.compare import Difference, _holm, proportion_test, welch_test
+from modelmeter.abtest.compare import Difference, proportion_test, welch_test
 from modelmeter.abtest.cuped import cuped_adjust
 from modelmeter.abtest.data import Observations
 from modelmeter.abtest.model import (
@@ -29,6 +29,7 @@ from modelmeter.abtest.model import (
 from modelmeter.abtest.sequential import sequential_test
 from modelmeter.abtest.srm import SRM_THRESHOLD, sample_ratio_mismatch
 from modelmeter.report.model import Interval
+from modelmeter.stats.multiple import holm
 
 __all__ = ["analyse"]
 
@@ -67,7 +68,7 @@ def _comparison(
 def _holm_adjust(comparisons: list[Comparison], alpha: float) -> list[Comparison]:
     if len(comparisons) < 2:
         return comparisons
-    adjusted = _holm([c.p_value for c in comparisons])
+    adjusted = holm([c.p_value for c in comparisons])
     return [
         c.model_copy(update={"p_holm": p, "significant": p < alpha})
         for c, p in zip(comparisons, adjusted, strict=True)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,18 +97,3 @@ def proportion_test(
     p_value = 1.0 if se0 == 0.0 else float(2.0 * stats.norm.sf(abs(diff) / se0))
     se = math.sqrt(pt * (1.0 - pt) / treatment_n + pc * (1.0 - pc) / control_n)
     return Difference(diff, se, low, high, p_value, NEWCOMBE_METHOD)
-
-
-def _holm(p_values: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values, in the input order.
-
-    Sorted ascending, p₍ᵢ₎ becomes max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎).
-    """
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
