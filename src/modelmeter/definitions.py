@@ -40,6 +40,12 @@ DEFINITIONS: dict[str, str] = {
     "per problem of which c pass every test (the unbiased estimator of Chen et al., 2021).",
     "cost_per_correct_answer": "the token cost of a task's (or run's) evaluated requests at the "
     "target's prices / the answers that were right; reasoning tokens billed as output.",
+    "paired_test": "McNemar's exact test on right/wrong answers (Newcombe interval), or a paired "
+    "bootstrap of the mean score, both on the items the two models share.",
+    "holm": "Holm's step-down adjustment of the p-values of all pairs of a run; a pair is "
+    "distinguishable when its adjusted p ≤ 0.05.",
+    "p95_interval": "95% distribution-free interval of a percentile from order statistics (ranks "
+    "whose binomial coverage reaches 95%).",
     "pareto": "a model is on the frontier when no other model is at least as good on quality, "
     "P95 response time and cost per 1,000 requests and strictly better on one.",
 }

@@ -16,6 +16,7 @@ from modelmeter.report.charts import (
     slice_layout,
 )
 from modelmeter.report.model import (
+    Interval,
     LatencySummary,
     LlmLoadMetrics,
     ModelResult,
@@ -439,6 +440,21 @@ def _confusion_table(model: ModelResult) -> Table | None:
     return Table(columns, rows, diagonal=True)
 
 
+def _ms_with_interval(value: float, ci: Interval | None) -> str:
+    """``8.12 (8.00–8.25)``: a percentile and its interval, all at the value's decimals."""
+    if ci is None or not fmt.finite(value):
+        return fmt.ms(value)
+    decimals = 2 if abs(value) < 10 else 1
+    return f"{fmt.fixed(value, decimals)} ({fmt.interval(ci, decimals)})"
+
+
+def _tail_headers(summaries: list[LatencySummary]) -> tuple[str, str]:
+    """P95 and P99 headers; they name the interval when a row shows one."""
+    p95 = "P95 (95% CI)" if any(s.p95_ci is not None for s in summaries) else "P95"
+    p99 = "P99 (95% CI)" if any(s.p99_ci is not None for s in summaries) else "P99"
+    return p95, p99
+
+
 def _latency_row(label: str, s: LatencySummary) -> Row:
     return Row(
         (
@@ -447,8 +463,8 @@ def _latency_row(label: str, s: LatencySummary) -> Row:
             fmt.ms(s.mean),
             fmt.ms(s.p50),
             fmt.ms(s.p90),
-            fmt.ms(s.p95),
-            fmt.ms(s.p99),
+            _ms_with_interval(s.p95, s.p95_ci),
+            _ms_with_interval(s.p99, s.p99_ci),
             fmt.ms(s.max),
             s.method,
         )
@@ -456,22 +472,24 @@ def _latency_row(label: str, s: LatencySummary) -> Row:
 
 
 def _latency_table(model: ModelResult) -> Table | None:
-    rows = []
+    """Response time, service time and schedule lag; P95 and P99 with their intervals."""
+    summaries: list[tuple[str, LatencySummary]] = []
     if model.latency_ms is not None:
-        rows.append(_latency_row("response time", model.latency_ms))
+        summaries.append(("response time", model.latency_ms))
     if model.load is not None and model.load.service_time_ms is not None:
-        rows.append(_latency_row("service time", model.load.service_time_ms))
+        summaries.append(("service time", model.load.service_time_ms))
     if model.load is not None and model.load.schedule_lag_ms is not None:
-        rows.append(_latency_row("schedule lag", model.load.schedule_lag_ms))
-    if not rows:
+        summaries.append(("schedule lag", model.load.schedule_lag_ms))
+    if not summaries:
         return None
+    p95, p99 = _tail_headers([s for _label, s in summaries])
     columns = (
         Column("ms"),
         Column("count", numeric=True),
-        *(Column(h, numeric=True) for h in ("mean", "P50", "P90", "P95", "P99", "max")),
+        *(Column(h, numeric=True) for h in ("mean", "P50", "P90", p95, p99, "max")),
         Column("percentiles from"),
     )
-    return Table(columns, tuple(rows))
+    return Table(columns, tuple(_latency_row(label, s) for label, s in summaries))
 
 
 def _load_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
@@ -536,18 +554,20 @@ def _llm_table(llm: LlmLoadMetrics | None) -> Table | None:
     if llm is None:
         return None
     rows = []
+    shown: list[LatencySummary] = []
     for key, label in _LLM_ROWS:
         s: LatencySummary | None = getattr(llm, key)
         if s is None:
             continue
+        shown.append(s)
         rows.append(
             Row(
                 (
                     label,
                     fmt.ms(s.p50),
                     fmt.ms(s.p90),
-                    fmt.ms(s.p95),
-                    fmt.ms(s.p99),
+                    _ms_with_interval(s.p95, s.p95_ci),
+                    _ms_with_interval(s.p99, s.p99_ci),
                     fmt.ms(s.max),
                     fmt.integer(s.count),
                     s.method,
@@ -556,9 +576,10 @@ def _llm_table(llm: LlmLoadMetrics | None) -> Table | None:
         )
     if not rows:
         return None
+    p95, p99 = _tail_headers(shown)
     columns = (
         Column("ms"),
-        *(Column(h, numeric=True) for h in ("P50", "P90", "P95", "P99", "max", "count")),
+        *(Column(h, numeric=True) for h in ("P50", "P90", p95, p99, "max", "count")),
         Column("percentiles from"),
     )
     return Table(columns, tuple(rows))

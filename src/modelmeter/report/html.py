@@ -7,8 +7,8 @@ from functools import cache
 import jinja2
 from markupsafe import Markup
 
+from modelmeter.report import _decision_tables, _llm_tables, _tables
 from modelmeter.report import _format as fmt
-from modelmeter.report import _llm_tables, _tables
 from modelmeter.report.charts import Chart, build_charts
 from modelmeter.report.model import Report
 
@@ -41,6 +41,7 @@ def render_html(report: Report) -> str:
         report=report,
         view=_tables.view(report),
         llm=_llm_tables.llm_view(report),
+        decision=_decision_tables.decision_view(report),
         charts=[_trusted(chart) for chart in build_charts(report)],
         definitions=report.definitions,
         missing=fmt.MISSING,

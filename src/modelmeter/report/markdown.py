@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from modelmeter.report import _decision_tables, _llm_tables, _tables
 from modelmeter.report import _format as fmt
-from modelmeter.report import _llm_tables, _tables
+from modelmeter.report._decision_tables import DecisionView, LinkedFile
 from modelmeter.report._llm_tables import LlmView
 from modelmeter.report._tables import Table
 from modelmeter.report.model import Report
@@ -162,10 +163,73 @@ def _routing(llm: LlmView) -> list[str]:
     return out
 
 
+def _link(f: LinkedFile) -> str:
+    name = _cell(f.name)
+    return f"[{name}]({f.href})" if f.href is not None else name
+
+
+def _comparisons(decision: DecisionView) -> list[str]:
+    c = decision.comparisons
+    if c is None:
+        return []
+    note = f"Each pair of models compared on the same items. {c.methods}"
+    if c.definitions:
+        note += " See Definitions: " + ", ".join(label for label, _key in c.definitions) + "."
+    out = ["", "## Are the differences real?", "", escape(note)]
+    if c.groups:
+        out += ["", "Models by quality, in groups the tests cannot tell apart:", ""]
+        out += [f"{i}. {_cell(line)}" for i, line in enumerate(c.groups, start=1)]
+    if c.table is not None:
+        out += ["", *table(c.table)]
+        if c.sentences:
+            out += ["", *_items(c.sentences)]
+    return out
+
+
+def _capacity(decision: DecisionView) -> list[str]:
+    c = decision.capacity
+    if c is None:
+        return []
+    out = [
+        "",
+        "## Capacity plan",
+        "",
+        escape(
+            f"Replicas, autoscaling and monthly cost for {c.model} at the declared load, from "
+            "one replica's measured capacity."
+        ),
+        "",
+        *_facts(c.facts),
+    ]
+    if c.explanation:
+        out += ["", "How it was computed:", "", *_items(c.explanation)]
+    if c.manifest is not None:
+        out += [
+            "",
+            "Kubernetes manifests (the Deployment and its autoscaler) written beside this "
+            f"report: {_link(c.manifest)}",
+        ]
+    return out
+
+
+def _business(decision: DecisionView) -> list[str]:
+    b = decision.business
+    if b is None:
+        return []
+    out = ["", "## Business case", "", f"### {escape(b.title)}", ""]
+    out += [f"> **Verdict:** {_cell(b.verdict)}.", "", *_facts(b.facts)]
+    if b.ranges_note:
+        out += ["", escape(b.ranges_note)]
+    if b.explanation:
+        out += ["", "How it was computed:", "", *_items(b.explanation)]
+    return out
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown; figures are formatted exactly as in the HTML report."""
     view = _tables.view(report)
     llm = _llm_tables.llm_view(report)
+    decision = _decision_tables.decision_view(report)
     out: list[str] = [f"# {escape(report.name)}", "", "*modelmeter report*", ""]
     out += _facts(view.facts)
 
@@ -201,6 +265,7 @@ def render_markdown(report: Report) -> str:
         out += ["", "### Priority weights", "", *table(view.weights)]
 
     out += ["", "Charts are in the HTML report."]
+    out += _comparisons(decision)
 
     if view.slices:
         out += [
@@ -213,6 +278,8 @@ def render_markdown(report: Report) -> str:
             out += ["", f"### By {escape(key)}", "", *table(slice_table)]
     out += _costs(llm)
     out += _routing(llm)
+    out += _capacity(decision)
+    out += _business(decision)
     out += _plan(report)
 
     out += ["", "## Model details"]
