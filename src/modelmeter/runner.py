@@ -499,7 +499,7 @@ async def run_async(
         report, decision, candidates = _with_llm_report(report, spec, measured, catalogue)
     plans = plans_for(report, spec)
     manifests: list[dict[str, Any]] = []
-    if plans.capacity is not None and spec.capacity is not None:
+    if plans.capacity is not None and spec.capacity is not None and not plans.capacity_reference:
         section = spec.capacity
         manifests = deployment_manifests(
             plans.capacity,
@@ -518,6 +518,7 @@ async def run_async(
         update={
             "capacity": plans.capacity,
             "capacity_model": plans.capacity_model,
+            "capacity_reference": plans.capacity_reference,
             "manifest_file": KUBERNETES_FILE if manifests else None,
             "business_case": plans.business,
             "notes": [*report.notes, *plans.notes],

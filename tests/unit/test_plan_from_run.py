@@ -39,7 +39,21 @@ def test_replicas_and_monthly_cost_from_the_measured_throughput(tmp_path: Path) 
     assert plans.capacity.replicas == 3
     assert plans.capacity.monthly_cost == Decimal("1095")
     assert plans.capacity.source == "throughput"
-    assert any("No business case: declare business" in note for note in plans.notes)
+    # Same cost per 1,000 requests and accuracy: no lift and no extra cost.
+    assert any("Switching from a to b" in note for note in plans.notes)
+
+
+def test_without_sections_a_reference_plan_and_the_break_even_value(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    a, b = model_result("a", 0.80, 10.0, "1.00"), model_result("b", 0.90, 5.0, "3.00")
+    a = a.model_copy(update={"quality": a.quality.model_copy(update={"accuracy": 0.80})})  # type: ignore[union-attr]
+    b = b.model_copy(update={"quality": b.quality.model_copy(update={"accuracy": 0.90})})  # type: ignore[union-attr]
+    plans = plans_for(_report([a, b], "b"), spec)  # type: ignore[arg-type]
+    # ceil(1,000 × 1.3 / 100 req/s) = 13 replicas for the reference peak, flagged as such.
+    assert plans.capacity is not None and plans.capacity_reference
+    assert plans.capacity.replicas == 13
+    # (3.00 − 1.00) / 1000 = 0.002 per request extra, for +0.10 accuracy: 0.02 per correct.
+    assert any("worth more than 0.02 EUR" in note for note in plans.notes)
 
 
 def test_the_business_case_uses_the_paired_interval_of_the_lift(tmp_path: Path) -> None:

@@ -16,17 +16,22 @@ from decimal import Decimal
 from modelmeter._exceptions import ModelmeterError
 from modelmeter.economics.pricing import InstancePricing
 from modelmeter.plan.business import BusinessCase, business_case
-from modelmeter.plan.capacity import CapacityPlan, plan_capacity
+from modelmeter.plan.capacity import CapacityPlan, CapacitySpec, plan_capacity
 from modelmeter.report.model import Interval, ModelResult, PairComparison, Report
 from modelmeter.spec import Spec
 
 __all__ = ["RunPlans", "plans_for"]
 
 
+# Without a declared peak the plan is made for this one, to show the scale, and says so.
+REFERENCE_PEAK_RPS = 1000.0
+
+
 @dataclass
 class RunPlans:
     capacity: CapacityPlan | None = None
     capacity_model: str | None = None
+    capacity_reference: bool = False
     business: BusinessCase | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -53,16 +58,17 @@ def _capacity(report: Report, spec: Spec, plans: RunPlans) -> None:
         plans.notes.append(f"No capacity plan: {chosen.name} has no measured throughput.")
         return
     rate, source = capacity
-    if spec.capacity is None:
+    section = spec.capacity
+    if section is None:
+        plans.capacity_reference = True
         plans.notes.append(
-            f"One replica of {chosen.name} carries {rate:,.1f} req/s "
-            f"({'the highest rate within the SLA' if source == 'sla_search' else 'measured'}); "
-            "declare capacity.peak_rps for the replicas, monthly cost and Kubernetes manifests."
+            f"The capacity plan is for a reference peak of {REFERENCE_PEAK_RPS:,.0f} req/s; "
+            "declare capacity.peak_rps for yours (and capacity.image for the Kubernetes "
+            "manifests)."
         )
-        return
+        section = CapacitySpec(peak_rps=REFERENCE_PEAK_RPS)
     target = next(t for t in spec.targets if t.name == chosen.name)
     pricing = target.pricing if isinstance(target.pricing, InstancePricing) else None
-    section = spec.capacity
     try:
         plans.capacity = plan_capacity(
             rate,
@@ -114,10 +120,7 @@ def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
     if chosen is None:
         return
     if section is None:
-        plans.notes.append(
-            "No business case: declare business.value_per_correct and monthly_requests to "
-            "weigh the quality lift against the cost."
-        )
+        plans.notes.append(_break_even_value(report, spec, chosen))
         return
     baseline_name = section.baseline or spec.targets[0].name
     baseline = next((m for m in report.models if m.name == baseline_name), None)
@@ -159,6 +162,40 @@ def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
         )
     except ModelmeterError as exc:
         plans.notes.append(f"No business case: {exc}")
+
+
+def _break_even_value(report: Report, spec: Spec, chosen: ModelResult) -> str:
+    """Without a declared value: what a correct answer must be worth for the switch to pay."""
+    declare = "declare business.value_per_correct and monthly_requests for the full case"
+    baseline = next((m for m in report.models if m.name == spec.targets[0].name), None)
+    if baseline is None or baseline is chosen:
+        return f"No business case: the recommended model is the first target; {declare}."
+    base, cand = _accuracy(baseline), _accuracy(chosen)
+    base_cost, cand_cost = baseline.cost.per_1000_requests, chosen.cost.per_1000_requests
+    if base is None or cand is None or base_cost is None or cand_cost is None:
+        return f"No business case: quality or cost was not measured for both models; {declare}."
+    if baseline.cost.currency != chosen.cost.currency:
+        return f"No business case: the two models are priced in different currencies; {declare}."
+    lift = cand[0] - base[0]
+    extra = float((cand_cost - base_cost) / Decimal(1000))  # per request
+    money = chosen.cost.currency
+    pair = f"Switching from {baseline.name} to {chosen.name}"
+    if lift > 0 and extra > 0:
+        return (
+            f"{pair} pays when a correct answer is worth more than {extra / lift:.3g} {money} "
+            f"(extra cost {extra:.3g} {money} per request / lift {lift:+.4f}); {declare}."
+        )
+    if lift >= 0 and extra <= 0:
+        return (
+            f"{pair} costs {-extra:.3g} {money} less per request with a lift of {lift:+.4f}: it "
+            f"pays at any value of a correct answer; {declare}."
+        )
+    if lift < 0 and extra < 0:
+        return (
+            f"{pair} saves {-extra:.3g} {money} per request for {lift:+.4f} in accuracy: it pays "
+            f"while a correct answer is worth less than {extra / lift:.3g} {money}; {declare}."
+        )
+    return f"{pair} costs more for less accuracy; {declare}."
 
 
 def plans_for(report: Report, spec: Spec) -> RunPlans:

@@ -261,7 +261,12 @@ def capacity_view(report: Report) -> CapacityView | None:
         ),
         (
             "Peak planned for",
-            f"{fmt.rps(plan.peak_rps)} req/s with {fmt.percent(plan.headroom)} headroom",
+            f"{fmt.rps(plan.peak_rps)} req/s with {fmt.percent(plan.headroom)} headroom"
+            + (
+                " (a reference peak: declare capacity.peak_rps to plan for yours)"
+                if report.capacity_reference
+                else ""
+            ),
         ),
         ("Replicas at peak", replicas),
         ("Utilisation at peak", fmt.percent(plan.utilisation_at_peak)),

@@ -449,6 +449,11 @@ class Report(_Model):
         default=None, description="Capacity plan for the chosen model (spec: capacity)."
     )
     capacity_model: str | None = Field(default=None, description="The model the plan is for.")
+    capacity_reference: bool = Field(
+        default=False,
+        description="True when the spec declared no peak and the plan is for a reference peak "
+        "of 1,000 req/s, to show the scale.",
+    )
     manifest_file: str | None = Field(
         default=None, description="Kubernetes manifests written beside the report."
     )
