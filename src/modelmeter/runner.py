@@ -196,6 +196,7 @@ class _Measured:
     start_error: str | None = None
     tasks: list[TaskEvaluation] = field(default_factory=list)
     items: ItemResults | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -356,25 +357,26 @@ def _model_result(
         cost=CostResult(currency="", per_1000_requests=None, basis="none", explanation=""),
         sla=SlaCheck(met=True),
     )
-    sla = check_sla(provisional, spec.objectives.sla, quality_metric=spec.objectives.quality_metric)
     stats = phase.measured if phase is not None else None
     if measured.tasks:
         provisional = _with_tasks(provisional, spec, target_spec, measured, pricing, catalogue)
         provisional = provisional.model_copy(
             update={"tasks": task_results(measured.tasks, pricing, judge_pricing)}
         )
+    # Whether the throughput the cost is computed at met the SLA: every limit but the cost's own.
+    without_cost_limit = spec.objectives.sla.model_copy(update={"max_cost_per_1000": None})
+    at_throughput = check_sla(
+        provisional, without_cost_limit, quality_metric=spec.objectives.quality_metric
+    )
     cost = cost_per_1000_requests(
         pricing,
         throughput_rps=throughput,
-        within_sla=sla.met,
+        within_sla=at_throughput.met,
         requests=stats.completed if stats else 0,
         input_tokens=stats.input_tokens if stats else None,
         output_tokens=stats.output_tokens if stats else None,
     )
-    if measured.start_error:
-        sla.met = False
-        sla.violations.append(f"did not start: {measured.start_error}")
-    # Checked again with everything known: the cost limit, and for LLM runs the pooled score.
+    # Checked with everything known: the cost limit, and for LLM runs the pooled score.
     sla = check_sla(
         provisional.model_copy(update={"cost": cost}),
         spec.objectives.sla,
@@ -395,9 +397,10 @@ def _with_tasks(
     catalogue: Catalogue | None,
 ) -> ModelResult:
     score, interval = pooled_score(measured.tasks)
-    llm_cost, budget, breakeven, _notes = economics_for(
+    llm_cost, budget, breakeven, notes = economics_for(
         measured.tasks, pricing, spec.economics, model.throughput_rps
     )
+    measured.notes.extend(f"{target_spec.name}: {note}" for note in notes)
     window = None
     key = getattr(target_spec.pricing, "model", None)
     if catalogue is not None and isinstance(key, str) and key in catalogue.models:
@@ -436,6 +439,7 @@ async def run_async(
     client_ceiling_rps: float | None = None,
     cache: ResponseCache | None = None,
     resume_from: str | None = None,
+    tasks: Sequence[tuple[LlmTaskSpec, list[Sample]]] | None = None,
 ) -> RunResult:
     """Measure every target of the spec and build the report.
 
@@ -449,7 +453,7 @@ async def run_async(
     spec.check_files()
     if samples is None:
         samples, tasks = study_samples(spec)
-    else:  # the caller read the dataset already; the tasks' items are read here
+    elif tasks is None:  # the caller read the dataset already; the tasks' items are read here
         tasks = [(task, load_task_samples(task)) for task in spec.tasks]
     catalogue = spec.economics.open_catalogue()
     pricing = {t.name: resolve_target_pricing(t.pricing, catalogue) for t in spec.targets}
@@ -459,7 +463,7 @@ async def run_async(
     )
     llm: _LlmContext | None = None
     if spec.task == "llm":
-        llm = _LlmContext(tasks=tasks, cache=cache, resume_from=resume_from)
+        llm = _LlmContext(tasks=list(tasks), cache=cache, resume_from=resume_from)
         if judge_spec is not None and any(t.scoring == "judge" for t in spec.tasks):
             llm.judge = create_target(judge_spec.target)
     measured: dict[str, _Measured] = {t.name: _Measured() for t in spec.targets}
@@ -493,6 +497,8 @@ async def run_async(
         for t in spec.targets
     ]
     report = _assemble_report(spec, models, samples, run_id=run_id, interrupted=interrupted)
+    target_notes = [note for t in spec.targets for note in measured[t.name].notes]
+    report = report.model_copy(update={"notes": [*report.notes, *target_notes]})
     decision: RoutingDecision | None = None
     candidates: list[Candidate] = []
     if spec.task == "llm":
@@ -646,6 +652,7 @@ def run(
     client_ceiling_rps: float | None = None,
     cache: ResponseCache | None = None,
     resume_from: str | None = None,
+    tasks: Sequence[tuple[LlmTaskSpec, list[Sample]]] | None = None,
 ) -> RunResult:
     """Measure every target of the spec and build the report (blocking); see ``run_async``."""
     loop_factory = None
@@ -665,5 +672,6 @@ def run(
                 client_ceiling_rps=client_ceiling_rps,
                 cache=cache,
                 resume_from=resume_from,
+                tasks=tasks,
             )
         )

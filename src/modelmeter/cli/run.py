@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
         configure_logging(verbose)
         spec = load_spec(spec_path)
-        samples, _tasks = study_samples(spec)  # checked before any request is sent
+        samples, tasks = study_samples(spec)  # checked before any request is sent
         run_id = resume or new_run_id()
         store = None if no_store else RunStore(db)
         if resume is not None:
@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
                     client_ceiling_rps=client_ceiling(),
                     cache=cache,
                     resume_from=run_id if resume is not None else None,
+                    tasks=tasks,
                 )
         finally:
             if store is not None:

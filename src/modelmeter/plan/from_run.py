@@ -100,6 +100,8 @@ def _lift_interval(
     comparisons: list[PairComparison], baseline: str, candidate: str
 ) -> tuple[float, float] | None:
     for pair in comparisons:
+        if pair.method != "mcnemar-exact":
+            continue  # a paired bootstrap compares mean graded scores, not the accuracy lift
         if (pair.a, pair.b) == (candidate, baseline):
             return pair.interval.low, pair.interval.high
         if (pair.a, pair.b) == (baseline, candidate):
@@ -180,6 +182,10 @@ def _break_even_value(report: Report, spec: Spec, chosen: ModelResult) -> str:
     extra = float((cand_cost - base_cost) / Decimal(1000))  # per request
     money = chosen.cost.currency
     pair = f"Switching from {baseline.name} to {chosen.name}"
+    if lift == 0 and extra > 0:
+        return f"{pair} costs {extra:.3g} {money} more per request at the same accuracy; {declare}."
+    if lift < 0 and extra == 0:
+        return f"{pair} costs the same for {lift:+.4f} in accuracy; {declare}."
     if lift > 0 and extra > 0:
         return (
             f"{pair} pays when a correct answer is worth more than {extra / lift:.3g} {money} "

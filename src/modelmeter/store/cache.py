@@ -183,12 +183,3 @@ class ResponseCache:
                 connection.execute(insert(responses), rows)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write to the response cache: {exc}") from None
-
-    def count(self, run_id: str | None = None) -> int:
-        from sqlalchemy import func
-
-        query = select(func.count()).select_from(responses)
-        if run_id is not None:
-            query = query.where(responses.c.run_id == run_id)
-        with self._engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())

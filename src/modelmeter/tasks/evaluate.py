@@ -72,6 +72,8 @@ def _code_layout(path: Path) -> str:
     """'humaneval' or 'mbpp' from the first row's fields."""
     import json
 
+    if not path.is_file():
+        raise DatasetError("dataset file not found (a code task reads one JSONL file)", path=path)
     try:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
@@ -80,8 +82,8 @@ def _code_layout(path: Path) -> str:
                     break
             else:
                 raise DatasetError("the file is empty", path=path)
-    except FileNotFoundError:
-        raise DatasetError("dataset file not found", path=path) from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"not JSONL: {exc}", path=path, line=1) from None
     if isinstance(row, dict) and "entry_point" in row:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from modelmeter._net import is_loopback_host
 from modelmeter.economics.llm_costs import (
     BreakEven,
     Budget,
@@ -161,12 +162,9 @@ def economics_for(
     return breakdown, budget, breakeven, notes
 
 
-_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
-
-
 def _provider(url: str) -> str:
     host = (urlsplit(url).hostname or "local").lower()
-    if host in _LOCAL_HOSTS or host.startswith("127."):
+    if is_loopback_host(host):
         return "local"
     parts = [p for p in host.split(".") if p not in ("api", "www")]
     name = parts[-2] if len(parts) >= 2 else parts[0]
