@@ -635,6 +635,7 @@ def _assemble_report(
         notes=notes,
         comparisons=comparisons,
         tie_groups=ties,
+        quality_metric=objectives.quality_metric,
     )
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelmeter.decide._facts import p95_of, quality_interval, quality_of
+from modelmeter.decide._facts import QUALITY_LABELS, p95_of, quality_interval, quality_of
 from modelmeter.report.model import Advice, ModelResult, Report
 
 __all__ = ["RunFacts", "advise"]
@@ -35,14 +35,12 @@ class RunFacts:
 
 
 def _label(report: Report) -> str:
-    metric = _metric(report)
-    return {"f1_macro": "macro F1", "task_score": "task score"}.get(metric, metric)
+    return QUALITY_LABELS.get(_metric(report), _metric(report))
 
 
 def _metric(report: Report) -> str:
-    if any(m.task_score is not None for m in report.models):
-        return "task_score"
-    return "f1_macro"
+    """The metric the ranking used, so that "best" and "tied" mean the same here."""
+    return report.quality_metric
 
 
 def _fmt(value: float) -> str:

@@ -424,6 +424,9 @@ class Report(_Model):
     ranking: list[RankedModel]
     recommendation: Recommendation
     sla: dict[str, float] = Field(default_factory=dict, description="The SLA limits applied.")
+    quality_metric: str = Field(
+        default="f1_macro", description="The quality metric the ranking and the SLA used."
+    )
     priority_weights: dict[str, dict[str, float]] = Field(default_factory=dict)
     definitions: dict[str, str] = Field(
         default_factory=dict, description="Metric name -> one-line definition."
