@@ -15,22 +15,31 @@ from modelmeter.spec import DatasetSpec
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 
-def _rows_jsonl(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
-            if not isinstance(row, dict):
-                raise DatasetError(
-                    f"each line must be a JSON object, got {type(row).__name__}",
-                    path=path,
-                    line=number,
-                )
-            yield number, row
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file; a byte-order mark is
+    allowed. Every problem is a ``DatasetError`` naming ``path:line``."""
+    if not path.is_file():
+        raise DatasetError("dataset file not found", path=path)
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    row = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(
+                        f"not valid JSON: {exc.msg}", path=path, line=number
+                    ) from None
+                if not isinstance(row, dict):
+                    raise DatasetError(
+                        f"each line must be a JSON object, got {type(row).__name__}",
+                        path=path,
+                        line=number,
+                    )
+                yield number, row
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
 
 
 def _rows_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
@@ -76,7 +85,7 @@ def load_samples(spec: DatasetSpec) -> list[Sample]:
                 "use .jsonl or .csv, or set dataset.format",
                 path=path,
             )
-    rows = _rows_jsonl(path) if fmt == "jsonl" else _rows_csv(path)
+    rows = read_jsonl(path) if fmt == "jsonl" else _rows_csv(path)
     samples: list[Sample] = []
     seen_ids: dict[str, int] = {}
     try:

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 import re
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import DatasetError
+from modelmeter.data.loaders import read_jsonl
 from modelmeter.data.sample import Sample
 from modelmeter.sandbox import SandboxLimits, SandboxResult, run_many
 from modelmeter.tasks.base import ItemScore
@@ -95,31 +95,6 @@ def mbpp_prompt(text: str, first_test: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise DatasetError("dataset file not found", path=path)
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(
-                        f"not valid JSON: {exc.msg}", path=path, line=number
-                    ) from None
-                if not isinstance(row, dict):
-                    raise DatasetError(
-                        f"each line must be a JSON object, got {type(row).__name__}",
-                        path=path,
-                        line=number,
-                    )
-                yield number, row
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
 
 
 def _text(
@@ -202,7 +177,7 @@ def load_humaneval(path: Path | str) -> list[Sample]:
     path = Path(path)
     samples: list[Sample] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path):
+    for line, row in read_jsonl(path):
         sample_id = _task_id(row, path, line)
         _check_unique(sample_id, seen, path, line)
         prompt = _text(row, "prompt", path, line)
@@ -284,7 +259,7 @@ def load_mbpp(path: Path | str) -> list[Sample]:
     path = Path(path)
     samples: list[Sample] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path):
+    for line, row in read_jsonl(path):
         sample_id = _task_id(row, path, line)
         _check_unique(sample_id, seen, path, line)
         if row.get("text") is not None:

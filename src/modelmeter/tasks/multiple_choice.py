@@ -21,7 +21,6 @@ good question..." as a vote for A.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import DatasetError
+from modelmeter.data.loaders import read_jsonl
 from modelmeter.data.sample import Sample
 from modelmeter.tasks.base import ItemScore
 
@@ -219,80 +219,66 @@ def _text_field(row: dict[str, Any], name: str, path: Path, line: int) -> str:
 
 
 def _load_jsonl(path: Path, counters: dict[str, int]) -> Iterator[tuple[int, Sample]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"not valid JSON: {exc.msg}", path=path, line=line) from None
-            if not isinstance(row, dict):
+    for line, row in read_jsonl(path):
+        for name in ("question", "choices", "answer"):
+            if row.get(name) is None:
+                known = ", ".join(sorted(row)) or "none"
                 raise DatasetError(
-                    f"each line must be a JSON object, got {type(row).__name__}",
+                    f"missing field '{name}' (the Hugging Face MMLU layout has question, "
+                    f"subject, choices, answer; fields here: {known})",
                     path=path,
                     line=line,
                 )
-            for name in ("question", "choices", "answer"):
-                if row.get(name) is None:
-                    known = ", ".join(sorted(row)) or "none"
-                    raise DatasetError(
-                        f"missing field '{name}' (the Hugging Face MMLU layout has question, "
-                        f"subject, choices, answer; fields here: {known})",
-                        path=path,
-                        line=line,
-                    )
-            question = _text_field(row, "question", path, line)
-            if not question:
-                raise DatasetError("field 'question' is empty", path=path, line=line)
-            choices_value = row["choices"]
-            if not isinstance(choices_value, list) or not (
-                MIN_CHOICES <= len(choices_value) <= MAX_CHOICES
-            ):
-                got = (
-                    f"{len(choices_value)} items"
-                    if isinstance(choices_value, list)
-                    else type(choices_value).__name__
-                )
+        question = _text_field(row, "question", path, line)
+        if not question:
+            raise DatasetError("field 'question' is empty", path=path, line=line)
+        choices_value = row["choices"]
+        if not isinstance(choices_value, list) or not (
+            MIN_CHOICES <= len(choices_value) <= MAX_CHOICES
+        ):
+            got = (
+                f"{len(choices_value)} items"
+                if isinstance(choices_value, list)
+                else type(choices_value).__name__
+            )
+            raise DatasetError(
+                f"field 'choices' must be a list of {MIN_CHOICES} to {MAX_CHOICES} texts, "
+                f"got {got}",
+                path=path,
+                line=line,
+            )
+        choices: list[str] = []
+        for position, choice in enumerate(choices_value):
+            if isinstance(choice, bool) or not isinstance(choice, str | int | float):
                 raise DatasetError(
-                    f"field 'choices' must be a list of {MIN_CHOICES} to {MAX_CHOICES} texts, "
-                    f"got {got}",
+                    f"field 'choices' item {position} must be text, got {type(choice).__name__}",
                     path=path,
                     line=line,
                 )
-            choices: list[str] = []
-            for position, choice in enumerate(choices_value):
-                if isinstance(choice, bool) or not isinstance(choice, str | int | float):
-                    raise DatasetError(
-                        f"field 'choices' item {position} must be text, "
-                        f"got {type(choice).__name__}",
-                        path=path,
-                        line=line,
-                    )
-                choices.append(str(choice).strip())
-            answer = _answer_letter(row["answer"], len(choices), path, line)
-            subject = (
-                _text_field(row, "subject", path, line)
-                if row.get("subject") not in (None, "")
-                else subject_from_filename(path)
-            )
-            index = counters.get(subject, 0)
-            counters[subject] = index + 1
-            sample_id = (
-                _text_field(row, "id", path, line)
-                if row.get("id") not in (None, "")
-                else f"{subject}/{index}"
-            )
-            yield (
-                line,
-                _make_sample(
-                    sample_id=sample_id,
-                    question=question,
-                    choices=choices,
-                    answer=answer,
-                    subject=subject,
-                ),
-            )
+            choices.append(str(choice).strip())
+        answer = _answer_letter(row["answer"], len(choices), path, line)
+        subject = (
+            _text_field(row, "subject", path, line)
+            if row.get("subject") not in (None, "")
+            else subject_from_filename(path)
+        )
+        index = counters.get(subject, 0)
+        counters[subject] = index + 1
+        sample_id = (
+            _text_field(row, "id", path, line)
+            if row.get("id") not in (None, "")
+            else f"{subject}/{index}"
+        )
+        yield (
+            line,
+            _make_sample(
+                sample_id=sample_id,
+                question=question,
+                choices=choices,
+                answer=answer,
+                subject=subject,
+            ),
+        )
 
 
 def _files(path: Path) -> list[Path]:
