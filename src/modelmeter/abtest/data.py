@@ -343,10 +343,7 @@ def from_store(
     assigned). Warm-up and cool-down requests are left out. Units are ordered by send time.
     ``run_id`` may be a unique prefix; ``db_url`` None means the default store.
     """
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from modelmeter.store.runs import default_db_url, outcomes, runs, to_url
+    from modelmeter.store.runs import RunStore, default_db_url, to_url
 
     if metric not in STORE_METRICS:
         raise SpecError(
@@ -356,38 +353,12 @@ def from_store(
     url = to_url(db_url) if db_url else default_db_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         raise StoreError(f"no run store at {url.removeprefix('sqlite:///')}")
+    store = RunStore(url)
     try:
-        engine = create_engine(url)
-    except (SQLAlchemyError, ValueError) as exc:
-        raise StoreError(f"cannot open the run store: {exc}") from None
-    try:
-        with engine.connect() as connection:
-            found = connection.execute(
-                select(runs.c.run_id).where(runs.c.run_id.startswith(run_id)).limit(2)
-            ).all()
-            if not found:
-                raise StoreError(f"no run '{run_id}' in the store; see 'modelmeter runs list'")
-            if len(found) > 1:
-                raise StoreError(f"'{run_id}' matches several runs; give more of the id")
-            full_id = str(found[0][0])
-            query = (
-                select(
-                    outcomes.c.target,
-                    outcomes.c.phase,
-                    outcomes.c.sent_at_ns,
-                    outcomes.c.done_at_ns,
-                    outcomes.c.error_kind,
-                )
-                .where(outcomes.c.run_id == full_id)
-                .where(outcomes.c.warmup == 0)
-                .where(outcomes.c.cooldown == 0)
-                .order_by(outcomes.c.sent_at_ns, outcomes.c.id)
-            )
-            rows = connection.execute(query).all()
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read run {run_id} from the store: {exc}") from None
+        full_id = store.resolve_run_id(run_id)
+        rows = store.measured_outcomes(full_id)
     finally:
-        engine.dispose()
+        store.close()
     chosen = [r for r in rows if r.phase == phase]
     if not chosen:
         phases = sorted({str(r.phase) for r in rows})

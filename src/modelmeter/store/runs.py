@@ -96,6 +96,17 @@ def to_url(db: str) -> str:
 
 
 @dataclass(frozen=True)
+class OutcomeRow:
+    """One stored request: which target and phase, when it was sent and done, how it failed."""
+
+    target: str
+    phase: str
+    sent_at_ns: int
+    done_at_ns: int
+    error_kind: str | None
+
+
+@dataclass(frozen=True)
 class RunSummary:
     run_id: str
     created_at: datetime
@@ -209,6 +220,41 @@ class RunStore:
         if len(found) > 1:
             raise StoreError(f"'{run_id}' matches several runs; give more of the id")
         return Report.model_validate_json(found[0][1])
+
+    def resolve_run_id(self, run_id: str) -> str:
+        """The full id of the one stored run whose id starts with ``run_id``."""
+        query = select(runs.c.run_id).where(runs.c.run_id.startswith(run_id)).limit(2)
+        try:
+            with self._engine.connect() as connection:
+                found = connection.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the run store {self.display_url}: {exc}") from None
+        if not found:
+            raise StoreError(f"no run '{run_id}' in {self.display_url}; see 'modelmeter runs list'")
+        if len(found) > 1:
+            raise StoreError(f"'{run_id}' matches several runs; give more of the id")
+        return str(found[0][0])
+
+    def measured_outcomes(self, run_id: str) -> list[OutcomeRow]:
+        """A run's measured outcomes (warm-up and cool-down left out), in send order."""
+        query = (
+            select(
+                outcomes.c.target,
+                outcomes.c.phase,
+                outcomes.c.sent_at_ns,
+                outcomes.c.done_at_ns,
+                outcomes.c.error_kind,
+            )
+            .where(outcomes.c.run_id == run_id)
+            .where(outcomes.c.warmup == 0)
+            .where(outcomes.c.cooldown == 0)
+            .order_by(outcomes.c.sent_at_ns, outcomes.c.id)
+        )
+        try:
+            with self._engine.connect() as connection:
+                return [OutcomeRow(*row) for row in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read run {run_id} from the store: {exc}") from None
 
     def count_outcomes(self, run_id: str) -> int:
         from sqlalchemy import func
