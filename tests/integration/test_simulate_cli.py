@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 from modelmeter.simulate import RequestTiming
+from tests._lines import wait_for_line
 
 # The lead registers the command in the application; until then this builds the same app.
 SCRIPT = """
@@ -52,9 +52,7 @@ def test_the_command_serves_logs_timings_and_stops_on_ctrl_c(tmp_path: Path) -> 
     )
     try:
         assert process.stderr is not None
-        banner = process.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
-        assert match, banner
+        match = wait_for_line(process.stderr, r"http://127\.0\.0\.1:(\d+)")
         connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=30)
         body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
         connection.request("POST", "/v1/chat/completions", json.dumps(body))
