@@ -25,7 +25,8 @@ from modelmeter._exceptions import (
 )
 from modelmeter._version import __version__
 from modelmeter.data import Sample, load_samples
-from modelmeter.report import Report, write_report
+from modelmeter.report import write_report
+from modelmeter.results import Report
 from modelmeter.runner import RunResult, run, run_async
 from modelmeter.spec import Spec, load_spec
 from modelmeter.store import RunStore

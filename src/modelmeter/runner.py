@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelmeter import __version__
+from modelmeter._version import __version__
 from modelmeter._exceptions import TargetError
 from modelmeter.advice import RunFacts, advise
 from modelmeter.data.loaders import load_samples
@@ -46,7 +46,7 @@ from modelmeter.plan.from_run import plans_for
 from modelmeter.plan.kubernetes import deployment_manifests, kubernetes_name, write_manifests
 from modelmeter.progress import ProgressListener, SilentProgress
 from modelmeter.quality import evaluate_classification
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     HostFacts,
     ItemResults,

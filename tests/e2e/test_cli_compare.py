@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from modelmeter.cli.compare import register
 from modelmeter.compare import ComparisonResult
-from modelmeter.report.model import Report, SlaCheck
+from modelmeter.results import Report, SlaCheck
 from modelmeter.store import RunStore
 from tests.unit.test_compare_builders import item_ids, model, paired_grades, regression_pair, report
 

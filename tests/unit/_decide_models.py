@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     Interval,
     LatencySummary,

@@ -12,7 +12,7 @@ import pytest
 from modelmeter._exceptions import DatasetError, ErrorKind, SpecError, StoreError
 from modelmeter.abtest import analyse, from_rows, from_store, load_csv
 from modelmeter.load.outcome import Outcome
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     HostFacts,
     ModelResult,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from modelmeter.advice import RunFacts, advise
-from modelmeter.report.model import (
+from modelmeter.results import (
     HostFacts,
     ModelResult,
     Recommendation,

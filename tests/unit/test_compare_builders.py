@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from modelmeter.economics.llm_costs import Budget
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     HostFacts,
     Interval,

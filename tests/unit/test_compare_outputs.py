@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from modelmeter.compare import ComparisonResult, compare_reports, to_junit, to_markdown
-from modelmeter.report.model import SlaCheck
+from modelmeter.results import SlaCheck
 from tests.unit.test_compare_builders import budget, model, paired_grades, regression_pair, report
 
 _SUITE_ATTRIBUTES = {"name", "tests", "failures", "errors", "skipped", "time"}

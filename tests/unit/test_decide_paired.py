@@ -7,7 +7,7 @@ from scipy.stats import binomtest
 from modelmeter.decide import rank
 from modelmeter.decide.objectives import Objectives
 from modelmeter.decide.paired import compare_models
-from modelmeter.report.model import ItemResults, ModelResult
+from modelmeter.results import ItemResults, ModelResult
 from tests.unit._decide_models import model_result
 
 

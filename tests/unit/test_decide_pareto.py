@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from modelmeter.decide import ParetoPoint, dominated_by, dominates, pareto_front, pareto_points
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.report.model import CostResult, LatencySummary, ModelResult, QualityResult, SlaCheck
+from modelmeter.results import CostResult, LatencySummary, ModelResult, QualityResult, SlaCheck
 
 
 def _point(name: str, quality: float | None, p95: float | None, cost: str | None) -> ParetoPoint:

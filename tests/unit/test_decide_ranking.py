@@ -6,7 +6,7 @@ import pytest
 
 from modelmeter.decide import Objectives, Sla, normalise, rank
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.report.model import SlaCheck
+from modelmeter.results import SlaCheck
 from tests.unit._decide_models import model_result
 
 REFERENCE = [

@@ -18,7 +18,7 @@ from modelmeter.decide import (
     recommend,
 )
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.report.model import ModelResult, Recommendation, SlaCheck
+from modelmeter.results import ModelResult, Recommendation, SlaCheck
 from tests.unit._decide_models import model_result
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from modelmeter.decide import Sla, check_sla, check_sla_values, sla_value_violations
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     LatencySummary,
     LoadResult,

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from modelmeter.plan.from_run import plans_for
-from modelmeter.report.model import Interval, PairComparison
+from modelmeter.results import Interval, PairComparison
 from modelmeter.spec import parse_spec
 from tests.unit._decide_models import model_result
 from tests.unit.test_advice import _report

@@ -16,7 +16,7 @@ from sklearn.metrics import (
 )
 
 from modelmeter.quality import evaluate_classification
-from modelmeter.report.model import QualityResult
+from modelmeter.results import QualityResult
 
 FAILED = "<no prediction>"  # what a failed request becomes for scikit-learn
 

@@ -11,18 +11,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from modelmeter.report import (
-    CostResult,
-    HostFacts,
-    LatencySummary,
-    LoadResult,
-    ModelResult,
-    QualityResult,
-    Recommendation,
-    Report,
-    SlaCheck,
-    SliceQuality,
-)
 from modelmeter.report.charts import (
     PALETTE,
     Bar,
@@ -38,6 +26,18 @@ from modelmeter.report.charts import (
     nice_ticks,
     scatter_chart,
     tick_labels,
+)
+from modelmeter.results import (
+    CostResult,
+    HostFacts,
+    LatencySummary,
+    LoadResult,
+    ModelResult,
+    QualityResult,
+    Recommendation,
+    Report,
+    SlaCheck,
+    SliceQuality,
 )
 
 HOSTILE = "<b onload=x>&\"'"

@@ -13,7 +13,7 @@ import pytest
 from modelmeter.plan import BusinessCase, CapacityPlan, business_case, plan_capacity
 from modelmeter.report import render_html, render_markdown
 from modelmeter.report.markdown import escape
-from modelmeter.report.model import (
+from modelmeter.results import (
     Advice,
     Interval,
     LatencySummary,

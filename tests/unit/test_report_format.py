@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from modelmeter.report import Interval
 from modelmeter.report import _format as fmt
+from modelmeter.results import Interval
 
 
 @pytest.mark.parametrize(

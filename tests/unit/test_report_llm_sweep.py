@@ -7,17 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from modelmeter.report import (
-    LatencySummary,
-    LlmLoadMetrics,
-    ModelResult,
-    Report,
-    SweepPoint,
-    SweepResult,
-    render_html,
-    render_json,
-    render_markdown,
-)
+from modelmeter.report import render_html, render_json, render_markdown
 from modelmeter.report._tables import sweep_table, token_source_sentence
 from modelmeter.report.charts import (
     PALETTE,
@@ -30,6 +20,14 @@ from modelmeter.report.charts import (
     grouped_bar_chart,
     line_chart,
     ordered_points,
+)
+from modelmeter.results import (
+    LatencySummary,
+    LlmLoadMetrics,
+    ModelResult,
+    Report,
+    SweepPoint,
+    SweepResult,
 )
 from tests.unit.test_report_charts import _texts
 from tests.unit.test_report_render import _model, _parse, edge_report, make_report

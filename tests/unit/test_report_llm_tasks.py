@@ -18,7 +18,7 @@ from modelmeter.economics.llm_costs import (
 from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.report import render_html, render_markdown
 from modelmeter.report.markdown import escape
-from modelmeter.report.model import (
+from modelmeter.results import (
     Interval,
     ModelResult,
     Report,

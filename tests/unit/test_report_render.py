@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 import modelmeter.report as report_pkg
-from modelmeter.report import (
+from modelmeter.report import render_html, render_json, render_markdown, write_report
+from modelmeter.report.charts import build_charts
+from modelmeter.results import (
     ClassMetrics,
     CostResult,
     HostFacts,
@@ -28,12 +30,7 @@ from modelmeter.report import (
     Report,
     SlaCheck,
     SliceQuality,
-    render_html,
-    render_json,
-    render_markdown,
-    write_report,
 )
-from modelmeter.report.charts import build_charts
 
 LANGUAGES = ("de", "en", "es", "fr", "it")
 LABELS = ("billing", "bug", "feature")

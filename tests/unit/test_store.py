@@ -10,7 +10,7 @@ import pytest
 
 from modelmeter._exceptions import ErrorKind, StoreError
 from modelmeter.load.outcome import Outcome
-from modelmeter.report.model import (
+from modelmeter.results import (
     CostResult,
     HostFacts,
     ModelResult,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from modelmeter.economics.pricing import ApiPricing
 from modelmeter.economics.settings import EconomicsSpec
-from modelmeter.report.model import Interval, TaskQuality
+from modelmeter.results import Interval, TaskQuality
 from modelmeter.tasks.evaluate import TaskEvaluation
 from modelmeter.tasks.results import economics_for, pooled_score
 

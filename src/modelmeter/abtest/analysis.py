@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from modelmeter import __version__
+from modelmeter._version import __version__
 from modelmeter._exceptions import DatasetError, SpecError
 from modelmeter.abtest.compare import Difference, proportion_test, welch_test
 from modelmeter.abtest.cuped import cuped_adjust
@@ -28,7 +28,7 @@ from modelmeter.abtest.model import (
 )
 from modelmeter.abtest.sequential import sequential_test
 from modelmeter.abtest.srm import SRM_THRESHOLD, sample_ratio_mismatch
-from modelmeter.report.model import Interval
+from modelmeter.results import Interval
 from modelmeter.stats.multiple import holm
 
 __all__ = ["analyse"]

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelmeter.report.model import Interval
+from modelmeter.results import Interval
 
 __all__ = [
     "AB_SCHEMA_VERSION",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modelmeter.decide._facts import QUALITY_LABELS, p95_of, quality_interval, quality_of
-from modelmeter.report.model import Advice, ModelResult, Report
+from modelmeter.results import Advice, ModelResult, Report
 
 __all__ = ["RunFacts", "advise"]
 

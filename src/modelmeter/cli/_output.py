@@ -10,7 +10,7 @@ from rich.table import Table
 from modelmeter.cli._console import EXIT_INTERRUPTED, console, stdout
 from modelmeter.economics import format_money
 from modelmeter.report import write_report
-from modelmeter.report.model import Report
+from modelmeter.results import Report
 from modelmeter.runner import RunResult
 from modelmeter.store import RunStore
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modelmeter import __version__
+from modelmeter._version import __version__
 from modelmeter.cli import ab as ab_cmd
 from modelmeter.cli import calibrate as calibrate_cmd
 from modelmeter.cli import compare as compare_cmd

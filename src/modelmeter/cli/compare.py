@@ -22,7 +22,7 @@ from modelmeter.cli.run import DbOption
 
 if TYPE_CHECKING:
     from modelmeter.compare import ComparisonResult
-    from modelmeter.report.model import Report
+    from modelmeter.results import Report
     from modelmeter.store import RunStore
 
 _STYLES = {

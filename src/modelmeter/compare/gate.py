@@ -30,7 +30,7 @@ from modelmeter.compare.model import (
     QualityVerdict,
 )
 from modelmeter.economics import format_money
-from modelmeter.report.model import ItemResults, ModelResult, Report
+from modelmeter.results import ItemResults, ModelResult, Report
 from modelmeter.stats import (
     HOLM,
     Comparison,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from modelmeter.economics import ensure_single_currency, format_money
-from modelmeter.report.model import Interval, ModelResult
+from modelmeter.results import Interval, ModelResult
 
 QUALITY_LABELS = {
     "f1_macro": "macro F1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modelmeter.report.model import Interval, ModelResult, PairComparison
+from modelmeter.results import Interval, ModelResult, PairComparison
 
 __all__ = ["compare_models"]
 

@@ -26,7 +26,7 @@ from modelmeter.decide._facts import (
 )
 from modelmeter.decide.objectives import QualityMetric
 from modelmeter.economics import ensure_single_currency
-from modelmeter.report.model import ModelResult
+from modelmeter.results import ModelResult
 
 __all__ = ["ParetoPoint", "dominated_by", "dominates", "pareto_front", "pareto_points"]
 

@@ -35,7 +35,7 @@ from modelmeter.decide._facts import (
 )
 from modelmeter.decide.objectives import CRITERIA, Objectives, QualityMetric
 from modelmeter.decide.sla import SlaViolation, sla_violations
-from modelmeter.report.model import ModelResult, RankedModel
+from modelmeter.results import ModelResult, RankedModel
 
 __all__ = ["normalise", "rank"]
 

@@ -29,7 +29,7 @@ from modelmeter.decide._facts import (
 from modelmeter.decide.objectives import CRITERIA, PRESET_WEIGHTS, Objectives, Priority
 from modelmeter.decide.pareto import dominated_by
 from modelmeter.decide.ranking import _ordered, _score, _Scored
-from modelmeter.report.model import ModelResult, RankedModel, Recommendation
+from modelmeter.results import ModelResult, RankedModel, Recommendation
 
 __all__ = ["recommend"]
 

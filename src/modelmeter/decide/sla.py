@@ -22,7 +22,7 @@ from modelmeter.decide._facts import (
     quality_of,
 )
 from modelmeter.decide.objectives import QualityMetric, Sla
-from modelmeter.report.model import ModelResult, SlaCheck
+from modelmeter.results import ModelResult, SlaCheck
 
 __all__ = [
     "SlaViolation",

@@ -25,13 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter._money import Money
 from modelmeter.economics.pricing import ApiPricing, InstancePricing
+from modelmeter.results import CostResult
 
 __all__ = [
     "SIGNIFICANT_DIGITS",
@@ -48,22 +45,6 @@ _CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _SECONDS_PER_HOUR = Decimal(3600)
 _THOUSAND = Decimal(1000)
 _MILLION = Decimal(1_000_000)
-
-
-class CostResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    currency: str
-    per_1000_requests: Money | None = Field(
-        description="Cost of 1,000 requests; None when it cannot be computed (e.g. no throughput)."
-    )
-    basis: Literal["instance", "api", "none"]
-    explanation: str = Field(description="The formula with the figures that went into it.")
-    throughput_basis_rps: float | None = None
-    within_sla: bool | None = Field(
-        default=None,
-        description="Instance pricing: whether the throughput used was measured within the SLA.",
-    )
 
 
 class CurrencyMismatchError(ModelmeterError, ValueError):

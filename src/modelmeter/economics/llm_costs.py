@@ -51,6 +51,7 @@ from modelmeter.economics.cost import (
     _round_significant,
 )
 from modelmeter.economics.pricing import ApiPricing, InstancePricing
+from modelmeter.results import BreakEven, Budget, CostLine, LlmCostBreakdown
 
 __all__ = [
     "DEFAULT_DAYS_PER_MONTH",
@@ -98,19 +99,6 @@ def _count(value: Decimal) -> str:
 
 def _decimal(value: float) -> Decimal:
     return Decimal(repr(value))
-
-
-class CostLine(_Model):
-    """One billed component: a quantity at a rate."""
-
-    item: str = Field(description="What is billed, e.g. 'input tokens (full rate)'.")
-    quantity: Quantity = Field(description="How many tokens, requests or seconds.")
-    rate: Money = Field(description="The price applied, per `rate_per`.")
-    rate_per: Literal["1M tokens", "request", "second"] = Field(
-        description="What `rate` is the price of."
-    )
-    amount: Money = Field(description="quantity × rate (÷ 1M for tokens), exact.")
-    formula: str = Field(description="The multiplication with its figures.")
 
 
 @dataclass(frozen=True)
@@ -391,29 +379,6 @@ class TokenMeans(_Model):
     )
 
 
-class LlmCostBreakdown(_Model):
-    """What the evaluated requests cost, in the figures people compare models by."""
-
-    currency: str = Field(description="ISO 4217 code of every amount here.")
-    requests: int = Field(description="Requests the figures are over.")
-    total_tokens: int = Field(description="Input + output tokens of those requests.")
-    lines: list[CostLine] = Field(description="The billed components of the total.")
-    total: Money = Field(description="Cost of all the evaluated requests.")
-    per_request: Money | None = Field(description="Mean cost of one request; None: no requests.")
-    per_1000_requests: Money | None = Field(description="per_request × 1000.")
-    per_1m_tokens: Money | None = Field(
-        description="total / (input + output tokens) × 1M; None when no token was counted."
-    )
-    correct_answers: int | None = Field(description="Correct answers among the requests.")
-    per_correct_answer: Money | None = Field(
-        description="total / correct answers; None when none was correct or it is unknown."
-    )
-    blended_3_to_1_per_1m: Money = Field(
-        description="(3 × input + 1 × output list price) / 4 per 1M tokens, for comparison."
-    )
-    explanation: list[str] = Field(description="Every formula with its figures, in order.")
-
-
 def llm_cost_breakdown(
     pricing: ApiPricing, usage: TokenUsage, *, correct_answers: int | None = None
 ) -> LlmCostBreakdown:
@@ -596,27 +561,6 @@ class Workload(_Model):
                     f"{reasoning} ({part}) is part of {output} and cannot exceed it ({whole})"
                 )
         return self
-
-
-class Budget(_Model):
-    """The monthly cost of a declared workload, with what it assumed."""
-
-    currency: str = Field(description="ISO 4217 code of every amount here.")
-    requests_per_month: Quantity | None = Field(
-        description="Requests in the month; None when the workload gives tokens only."
-    )
-    input_tokens_per_month: Quantity = Field(description="Input tokens in the month.")
-    output_tokens_per_month: Quantity = Field(description="Output tokens in the month.")
-    lines: list[CostLine] = Field(description="The billed components of the total.")
-    total: Money = Field(description="Cost of the month's workload.")
-    assumptions: list[str] = Field(
-        description="Where each figure not declared came from (measured means, 30 days, ...)."
-    )
-    explanation: list[str] = Field(description="Every formula with its figures, in order.")
-    limit: Money | None = Field(default=None, description="The declared monthly budget, if any.")
-    within_budget: bool | None = Field(
-        default=None, description="total ≤ limit; None when no limit was declared."
-    )
 
 
 def _workload_quantities(
@@ -808,45 +752,6 @@ def check_budget_limit(budget: Budget, limit: Decimal, currency: str) -> Budget:
     return budget.model_copy(
         update={"limit": limit, "within_budget": within, "explanation": [*budget.explanation, line]}
     )
-
-
-class BreakEven(_Model):
-    """API or self-hosting: the monthly volume from which instances cost less than the API."""
-
-    currency: str = Field(description="ISO 4217 code of every amount here.")
-    api_cost_per_request: Money = Field(description="Mean API cost of one request.")
-    hours_per_month: Quantity = Field(description="Hours the instances are paid for per month.")
-    fixed_monthly_cost: Money = Field(
-        description="price_per_hour × instances × hours_per_month: paid whatever the volume."
-    )
-    capacity_requests_per_month: Quantity = Field(
-        description="throughput × 3600 × hours × utilisation: what the instances can serve."
-    )
-    self_hosted_cost_per_request_at_capacity: Money = Field(
-        description="fixed_monthly_cost / capacity: the lowest self-hosted cost per request."
-    )
-    break_even_requests_per_month: Quantity | None = Field(
-        description="fixed_monthly_cost / api_cost_per_request; None when the API is free."
-    )
-    self_hosting_can_win: bool = Field(
-        description="Whether the break-even volume is within the instances' capacity."
-    )
-    monthly_requests: Quantity | None = Field(
-        default=None, description="The declared monthly volume compared, if any."
-    )
-    deployments_needed: int | None = Field(
-        default=None, description="Deployments of `instances` instances that volume needs."
-    )
-    self_hosted_monthly_cost: Money | None = Field(
-        default=None, description="deployments_needed × fixed_monthly_cost."
-    )
-    api_monthly_cost: Money | None = Field(
-        default=None, description="monthly_requests × api_cost_per_request."
-    )
-    cheaper: Literal["api", "self_hosted", "same"] | None = Field(
-        default=None, description="Which costs less at the declared volume."
-    )
-    explanation: list[str] = Field(description="Every formula with its figures, in order.")
 
 
 def break_even(

@@ -32,7 +32,7 @@ from modelmeter.load.sweep import (
     search_max_rate,
     sweep,
 )
-from modelmeter.report.model import SweepPoint, SweepResult
+from modelmeter.results import SweepPoint, SweepResult
 from modelmeter.targets.base import Target
 
 

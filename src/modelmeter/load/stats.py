@@ -11,7 +11,7 @@ import numpy.typing as npt
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import Distribution, MeasuredStats, OutcomeRecorder, measured_stats
 from modelmeter.load.schedule import LoadPlan
-from modelmeter.report.model import Interval, LatencySummary, LlmLoadMetrics, LoadResult
+from modelmeter.results import Interval, LatencySummary, LlmLoadMetrics, LoadResult
 
 NS_PER_MS = 1_000_000
 

@@ -24,18 +24,16 @@ from modelmeter.plan.capacity import (
 from modelmeter.plan.kubernetes import (
     LIVE_PATH,
     METRICS_PATH,
-    QUANTITY_PATTERN,
     READY_PATH,
     REQUEST_RATE_METRIC,
     SERVE_REQUESTS_SERIES,
     deployment_manifests,
-    is_positive_quantity,
-    is_quantity,
     kubernetes_name,
     prometheus_adapter_rule,
     rate_quantity,
     write_manifests,
 )
+from modelmeter.plan.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 
 __all__ = [
     "DEFAULT_HOURS_PER_MONTH",

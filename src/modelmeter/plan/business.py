@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modelmeter._money import Money
 from modelmeter.economics.cost import (
     _CONTEXT,
     _round_significant,
@@ -39,7 +37,8 @@ from modelmeter.economics.cost import (
     format_money,
 )
 from modelmeter.economics.pricing import _currency_code
-from modelmeter.plan.capacity import PlanError, Quantity, _decimal, _number
+from modelmeter.plan.capacity import PlanError, _decimal, _number
+from modelmeter.results import BusinessCase, BusinessFigures, ValuePer
 
 __all__ = [
     "BusinessCase",
@@ -49,7 +48,6 @@ __all__ = [
     "business_case",
 ]
 
-ValuePer = Literal["correct", "conversion"]
 
 _UNIT = {"correct": "correct answers", "conversion": "conversions"}
 
@@ -102,77 +100,6 @@ class BusinessSpec(BaseModel):
     @classmethod
     def _normalise_currency(cls, value: object) -> object:
         return _currency_code(value)
-
-
-class BusinessFigures(BaseModel):
-    """The business case at one value of the lift."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    lift: float = Field(description="Candidate minus baseline accuracy (a share: 0.05 = 5 points).")
-    extra_per_month: Quantity = Field(
-        description="lift × monthly requests: extra correct answers (or conversions) per month."
-    )
-    monthly_value: Money = Field(description="extra_per_month × value_per_correct.")
-    net_monthly_benefit: Money | None = Field(
-        description="monthly_value − extra monthly cost; None when a monthly cost is unknown."
-    )
-    net_gain_over_horizon: Money | None = Field(
-        description="net_monthly_benefit × horizon months − one-off cost."
-    )
-    roi: Quantity | None = Field(
-        description="net_gain_over_horizon / (one-off cost + extra monthly cost × horizon), as "
-        "a ratio (0.5 = 50%); None when nothing is invested or a cost is unknown."
-    )
-    payback_months: Quantity | None = Field(
-        description="one-off cost / net_monthly_benefit; None when the benefit is not positive "
-        "(never paid back) or unknown."
-    )
-
-
-class BusinessCase(BaseModel):
-    """Whether switching from the baseline to the candidate pays, with its uncertainty."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    baseline: str = Field(description="Name of the model in production (the baseline).")
-    candidate: str = Field(description="Name of the model weighed against it.")
-    currency: str = Field(description="ISO 4217 code of every amount here.")
-    value_per: ValuePer = Field(description="What value_per_correct is the value of.")
-    value_per_correct: Money = Field(description="Value of one more correct answer/conversion.")
-    monthly_requests: Quantity = Field(description="Requests per month.")
-    baseline_accuracy: float = Field(description="Accuracy (or conversion rate) of the baseline.")
-    candidate_accuracy: float = Field(description="Accuracy (or conversion rate) of the candidate.")
-    lift_low: float | None = Field(description="Low end of the lift's interval; None without one.")
-    lift_high: float | None = Field(description="High end of the lift's interval.")
-    interval_level: float | None = Field(description="Confidence level of the lift's interval.")
-    lift_interval_method: str | None = Field(
-        description="How the lift's interval was obtained: the paired difference's, or MOVER "
-        "from the two accuracy intervals."
-    )
-    gain_established: bool | None = Field(
-        description="True when the lift's interval lies above 0, False when it includes or is "
-        "below 0, None without an interval."
-    )
-    monthly_cost_baseline: Money | None = Field(
-        description="Baseline's monthly cost; None: unknown."
-    )
-    monthly_cost_candidate: Money | None = Field(
-        description="Candidate's monthly cost; None: unknown."
-    )
-    extra_monthly_cost: Money | None = Field(
-        description="Candidate's minus baseline's monthly cost (negative: the candidate saves)."
-    )
-    one_off_cost: Money = Field(description="Cost of making the switch once.")
-    horizon_months: int = Field(description="Months the ROI is counted over.")
-    expected: BusinessFigures = Field(description="Figures at the measured lift.")
-    at_lift_low: BusinessFigures | None = Field(
-        description="Figures at the low end of the lift's interval (the interval carried through)."
-    )
-    at_lift_high: BusinessFigures | None = Field(
-        description="Figures at the high end of the lift's interval."
-    )
-    explanation: list[str] = Field(description="Every formula with its figures, in order.")
 
 
 def _share(value: float, argument: str, low: float = 0.0) -> Decimal:

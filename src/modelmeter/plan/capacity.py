@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +33,8 @@ from modelmeter._exceptions import ModelmeterError
 from modelmeter._money import Money
 from modelmeter.economics.cost import _CONTEXT, _plain, _price, _round_significant, format_money
 from modelmeter.economics.pricing import _currency_code
+from modelmeter.plan.quantity import is_positive_quantity
+from modelmeter.results import CapacityPlan, CapacitySource
 
 __all__ = [
     "DEFAULT_HOURS_PER_MONTH",
@@ -46,7 +47,6 @@ __all__ = [
 
 DEFAULT_HOURS_PER_MONTH = Decimal(730)  # 365 × 24 / 12: the average month, as cloud bills use
 
-CapacitySource = Literal["sla_search", "throughput"]
 
 # A count or rate in memory is Decimal (exact arithmetic); in JSON a plain number, as Money is.
 Quantity = Money
@@ -162,9 +162,6 @@ class CapacitySpec(BaseModel):
     @field_validator("cpu", "memory")
     @classmethod
     def _kubernetes_quantity(cls, value: str) -> str:
-        # Imported here: kubernetes.py imports this module for CapacityPlan.
-        from modelmeter.plan.kubernetes import is_positive_quantity
-
         if not is_positive_quantity(value):
             raise ValueError(
                 f"must be a positive Kubernetes quantity such as '1', '500m', '2Gi' or "
@@ -184,61 +181,6 @@ class CapacitySpec(BaseModel):
                 f"({self.min_replicas})"
             )
         return self
-
-
-class CapacityPlan(BaseModel):
-    """Replicas for the peak, the autoscaler's range and target, and the monthly cost."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    per_replica_rps: float = Field(description="Requests per second one replica carries.")
-    source: CapacitySource = Field(
-        description="Where per_replica_rps comes from: 'sla_search' (highest rate within the "
-        "SLA) or 'throughput' (measured without an SLA check)."
-    )
-    peak_rps: float = Field(description="Peak request rate planned for, in requests per second.")
-    headroom: float = Field(description="Spare capacity on top of the peak, as a share of it.")
-    replicas_for_peak: int = Field(
-        description="ceil(peak × (1 + headroom) / per-replica capacity), before min_replicas."
-    )
-    replicas: int = Field(description="Replicas at peak: replicas_for_peak, at least min_replicas.")
-    min_replicas: int = Field(description="Fewest replicas ever running (the HPA's minimum).")
-    max_replicas: int = Field(description="Most replicas the HPA may start (its maximum).")
-    utilisation_at_peak: float = Field(
-        description="peak / (replicas × per-replica capacity): share of capacity used at peak."
-    )
-    target_utilisation: float = Field(
-        description="Share of one replica's capacity the autoscaler aims at."
-    )
-    hpa_target_rps: float = Field(
-        description="Requests per second per replica the HPA aims at: capacity × target "
-        "utilisation."
-    )
-    hpa_replicas_at_peak: int = Field(
-        description="Replicas the HPA asks for at peak, ceil(peak / hpa_target_rps), before it "
-        "is held to [min_replicas, max_replicas]."
-    )
-    average_rps: float | None = Field(
-        description="Average request rate, when given, for the autoscaled cost."
-    )
-    replicas_at_average: int | None = Field(
-        description="Replicas the HPA settles at under the average load, within its range."
-    )
-    utilisation_at_average: float | None = Field(
-        description="average / (replicas_at_average × per-replica capacity)."
-    )
-    currency: str | None = Field(description="ISO 4217 code of every amount; None without price.")
-    price_per_hour: Money | None = Field(description="Price of one replica for one hour.")
-    hours_per_month: Quantity = Field(description="Hours billed per replica per month.")
-    monthly_cost: Money | None = Field(
-        description="replicas × price per hour × hours per month: the peak-provisioned cost; "
-        "None without a price."
-    )
-    monthly_cost_at_average: Money | None = Field(
-        description="replicas at average × price per hour × hours per month: the autoscaled "
-        "cost when load stays near its average; None without a price or an average."
-    )
-    explanation: list[str] = Field(description="Every formula with its figures, in order.")
 
 
 def _decimal(value: float | int | Decimal) -> Decimal:

@@ -17,7 +17,7 @@ from modelmeter._exceptions import ModelmeterError
 from modelmeter.economics.pricing import InstancePricing
 from modelmeter.plan.business import BusinessCase, business_case
 from modelmeter.plan.capacity import CapacityPlan, CapacitySpec, plan_capacity
-from modelmeter.report.model import Interval, ModelResult, PairComparison, Report
+from modelmeter.results import Interval, ModelResult, PairComparison, Report
 from modelmeter.spec import Spec
 
 __all__ = ["RunPlans", "plans_for"]

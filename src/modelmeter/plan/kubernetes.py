@@ -1,7 +1,7 @@
 """Kubernetes manifests that deploy a model server sized by a capacity plan.
 
 The plan's numbers only help if they reach the cluster, so this module turns a
-:class:`~modelmeter.plan.capacity.CapacityPlan` into two objects:
+:class:`~modelmeter.results.CapacityPlan` into two objects:
 
 - an ``apps/v1`` Deployment: ``replicas`` starts at the plan's minimum, every replica gets
   the CPU and memory of the measured one (requests = limits, so production replicas behave like
@@ -31,7 +31,9 @@ from typing import Any
 import yaml
 
 from modelmeter._version import __version__
-from modelmeter.plan.capacity import CapacityPlan, PlanError, _decimal, _number
+from modelmeter.plan.capacity import PlanError, _decimal, _number
+from modelmeter.plan.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
+from modelmeter.results import CapacityPlan
 
 __all__ = [
     "LIVE_PATH",
@@ -56,36 +58,12 @@ REQUEST_RATE_METRIC = "http_requests_per_second"
 # The counter `modelmeter serve` exposes on /metrics (prometheus-client adds `_total`).
 SERVE_REQUESTS_SERIES = "modelmeter_serve_requests_total"
 
-# The quantity grammar of the Kubernetes API (k8s.io/apimachinery/pkg/api/resource.Quantity):
-#   <quantity> ::= <signedNumber><suffix>;  <signedNumber> ::= [+-]<number>
-#   <number> ::= <digits> | <digits>.<digits> | <digits>. | .<digits>
-#   <suffix> ::= <binarySI> | <decimalExponent> | <decimalSI>
-#   <binarySI> ::= Ki|Mi|Gi|Ti|Pi|Ei;  <decimalSI> ::= m|""|k|M|G|T|P|E
-#   <decimalExponent> ::= e<signedNumber> | E<signedNumber>
-_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-QUANTITY_PATTERN = re.compile(
-    rf"^(?P<sign>[+-]?)(?P<number>{_NUMBER})"
-    rf"(?P<suffix>[KMGTPE]i|[eE][+-]?{_NUMBER}|[mkMGTPE])?$"
-)
 _NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 _NAME_RULE = (
     "lower-case letters, digits and '-', starting and ending with a letter or digit, at most "
     "63 characters (an RFC 1123 label)"
 )
 _CONTAINER = "model-server"
-
-
-def is_quantity(text: str) -> bool:
-    """Whether ``text`` is a Kubernetes quantity string ('84', '840m', '1.5Gi', '2e3')."""
-    return isinstance(text, str) and QUANTITY_PATTERN.match(text) is not None
-
-
-def is_positive_quantity(text: str) -> bool:
-    """A quantity above zero: what a resource request or a metric target must be."""
-    match = QUANTITY_PATTERN.match(text) if isinstance(text, str) else None
-    if match is None or match["sign"] == "-":
-        return False
-    return any(digit in "123456789" for digit in match["number"])
 
 
 def rate_quantity(requests_per_second: float | Decimal) -> str:

@@ -19,7 +19,7 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
-from modelmeter.report.model import Interval
+from modelmeter.results import Interval
 
 __all__ = [
     "BOOTSTRAP_METHOD",

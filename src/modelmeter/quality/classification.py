@@ -23,7 +23,7 @@ from modelmeter.quality.bootstrap import (
     classification_scores,
     confusion_counts,
 )
-from modelmeter.report.model import ClassMetrics, QualityResult, SliceQuality
+from modelmeter.results import ClassMetrics, QualityResult, SliceQuality
 
 __all__ = ["INTERVAL_METRICS", "evaluate_classification"]
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from modelmeter.plan import BusinessCase, BusinessFigures, CapacityPlan
 from modelmeter.report import _format as fmt
 from modelmeter.report._tables import Column, Row, Table
-from modelmeter.report.model import Interval, PairComparison, Report
+from modelmeter.results import Interval, PairComparison, Report
 
 __all__ = [
     "BusinessView",

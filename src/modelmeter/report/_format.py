@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from modelmeter.report.model import Interval
+from modelmeter.results import Interval
 
 MISSING = "–"
 

@@ -19,7 +19,7 @@ from modelmeter._money import Money
 from modelmeter.report import _format as fmt
 from modelmeter.report._tables import Column, Row, Table
 from modelmeter.report.charts import model_colors
-from modelmeter.report.model import (
+from modelmeter.results import (
     Interval,
     ModelResult,
     Report,

@@ -15,7 +15,7 @@ from modelmeter.report.charts import (
     ordered_points,
     slice_layout,
 )
-from modelmeter.report.model import (
+from modelmeter.results import (
     Interval,
     LatencySummary,
     LlmLoadMetrics,

@@ -6,7 +6,7 @@ gives every mark a ``<title>`` tooltip with the exact figure. All text that reac
 through :func:`_esc`, so a hostile model name cannot inject markup. No scripts, no external
 references: the report opens offline.
 
-:func:`build_charts` maps a :class:`~modelmeter.report.model.Report` onto the charts; it only
+:func:`build_charts` maps a :class:`~modelmeter.results.Report` onto the charts; it only
 selects, sorts and rescales what the report holds.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html import escape
 
 from modelmeter.report import _format as fmt
-from modelmeter.report.model import Interval, ModelResult, Report, SweepPoint, SweepResult
+from modelmeter.results import Interval, ModelResult, Report, SweepPoint, SweepResult
 
 #: Colour per model, in report order (Tableau 10: distinct, and readable on white and in print).
 PALETTE = (

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from modelmeter.report import _decision_tables, _llm_tables, _tables
 from modelmeter.report import _format as fmt
 from modelmeter.report.charts import Chart, build_charts
-from modelmeter.report.model import Report
+from modelmeter.results import Report
 
 _TEMPLATE = "report.html.j2"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelmeter.report.model import Report
+from modelmeter.results import Report
 
 
 def render_json(report: Report) -> str:

@@ -10,7 +10,7 @@ from modelmeter.report import _format as fmt
 from modelmeter.report._decision_tables import DecisionView, LinkedFile
 from modelmeter.report._llm_tables import LlmView
 from modelmeter.report._tables import Table
-from modelmeter.report.model import Report
+from modelmeter.results import Report
 
 # Characters that Markdown (or the HTML it passes through) reads as syntax anywhere in a line.
 _INLINE = frozenset("\\`*[]<>|&~")

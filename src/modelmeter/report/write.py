@@ -10,7 +10,7 @@ from pathlib import Path
 from modelmeter.report.html import render_html
 from modelmeter.report.json import render_json
 from modelmeter.report.markdown import render_markdown
-from modelmeter.report.model import Report
+from modelmeter.results import Report
 
 FILE_NAMES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 

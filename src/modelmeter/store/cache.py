@@ -24,13 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    String,
-    Table,
-    Text,
     insert,
     select,
 )
@@ -38,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelmeter._exceptions import StoreError
-from modelmeter.store.runs import metadata
+from modelmeter.store.schema import metadata, responses
 
 __all__ = ["CachedAnswer", "ResponseCache", "request_key", "target_identity"]
 
@@ -46,24 +39,6 @@ __all__ = ["CachedAnswer", "ResponseCache", "request_key", "target_identity"]
 _NOT_IDENTITY = {"name", "description", "headers", "api_key", "timeout_s", "pricing", "stream"}
 _FLUSH_ROWS = 64
 _LOOKUP_CHUNK = 500
-
-responses = Table(
-    "responses",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(64), nullable=False, index=True),
-    Column("run_id", String(64), nullable=False, index=True),
-    Column("target", String(64), nullable=False),
-    Column("sample_id", String(200), nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("input_tokens", Integer),
-    Column("output_tokens", Integer),
-    Column("reasoning_tokens", Integer),
-    Column("cached_input_tokens", Integer),
-    Column("service_ms", Float),
-    Column("ttft_ms", Float),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
 
 
 def target_identity(target_spec: Any) -> str:

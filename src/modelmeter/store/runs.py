@@ -13,19 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
 from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     delete,
     insert,
@@ -36,46 +26,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from modelmeter._exceptions import StoreError
 from modelmeter.load.outcome import Outcome
-from modelmeter.report.model import Report
-
-if TYPE_CHECKING:
-    from modelmeter.store.cache import ResponseCache
+from modelmeter.results import Report
+from modelmeter.store.cache import ResponseCache
+from modelmeter.store.schema import metadata, outcomes, runs
 
 DB_ENV_VAR = "MODELMETER_DB"
 _BATCH_ROWS = 10_000
-
-metadata = MetaData()
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("run_id", String(64), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("name", String(200), nullable=False),
-    Column("spec_hash", String(64), nullable=False),
-    Column("schema_version", Integer, nullable=False),
-    Column("tool_version", String(32), nullable=False),
-    Column("models", Text, nullable=False),
-    Column("chosen", String(64)),
-    Column("report_json", Text, nullable=False),
-)
-
-outcomes = Table(
-    "outcomes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), index=True),
-    Column("target", String(64), nullable=False),
-    Column("phase", String(16), nullable=False),
-    Column("sample_id", String(200), nullable=False),
-    Column("intended_at_ns", BigInteger, nullable=False),
-    Column("sent_at_ns", BigInteger, nullable=False),
-    Column("done_at_ns", BigInteger, nullable=False),
-    Column("prediction", Text),
-    Column("error_kind", String(32)),
-    Column("warmup", Integer, nullable=False),
-    Column("cooldown", Integer, nullable=False, default=0),
-)
 
 
 def default_db_url() -> str:
@@ -140,8 +96,6 @@ class RunStore:
 
     def response_cache(self, run_id: str) -> ResponseCache:
         """The response cache in this store, writing answers under ``run_id``."""
-        from modelmeter.store.cache import ResponseCache
-
         return ResponseCache(self._engine, run_id)
 
     def has_run(self, run_id: str) -> bool:

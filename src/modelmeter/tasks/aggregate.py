@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from modelmeter.data.sample import Sample
 from modelmeter.quality.bootstrap import FloatArray, percentile_interval, wilson_interval
-from modelmeter.report.model import METRICS, Interval, SliceScore, TaskMetric, TaskQuality
+from modelmeter.results import METRICS, Interval, SliceScore, TaskMetric, TaskQuality
 from modelmeter.tasks.base import ItemScore
 
 __all__ = ["METRICS", "SliceScore", "TaskMetric", "TaskQuality", "summarize_scores"]

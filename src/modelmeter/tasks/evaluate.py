@@ -19,7 +19,7 @@ from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import run_closed_loop
 from modelmeter.load.outcome import Outcome
-from modelmeter.report.model import TaskQuality
+from modelmeter.results import TaskQuality
 from modelmeter.spec import EvaluationSpec, LlmTaskSpec
 from modelmeter.store.cache import ResponseCache, request_key
 from modelmeter.targets.base import Target

@@ -27,7 +27,7 @@ from modelmeter.economics.llm_costs import (
 from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.economics.settings import EconomicsSpec
 from modelmeter.quality.bootstrap import wilson_interval
-from modelmeter.report.model import Interval, ModelResult, TaskResult
+from modelmeter.results import Interval, ModelResult, TaskResult
 from modelmeter.routing import Candidate
 from modelmeter.spec import OpenAITargetSpec, TargetSpec
 from modelmeter.tasks.evaluate import TaskEvaluation

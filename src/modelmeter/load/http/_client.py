@@ -152,7 +152,7 @@ class HttpClient:
                     if handed is None:
                         self._wake()
                     else:
-                        self._release(handed)
+                        self.on_connection_idle(handed)
                 raise
             if connection is not None:
                 return connection
@@ -189,10 +189,10 @@ class HttpClient:
             raise ConnectionReset(reason)
         if connection.closed:
             # Lost before it was registered: free its slot now; send() will say it is closed.
-            self._forget(connection)
+            self.on_connection_closed(connection)
         return connection
 
-    def _release(self, connection: Connection) -> None:
+    def on_connection_idle(self, connection: Connection) -> None:
         """``connection`` finished a request and stays open: give it to a waiter or park it."""
         waiters = self._waiters
         while waiters:
@@ -202,7 +202,7 @@ class HttpClient:
                 return
         self._idle.append(connection)
 
-    def _forget(self, connection: Connection) -> None:
+    def on_connection_closed(self, connection: Connection) -> None:
         """``connection`` is closed for good: free its slot."""
         if connection not in self._all:
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from time import monotonic_ns
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import (
     HttpParserCallbackError,
@@ -31,7 +31,7 @@ from modelmeter.load.http._request import PreparedRequest
 from modelmeter.load.http._response import BodyListener, Response
 
 if TYPE_CHECKING:
-    from modelmeter.load.http._client import HttpClient
+    from modelmeter.load.http._endpoint import Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,24 @@ class _HeadersOnly(Exception):
     """The answer to HEAD is complete at the end of its headers (stops the parser there)."""
 
 
+class ConnectionOwner(Protocol):
+    """The pool a connection belongs to (an ``HttpClient``): told when it is free or gone."""
+
+    endpoint: Endpoint
+
+    def on_connection_idle(self, connection: Connection) -> None:
+        """``connection`` finished a request and stays open for the next one."""
+
+    def on_connection_closed(self, connection: Connection) -> None:
+        """``connection`` is closed for good."""
+
+
 class Connection(asyncio.Protocol):
     """Sends one request at a time and resolves its Future when the answer is complete.
 
-    The owning `HttpClient` is told when the connection can take the next request
-    (``_release``) and when it is gone for good (``_forget``); a connection that timed out,
-    broke or misbehaved is closed and never handed out again.
+    The owner is told when the connection can take the next request (``on_connection_idle``)
+    and when it is gone for good (``on_connection_closed``); a connection that timed out, broke
+    or misbehaved is closed and never handed out again.
     """
 
     __slots__ = (
@@ -90,7 +102,7 @@ class Connection(asyncio.Protocol):
         "reused",
     )
 
-    def __init__(self, client: HttpClient, loop: asyncio.AbstractEventLoop, timeout_s: float):
+    def __init__(self, client: ConnectionOwner, loop: asyncio.AbstractEventLoop, timeout_s: float):
         self._client = client
         self._loop = loop
         self._timeout_s = timeout_s
@@ -213,7 +225,7 @@ class Connection(asyncio.Protocol):
         self._listener = None
         self.reused = True
         if self._keep_alive and not self.closed:
-            self._client._release(self)
+            self._client.on_connection_idle(self)
         else:
             self._close(abort=False)
         if not waiter.done():  # the caller may have been cancelled meanwhile
@@ -301,7 +313,7 @@ class Connection(asyncio.Protocol):
             self._timer = None
         if not self.closed:
             self.closed = True
-            self._client._forget(self)
+            self._client.on_connection_closed(self)
         transport = self._transport
         if transport is not None and not self._transport_lost:
             if abort:

@@ -1,0 +1,73 @@
+"""The run store's tables: runs, per-request outcomes, and cached answers.
+
+Declared once, apart from the code that reads and writes them, so the run store and the
+response cache share one ``MetaData`` without importing each other.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["metadata", "outcomes", "responses", "runs"]
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("tool_version", String(32), nullable=False),
+    Column("models", Text, nullable=False),
+    Column("chosen", String(64)),
+    Column("report_json", Text, nullable=False),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), index=True),
+    Column("target", String(64), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("sample_id", String(200), nullable=False),
+    Column("intended_at_ns", BigInteger, nullable=False),
+    Column("sent_at_ns", BigInteger, nullable=False),
+    Column("done_at_ns", BigInteger, nullable=False),
+    Column("prediction", Text),
+    Column("error_kind", String(32)),
+    Column("warmup", Integer, nullable=False),
+    Column("cooldown", Integer, nullable=False, default=0),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, index=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("target", String(64), nullable=False),
+    Column("sample_id", String(200), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("reasoning_tokens", Integer),
+    Column("cached_input_tokens", Integer),
+    Column("service_ms", Float),
+    Column("ttft_ms", Float),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
