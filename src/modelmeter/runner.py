@@ -17,18 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelmeter._version import __version__
 from modelmeter._exceptions import TargetError
+from modelmeter._version import __version__
 from modelmeter.advice import RunFacts, advise
 from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
 from modelmeter.decide import check_sla, pareto_front, rank, recommend
-from modelmeter.decide.objectives import PRESET_WEIGHTS
 from modelmeter.decide.paired import compare_models
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics import cost_per_1000_requests
-from modelmeter.economics.catalogue import Catalogue
-from modelmeter.economics.pricing import ApiPricing, InstancePricing, resolve_target_pricing
+from modelmeter.economics.catalogue import Catalogue, open_catalogue
+from modelmeter.economics.pricing import resolve_target_pricing
 from modelmeter.load.engine import run_closed_loop
 from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.phase import (
@@ -64,6 +63,8 @@ from modelmeter.routing import (
     write_litellm_config,
 )
 from modelmeter.spec import LlmTaskSpec, Spec, TargetSpec
+from modelmeter.spec.objectives import PRESET_WEIGHTS
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from modelmeter.store.cache import ResponseCache, target_identity
 from modelmeter.targets import Target, create_target
 from modelmeter.tasks.evaluate import TaskEvaluation, evaluate_task, load_task_samples
@@ -455,7 +456,7 @@ async def run_async(
         samples, tasks = study_samples(spec)
     elif tasks is None:  # the caller read the dataset already; the tasks' items are read here
         tasks = [(task, load_task_samples(task)) for task in spec.tasks]
-    catalogue = spec.economics.open_catalogue()
+    catalogue = open_catalogue(spec.economics)
     pricing = {t.name: resolve_target_pricing(t.pricing, catalogue) for t in spec.targets}
     judge_spec = spec.evaluation.judge
     judge_pricing = (

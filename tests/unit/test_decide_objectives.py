@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 import modelmeter.decide as decide
-from modelmeter.decide import PRESET_WEIGHTS, PRIORITIES, Objectives, Sla
+from modelmeter.spec.objectives import PRESET_WEIGHTS, PRIORITIES, Objectives, Sla
 
 
 def test_presets_cover_every_priority_and_sum_to_one() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from scipy.stats import binomtest
 
 from modelmeter.decide import rank
-from modelmeter.decide.objectives import Objectives
 from modelmeter.decide.paired import compare_models
 from modelmeter.results import ItemResults, ModelResult
+from modelmeter.spec.objectives import Objectives
 from tests.unit._decide_models import model_result
 
 
@@ -59,7 +59,7 @@ def test_tied_models_count_as_equal_on_quality_in_the_ranking() -> None:
 
 
 def test_a_cost_limit_makes_a_model_ineligible() -> None:
-    from modelmeter.decide.objectives import Sla
+    from modelmeter.spec.objectives import Sla
 
     cheap = model_result("cheap", 0.80, 10.0, "0.5")
     dear = model_result("dear", 0.95, 10.0, "2.0")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from modelmeter.decide import Objectives, Sla, normalise, rank
+from modelmeter.decide import normalise, rank
 from modelmeter.economics import CurrencyMismatchError
 from modelmeter.results import SlaCheck
+from modelmeter.spec.objectives import Objectives, Sla
 from tests.unit._decide_models import model_result
 
 REFERENCE = [

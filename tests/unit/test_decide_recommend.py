@@ -8,17 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelmeter.decide import (
-    PRIORITIES,
-    Objectives,
-    Sla,
-    pareto_front,
-    pareto_points,
-    rank,
-    recommend,
-)
+from modelmeter.decide import pareto_front, pareto_points, rank, recommend
 from modelmeter.economics import CurrencyMismatchError
 from modelmeter.results import ModelResult, Recommendation, SlaCheck
+from modelmeter.spec.objectives import PRIORITIES, Objectives, Sla
 from tests.unit._decide_models import model_result
 
 

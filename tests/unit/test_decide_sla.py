@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from modelmeter.decide import Sla, check_sla, check_sla_values, sla_value_violations
+from modelmeter.decide import check_sla, check_sla_values, sla_value_violations
 from modelmeter.results import (
     CostResult,
     LatencySummary,
@@ -15,6 +15,7 @@ from modelmeter.results import (
     QualityResult,
     SlaCheck,
 )
+from modelmeter.spec.objectives import Sla
 
 SLA = Sla(p95_ms=100, p99_ms=200, max_error_rate=0.01, min_quality=0.8)
 

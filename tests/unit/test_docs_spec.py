@@ -18,8 +18,6 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from modelmeter.decide.objectives import PRESET_WEIGHTS, Objectives, Sla
-from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.spec import (
     DatasetSpec,
     EvaluationSpec,
@@ -35,6 +33,8 @@ from modelmeter.spec import (
     TraceSpec,
     parse_spec,
 )
+from modelmeter.spec.objectives import PRESET_WEIGHTS, Objectives, Sla
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "spec.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")

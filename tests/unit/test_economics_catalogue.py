@@ -15,13 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from modelmeter._exceptions import SpecError
 from modelmeter.economics import (
     BUILTIN_CATALOGUE_FILE,
-    ApiPricing,
     CatalogueError,
-    CataloguePricing,
-    EconomicsSpec,
-    InstancePricing,
-    Pricing,
-    Workload,
     builtin_catalogue,
     load_catalogue,
     load_litellm_catalogue,
@@ -29,6 +23,9 @@ from modelmeter.economics import (
     resolve_pricing,
     resolve_target_pricing,
 )
+from modelmeter.economics.catalogue import open_catalogue
+from modelmeter.spec.economics import EconomicsSpec, Workload
+from modelmeter.spec.pricing import ApiPricing, CataloguePricing, InstancePricing, Pricing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OPENROUTER = FIXTURES / "openrouter-models.json"
@@ -453,15 +450,15 @@ def test_resolve_target_pricing_passes_other_kinds_through() -> None:
 
 
 def test_economics_spec_opens_builtin_and_relative_catalogues(tmp_path: Path) -> None:
-    assert EconomicsSpec().open_catalogue() is None
+    assert open_catalogue(EconomicsSpec()) is None
 
     builtin = EconomicsSpec.model_validate({"catalogue": "builtin"})
     assert builtin.catalogue == "builtin"
-    opened = builtin.open_catalogue()
+    opened = open_catalogue(builtin)
     assert opened is not None and "gpt-4o" in opened.models
 
     redated = EconomicsSpec.model_validate({"catalogue": "builtin", "catalogue_date": "2026-12-01"})
-    opened = redated.open_catalogue()
+    opened = open_catalogue(redated)
     assert opened is not None
     assert (opened.date, opened.date_basis) == (dt.date(2026, 12, 1), "given")
 
@@ -470,7 +467,7 @@ def test_economics_spec_opens_builtin_and_relative_catalogues(tmp_path: Path) ->
         {"catalogue": "or.json", "catalogue_format": "openrouter", "catalogue_date": "2026-11-01"}
     )
     assert relative.catalogue == Path("or.json")
-    opened = relative.open_catalogue(tmp_path)
+    opened = open_catalogue(relative, tmp_path)
     assert opened is not None
     assert opened.describe() == "OpenRouter /api/v1/models, 2026-11-01"
 

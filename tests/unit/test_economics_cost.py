@@ -7,13 +7,12 @@ from decimal import Decimal, localcontext
 import pytest
 
 from modelmeter.economics import (
-    ApiPricing,
     CurrencyMismatchError,
-    InstancePricing,
     cost_per_1000_requests,
     ensure_single_currency,
     format_money,
 )
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 
 def _instance(**kwargs: object) -> InstancePricing:

@@ -11,13 +11,9 @@ from pydantic import ValidationError
 
 from modelmeter._exceptions import SpecError
 from modelmeter.economics import (
-    ApiPricing,
-    CataloguePricing,
     CurrencyMismatchError,
-    InstancePricing,
     TokenMeans,
     TokenUsage,
-    Workload,
     blended_3_to_1,
     break_even,
     builtin_catalogue,
@@ -27,6 +23,8 @@ from modelmeter.economics import (
     request_cost,
     resolve_pricing,
 )
+from modelmeter.spec.economics import Workload
+from modelmeter.spec.pricing import ApiPricing, CataloguePricing, InstancePricing
 
 
 def _api(**prices: Any) -> ApiPricing:

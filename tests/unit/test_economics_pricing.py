@@ -8,7 +8,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 import modelmeter.economics as economics
-from modelmeter.economics import ApiPricing, InstancePricing, Pricing
+from modelmeter.spec.pricing import ApiPricing, InstancePricing, Pricing
 
 PRICING: TypeAdapter[InstancePricing | ApiPricing] = TypeAdapter(Pricing)
 

@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.plan import BusinessCase, BusinessSpec, PlanError, business_case
+from modelmeter.plan import BusinessCase, PlanError, business_case
+from modelmeter.spec.plan import BusinessSpec
 
 
 def _case(**overrides: Any) -> BusinessCase:

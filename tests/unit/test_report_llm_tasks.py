@@ -9,13 +9,11 @@ import pytest
 
 from modelmeter.economics.llm_costs import (
     TokenUsage,
-    Workload,
     break_even,
     check_budget_limit,
     llm_cost_breakdown,
     monthly_budget,
 )
-from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.report import render_html, render_markdown
 from modelmeter.report.markdown import escape
 from modelmeter.results import (
@@ -28,6 +26,8 @@ from modelmeter.results import (
     TaskQuality,
     TaskResult,
 )
+from modelmeter.spec.economics import Workload
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from tests.unit.test_report_render import _model, _parse, make_report
 
 HOSTILE = '<img src=x onerror=alert(1)> & "co" | *x*'

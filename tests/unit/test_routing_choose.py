@@ -437,7 +437,7 @@ def test_load_candidates_names_file_line_and_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("name: [unclosed\n", "line 2: not valid YAML or JSON"),
+        ("name: [unclosed\n", "line 2, column 1: not valid YAML"),
         ("{}\n", "expected a non-empty list of candidates"),
         ("candidates: []\nextra: 1\n", "unknown key(s) extra"),
     ],
@@ -460,5 +460,5 @@ def test_load_candidates_refuses_duplicates_and_missing_files(tmp_path: Path) ->
     path.write_text(f"[{entry}, {entry}]", encoding="utf-8")
     with pytest.raises(SpecError, match=r"candidates\[1\]\.name: two candidates are named 'a'"):
         load_candidates(path)
-    with pytest.raises(SpecError, match="cannot read the candidates file"):
+    with pytest.raises(SpecError, match="candidates file not found"):
         load_candidates(tmp_path / "missing.yaml")

@@ -9,6 +9,7 @@ import pytest
 
 from modelmeter._exceptions import DatasetError, SpecError
 from modelmeter.data.loaders import load_samples
+from modelmeter.economics.catalogue import open_catalogue
 from modelmeter.spec import DatasetSpec, HttpTargetSpec, load_spec
 
 GOOD = """\
@@ -198,15 +199,16 @@ def test_spec_wide_errors_read_cleanly(tmp_path: Path, monkeypatch) -> None:  # 
 def test_the_openrouter_example_reads_its_key_from_the_environment_and_prices_from_the_catalogue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from modelmeter.economics.pricing import ApiPricing, resolve_target_pricing
+    from modelmeter.economics.pricing import resolve_target_pricing
     from modelmeter.runner import study_samples
     from modelmeter.spec import load_spec
+    from modelmeter.spec.pricing import ApiPricing
 
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-test-not-a-key")
     path = Path(__file__).resolve().parents[2] / "examples" / "llm-openrouter.yaml"
     spec = load_spec(path)
     assert spec.task == "llm" and spec.objectives.quality_metric == "task_score"
-    catalogue = spec.economics.open_catalogue()
+    catalogue = open_catalogue(spec.economics)
     for target in spec.targets:
         assert target.api_key_env == "OPENROUTER_API_KEY"  # type: ignore[union-attr]
         assert isinstance(resolve_target_pricing(target.pricing, catalogue), ApiPricing)

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelmeter._exceptions import ErrorKind
-from modelmeter.decide.objectives import Sla
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.sweep import (
@@ -28,6 +27,7 @@ from modelmeter.load.sweep import (
     slo_met_mask,
     sweep,
 )
+from modelmeter.spec.objectives import Sla
 
 # An overloaded queue grows without bound; a measured window shows about this much of it.
 OVERLOADED_MS = 60_000.0

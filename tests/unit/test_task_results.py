@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from modelmeter.economics.pricing import ApiPricing
-from modelmeter.economics.settings import EconomicsSpec
 from modelmeter.results import Interval, TaskQuality
+from modelmeter.spec.economics import EconomicsSpec
+from modelmeter.spec.pricing import ApiPricing
 from modelmeter.tasks.evaluate import TaskEvaluation
 from modelmeter.tasks.results import economics_for, pooled_score
 

@@ -1,15 +1,5 @@
 """Decisions: SLA checks, the Pareto frontier, ranking by weighted objectives, recommendations."""
 
-from modelmeter.decide.objectives import (
-    CRITERIA,
-    PRESET_WEIGHTS,
-    PRIORITIES,
-    Criterion,
-    Objectives,
-    Priority,
-    QualityMetric,
-    Sla,
-)
 from modelmeter.decide.pareto import (
     ParetoPoint,
     dominated_by,
@@ -25,6 +15,16 @@ from modelmeter.decide.sla import (
     check_sla_values,
     sla_value_violations,
     sla_violations,
+)
+from modelmeter.spec.objectives import (
+    CRITERIA,
+    PRESET_WEIGHTS,
+    PRIORITIES,
+    Criterion,
+    Objectives,
+    Priority,
+    QualityMetric,
+    Sla,
 )
 
 __all__ = [

@@ -24,9 +24,9 @@ from modelmeter.decide._facts import (
     p95_of,
     quality_of,
 )
-from modelmeter.decide.objectives import QualityMetric
 from modelmeter.economics import ensure_single_currency
 from modelmeter.results import ModelResult
+from modelmeter.spec.objectives import QualityMetric
 
 __all__ = ["ParetoPoint", "dominated_by", "dominates", "pareto_front", "pareto_points"]
 

@@ -33,9 +33,9 @@ from modelmeter.decide._facts import (
     p95_of,
     quality_of,
 )
-from modelmeter.decide.objectives import CRITERIA, Objectives, QualityMetric
 from modelmeter.decide.sla import SlaViolation, sla_violations
 from modelmeter.results import ModelResult, RankedModel
+from modelmeter.spec.objectives import CRITERIA, Objectives, QualityMetric
 
 __all__ = ["normalise", "rank"]
 

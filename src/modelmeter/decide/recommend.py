@@ -26,10 +26,10 @@ from modelmeter.decide._facts import (
     join_words,
     quality_interval,
 )
-from modelmeter.decide.objectives import CRITERIA, PRESET_WEIGHTS, Objectives, Priority
 from modelmeter.decide.pareto import dominated_by
 from modelmeter.decide.ranking import _ordered, _score, _Scored
 from modelmeter.results import ModelResult, RankedModel, Recommendation
+from modelmeter.spec.objectives import CRITERIA, PRESET_WEIGHTS, Objectives, Priority
 
 __all__ = ["recommend"]
 

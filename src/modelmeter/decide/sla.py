@@ -21,8 +21,8 @@ from modelmeter.decide._facts import (
     p99_of,
     quality_of,
 )
-from modelmeter.decide.objectives import QualityMetric, Sla
 from modelmeter.results import ModelResult, SlaCheck
+from modelmeter.spec.objectives import QualityMetric, Sla
 
 __all__ = [
     "SlaViolation",

@@ -23,14 +23,12 @@ from modelmeter.economics.cost import (
     format_money,
 )
 from modelmeter.economics.llm_costs import (
-    DEFAULT_DAYS_PER_MONTH,
     BreakEven,
     Budget,
     CostLine,
     LlmCostBreakdown,
     TokenMeans,
     TokenUsage,
-    Workload,
     blended_3_to_1,
     break_even,
     check_budget_limit,
@@ -38,15 +36,9 @@ from modelmeter.economics.llm_costs import (
     monthly_budget,
     request_cost,
 )
-from modelmeter.economics.pricing import (
-    ApiPricing,
-    CataloguePricing,
-    InstancePricing,
-    Pricing,
-    resolve_pricing,
-    resolve_target_pricing,
-)
-from modelmeter.economics.settings import EconomicsSpec
+from modelmeter.economics.pricing import resolve_pricing, resolve_target_pricing
+from modelmeter.spec.economics import DEFAULT_DAYS_PER_MONTH, EconomicsSpec, Workload
+from modelmeter.spec.pricing import ApiPricing, CataloguePricing, InstancePricing, Pricing
 
 __all__ = [
     "BUILTIN_CATALOGUE_FILE",

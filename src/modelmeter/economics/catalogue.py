@@ -46,13 +46,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelmeter._exceptions import SpecError
 from modelmeter._money import Money
+from modelmeter.spec.economics import CatalogueFormat, EconomicsSpec
 
 __all__ = [
     "BUILTIN_CATALOGUE_FILE",
     "Catalogue",
     "CatalogueEntry",
     "CatalogueError",
-    "CatalogueFormat",
     "builtin_catalogue",
     "load_catalogue",
     "load_litellm_catalogue",
@@ -62,7 +62,6 @@ __all__ = [
 BUILTIN_CATALOGUE_FILE = "litellm-1.109.1.json"
 """The shipped catalogue, in the ``catalogues`` folder next to this module."""
 
-CatalogueFormat = Literal["auto", "litellm", "openrouter"]
 
 LITELLM_SOURCE = "LiteLLM model_prices_and_context_window.json"
 OPENROUTER_SOURCE = "OpenRouter /api/v1/models"
@@ -543,3 +542,20 @@ def builtin_catalogue() -> Catalogue:
     )
     with resources.as_file(resource) as file:
         return load_litellm_catalogue(file)
+
+
+def open_catalogue(section: EconomicsSpec, base: Path | None = None) -> Catalogue | None:
+    """The catalogue a spec's ``economics:`` section names, loaded; a relative path is read
+    from ``base``. Raises :class:`CatalogueError` naming the file and the entry of any problem.
+    """
+    if section.catalogue is None:
+        return None
+    if section.catalogue == "builtin":
+        found = builtin_catalogue()
+        if section.catalogue_date is not None:
+            found = found.model_copy(update={"date": section.catalogue_date, "date_basis": "given"})
+        return found
+    path = section.catalogue
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return load_catalogue(path, section.catalogue_format, date=section.catalogue_date)

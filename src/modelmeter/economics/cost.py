@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.results import CostResult
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 __all__ = [
     "SIGNIFICANT_DIGITS",

@@ -50,18 +50,17 @@ from modelmeter.economics.cost import (
     _price,
     _round_significant,
 )
-from modelmeter.economics.pricing import ApiPricing, InstancePricing
 from modelmeter.results import BreakEven, Budget, CostLine, LlmCostBreakdown
+from modelmeter.spec.economics import DEFAULT_DAYS_PER_MONTH, Workload
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 __all__ = [
-    "DEFAULT_DAYS_PER_MONTH",
     "BreakEven",
     "Budget",
     "CostLine",
     "LlmCostBreakdown",
     "TokenMeans",
     "TokenUsage",
-    "Workload",
     "blended_3_to_1",
     "break_even",
     "check_budget_limit",
@@ -70,7 +69,6 @@ __all__ = [
     "request_cost",
 ]
 
-DEFAULT_DAYS_PER_MONTH = Decimal(30)
 
 _MILLION = Decimal(1_000_000)
 _THOUSAND = Decimal(1000)
@@ -458,109 +456,6 @@ def llm_cost_breakdown(
         blended_3_to_1_per_1m=_round_significant(blended),
         explanation=explanation,
     )
-
-
-class Workload(_Model):
-    """A production workload to budget for: tokens per month, or requests per day.
-
-    Either ``input_tokens_per_month`` and ``output_tokens_per_month`` (with
-    ``requests_per_month`` when the pricing also charges per request or per second), or
-    ``requests_per_day`` with tokens per request — left out, they are the means measured in
-    this run, and the budget says so.
-    """
-
-    requests_per_day: Decimal | None = Field(
-        default=None, gt=0, description="Requests per day (with tokens per request)."
-    )
-    input_tokens_per_request: Decimal | None = Field(
-        default=None, ge=0, description="Input tokens per request; null: the measured mean."
-    )
-    output_tokens_per_request: Decimal | None = Field(
-        default=None,
-        ge=0,
-        description="Output tokens per request, reasoning included; null: the measured mean.",
-    )
-    reasoning_tokens_per_request: Decimal | None = Field(
-        default=None,
-        ge=0,
-        description="Reasoning tokens per request (part of the output); null: the measured mean.",
-    )
-    input_tokens_per_month: Decimal | None = Field(
-        default=None, ge=0, description="Input tokens per month (instead of requests_per_day)."
-    )
-    output_tokens_per_month: Decimal | None = Field(
-        default=None, ge=0, description="Output tokens per month, reasoning included."
-    )
-    reasoning_tokens_per_month: Decimal | None = Field(
-        default=None, ge=0, description="Reasoning tokens per month (part of the output)."
-    )
-    requests_per_month: Decimal | None = Field(
-        default=None,
-        gt=0,
-        description="Requests per month, with tokens per month: needed for per-request and "
-        "per-second prices.",
-    )
-    cached_input_share: Decimal | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description="Share of input tokens read from the prompt cache (0–1); null: the measured "
-        "share when tokens per request are measured, else 0.",
-    )
-    days_per_month: Decimal = Field(
-        default=DEFAULT_DAYS_PER_MONTH,
-        gt=0,
-        le=31,
-        description="Days in the budgeted month (requests_per_day × days_per_month).",
-    )
-
-    @model_validator(mode="after")
-    def _one_shape(self) -> Workload:
-        per_request = {
-            "input_tokens_per_request": self.input_tokens_per_request,
-            "output_tokens_per_request": self.output_tokens_per_request,
-            "reasoning_tokens_per_request": self.reasoning_tokens_per_request,
-        }
-        per_month = {
-            "input_tokens_per_month": self.input_tokens_per_month,
-            "output_tokens_per_month": self.output_tokens_per_month,
-            "reasoning_tokens_per_month": self.reasoning_tokens_per_month,
-            "requests_per_month": self.requests_per_month,
-        }
-        monthly_set = [name for name, value in per_month.items() if value is not None]
-        if self.requests_per_day is not None:
-            if monthly_set:
-                raise ValueError(
-                    f"give either requests_per_day (with tokens per request) or tokens per "
-                    f"month, not both: {', '.join(monthly_set)} is set with requests_per_day"
-                )
-        else:
-            per_request_set = [name for name, value in per_request.items() if value is not None]
-            if per_request_set:
-                raise ValueError(
-                    f"{', '.join(per_request_set)} needs requests_per_day to make a monthly volume"
-                )
-            missing = [
-                name
-                for name in ("input_tokens_per_month", "output_tokens_per_month")
-                if per_month[name] is None
-            ]
-            if missing:
-                raise ValueError(
-                    "a workload is either requests_per_day (with tokens per request, or the "
-                    "measured means) or input_tokens_per_month and output_tokens_per_month; "
-                    f"missing: {', '.join(missing)}"
-                )
-        for reasoning, output in (
-            ("reasoning_tokens_per_request", "output_tokens_per_request"),
-            ("reasoning_tokens_per_month", "output_tokens_per_month"),
-        ):
-            part, whole = getattr(self, reasoning), getattr(self, output)
-            if part is not None and whole is not None and part > whole:
-                raise ValueError(
-                    f"{reasoning} ({part}) is part of {output} and cannot exceed it ({whole})"
-                )
-        return self
 
 
 def _workload_quantities(

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from modelmeter.load.schedule import LoadPlan
 
 if TYPE_CHECKING:
-    from modelmeter.decide.objectives import Sla
+    from modelmeter.spec.objectives import Sla
 
 __all__ = [
     "LoadMode",

@@ -6,21 +6,8 @@ needs (:func:`plan_capacity`), the manifests that deploy it with an autoscaler
 itself (:func:`business_case`). Each result carries its formulas with the figures filled in.
 """
 
-from modelmeter.plan.business import (
-    BusinessCase,
-    BusinessFigures,
-    BusinessSpec,
-    ValuePer,
-    business_case,
-)
-from modelmeter.plan.capacity import (
-    DEFAULT_HOURS_PER_MONTH,
-    CapacityPlan,
-    CapacitySource,
-    CapacitySpec,
-    PlanError,
-    plan_capacity,
-)
+from modelmeter.plan.business import BusinessCase, BusinessFigures, ValuePer, business_case
+from modelmeter.plan.capacity import CapacityPlan, CapacitySource, PlanError, plan_capacity
 from modelmeter.plan.kubernetes import (
     LIVE_PATH,
     METRICS_PATH,
@@ -33,7 +20,8 @@ from modelmeter.plan.kubernetes import (
     rate_quantity,
     write_manifests,
 )
-from modelmeter.plan.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
+from modelmeter.spec.plan import DEFAULT_HOURS_PER_MONTH, BusinessSpec, CapacitySpec
+from modelmeter.spec.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 
 __all__ = [
     "DEFAULT_HOURS_PER_MONTH",

@@ -28,78 +28,25 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from modelmeter._money import currency_code
 from modelmeter.economics.cost import (
     _CONTEXT,
     _round_significant,
     ensure_single_currency,
     format_money,
 )
-from modelmeter.economics.pricing import _currency_code
 from modelmeter.plan.capacity import PlanError, _decimal, _number
 from modelmeter.results import BusinessCase, BusinessFigures, ValuePer
 
 __all__ = [
     "BusinessCase",
     "BusinessFigures",
-    "BusinessSpec",
     "ValuePer",
     "business_case",
 ]
 
 
 _UNIT = {"correct": "correct answers", "conversion": "conversions"}
-
-
-class BusinessSpec(BaseModel):
-    """The ``business:`` section of a spec: what a correct answer is worth, and the volume.
-
-    ::
-
-        business:
-          value_per_correct: 0.10
-          currency: EUR
-          monthly_requests: 1000000
-          one_off_cost: 10000
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    value_per_correct: Decimal = Field(
-        gt=0,
-        description="What one more correct answer (or conversion, see value_per) is worth, in "
-        "`currency`.",
-    )
-    currency: str = Field(
-        description="ISO 4217 code of value_per_correct and one_off_cost; must be the currency "
-        "the models are priced in (amounts are never converted)."
-    )
-    monthly_requests: Decimal = Field(gt=0, description="Requests the model answers per month.")
-    value_per: ValuePer = Field(
-        default="correct",
-        description="What the value is per: 'correct' (a correct answer; the lift is in "
-        "accuracy) or 'conversion' (the lift is in conversion rate).",
-    )
-    one_off_cost: Decimal = Field(
-        default=Decimal(0),
-        ge=0,
-        description="Cost of making the switch once (integration, migration, evaluation), in "
-        "`currency`.",
-    )
-    horizon_months: int = Field(
-        default=12, ge=1, le=120, description="Months the return on investment is counted over."
-    )
-    baseline: str | None = Field(
-        default=None,
-        description="Target the others are weighed against (the model in production); null: "
-        "the spec's first target.",
-    )
-
-    @field_validator("currency", mode="before")
-    @classmethod
-    def _normalise_currency(cls, value: object) -> object:
-        return _currency_code(value)
 
 
 def _share(value: float, argument: str, low: float = 0.0) -> Decimal:
@@ -288,7 +235,7 @@ def business_case(
     the argument when a figure is out of range.
     """
     try:
-        code = str(_currency_code(currency))
+        code = str(currency_code(currency))
     except ValueError as exc:
         raise PlanError(str(exc), argument="currency") from None
     currencies = {"value_per_correct": code}
@@ -298,7 +245,7 @@ def business_case(
     ):
         if cost is not None and cost_code is not None:
             try:
-                currencies[f"monthly cost of {who}"] = str(_currency_code(cost_code))
+                currencies[f"monthly cost of {who}"] = str(currency_code(cost_code))
             except ValueError as exc:
                 raise PlanError(str(exc), argument=f"monthly cost currency of {who}") from None
     ensure_single_currency(currencies)

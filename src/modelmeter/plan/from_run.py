@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter.economics.pricing import InstancePricing
 from modelmeter.plan.business import BusinessCase, business_case
-from modelmeter.plan.capacity import CapacityPlan, CapacitySpec, plan_capacity
+from modelmeter.plan.capacity import CapacityPlan, plan_capacity
 from modelmeter.results import Interval, ModelResult, PairComparison, Report
 from modelmeter.spec import Spec
+from modelmeter.spec.plan import CapacitySpec
+from modelmeter.spec.pricing import InstancePricing
 
 __all__ = ["RunPlans", "plans_for"]
 

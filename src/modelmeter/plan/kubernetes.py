@@ -32,8 +32,8 @@ import yaml
 
 from modelmeter._version import __version__
 from modelmeter.plan.capacity import PlanError, _decimal, _number
-from modelmeter.plan.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 from modelmeter.results import CapacityPlan
+from modelmeter.spec.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 
 __all__ = [
     "LIVE_PATH",

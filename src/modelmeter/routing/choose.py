@@ -38,9 +38,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -53,6 +52,7 @@ from pydantic import (
 from modelmeter._exceptions import SpecError
 from modelmeter.decide._facts import fmt_ms, fmt_quality, join_words
 from modelmeter.economics import format_money
+from modelmeter.spec.locate import read_yaml, validation_lines
 
 __all__ = [
     "DEFAULT_LONG_CONTEXT_THRESHOLD",
@@ -782,48 +782,12 @@ def candidates_by_name(
 # --- reading candidates from a file ----------------------------------------------------------
 
 
-def _format_loc(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
-    """The 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        found: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            found = node.value[part] if part < len(node.value) else None
-        if found is None:
-            break
-        node = found
-        line = node.start_mark.line + 1
-    return line
-
-
 def load_candidates(path: Path) -> list[Candidate]:
     """Read candidates from a YAML or JSON file: a list, or a mapping with ``candidates:``.
 
     Errors name the file, the line and the field (``candidates[2].api_key_env``).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read the candidates file: {exc.strerror}", path=path) from None
-    try:
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise SpecError(f"{where}not valid YAML or JSON", path=path) from None
+    data, root = read_yaml(path, "candidates file")
     prefix: tuple[int | str, ...] = ()
     if isinstance(data, dict) and "candidates" in data:
         extra = sorted(set(data) - {"candidates"})
@@ -845,14 +809,7 @@ def load_candidates(path: Path) -> list[Candidate]:
         try:
             out.append(Candidate.model_validate(item))
         except ValidationError as exc:
-            lines = []
-            for error in exc.errors(include_url=False, include_input=False):
-                loc = (*prefix, index, *error["loc"])
-                line = _line_of(root, loc)
-                where = f"line {line}, " if line else ""
-                message = error["msg"].removeprefix("Value error, ")
-                field = _format_loc(("candidates", index, *error["loc"]))
-                lines.append(f"  {where}{field}: {message}")
+            lines = validation_lines(exc, root, at=(*prefix, index), named=("candidates", index))
             raise SpecError("invalid candidate\n" + "\n".join(lines), path=path) from None
     _check_candidates(out, path)
     return out

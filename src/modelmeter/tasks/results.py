@@ -24,12 +24,12 @@ from modelmeter.economics.llm_costs import (
     llm_cost_breakdown,
     monthly_budget,
 )
-from modelmeter.economics.pricing import ApiPricing, InstancePricing
-from modelmeter.economics.settings import EconomicsSpec
 from modelmeter.quality.bootstrap import wilson_interval
 from modelmeter.results import Interval, ModelResult, TaskResult
 from modelmeter.routing import Candidate
 from modelmeter.spec import OpenAITargetSpec, TargetSpec
+from modelmeter.spec.economics import EconomicsSpec
+from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from modelmeter.tasks.evaluate import TaskEvaluation
 
 __all__ = [

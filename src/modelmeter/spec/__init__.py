@@ -1,0 +1,117 @@
+"""The YAML spec: what to measure (targets, dataset, task), how (load) and what matters.
+
+One module per section of the file (``dataset``, ``targets``, ``load``, ``evaluation``,
+``objectives``, ``economics`` and ``pricing``, ``capacity``/``business`` in ``plan``,
+``routing``), the root in ``study``, and one reader (``parse``, with ``locate`` for YAML line
+numbers). Every field is described; the descriptions feed the docs. ``load_spec`` turns any
+problem into one ``SpecError`` that names the file, the field path and, where it can, the line.
+
+Each stage receives only its own section: the load engine a ``LoadSpec``, pricing a
+``Pricing``, the data loaders a ``DatasetSpec``.
+"""
+
+from modelmeter.spec.dataset import (
+    DatasetSpec,
+)
+from modelmeter.spec.economics import (
+    DEFAULT_DAYS_PER_MONTH,
+    CatalogueFormat,
+    EconomicsSpec,
+    Workload,
+)
+from modelmeter.spec.evaluation import (
+    EvaluationSpec,
+    JudgeSpec,
+    LlmTaskSpec,
+    SandboxSpec,
+)
+from modelmeter.spec.load import (
+    LoadSpec,
+    SearchSpec,
+    StageSpec,
+    SweepSpec,
+    TraceSpec,
+)
+from modelmeter.spec.objectives import (
+    CRITERIA,
+    PRESET_WEIGHTS,
+    PRIORITIES,
+    Criterion,
+    Objectives,
+    Priority,
+    QualityMetric,
+    Sla,
+)
+from modelmeter.spec.parse import (
+    load_spec,
+    parse_spec,
+)
+from modelmeter.spec.plan import (
+    DEFAULT_HOURS_PER_MONTH,
+    BusinessSpec,
+    CapacitySpec,
+)
+from modelmeter.spec.pricing import (
+    ApiPricing,
+    CataloguePricing,
+    InstancePricing,
+    Pricing,
+)
+from modelmeter.spec.routing import (
+    ROUTER_FORMATS,
+    RouterFormat,
+    RoutingSpec,
+)
+from modelmeter.spec.study import (
+    Spec,
+)
+from modelmeter.spec.targets import (
+    HttpTargetSpec,
+    OipTargetSpec,
+    OpenAITargetSpec,
+    PythonTargetSpec,
+    TargetSpec,
+)
+
+__all__ = [
+    "CRITERIA",
+    "DEFAULT_DAYS_PER_MONTH",
+    "DEFAULT_HOURS_PER_MONTH",
+    "PRESET_WEIGHTS",
+    "PRIORITIES",
+    "ROUTER_FORMATS",
+    "ApiPricing",
+    "BusinessSpec",
+    "CapacitySpec",
+    "CatalogueFormat",
+    "CataloguePricing",
+    "Criterion",
+    "DatasetSpec",
+    "EconomicsSpec",
+    "EvaluationSpec",
+    "HttpTargetSpec",
+    "InstancePricing",
+    "JudgeSpec",
+    "LlmTaskSpec",
+    "LoadSpec",
+    "Objectives",
+    "OipTargetSpec",
+    "OpenAITargetSpec",
+    "Pricing",
+    "Priority",
+    "PythonTargetSpec",
+    "QualityMetric",
+    "RouterFormat",
+    "RoutingSpec",
+    "SandboxSpec",
+    "SearchSpec",
+    "Sla",
+    "Spec",
+    "StageSpec",
+    "SweepSpec",
+    "TargetSpec",
+    "TraceSpec",
+    "Workload",
+    "load_spec",
+    "parse_spec",
+]

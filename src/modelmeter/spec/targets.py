@@ -1,0 +1,155 @@
+"""The ``targets:`` section: the models to measure, one settings model per kind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    SecretStr,
+    model_validator,
+)
+
+from modelmeter.spec._base import HttpUrlText, SpecModel
+from modelmeter.spec.pricing import Pricing
+
+__all__ = [
+    "HttpTargetSpec",
+    "OipTargetSpec",
+    "OpenAITargetSpec",
+    "PythonTargetSpec",
+    "TargetSpec",
+]
+
+
+class _TargetBase(SpecModel):
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Name shown in the report; letters, digits, '_', '.', '-'.",
+    )
+    description: str = Field(default="", description="One line on what this target is.")
+    timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per-request timeout.")
+    pricing: Pricing | None = Field(default=None, description="How this target is paid for.")
+
+
+class OipTargetSpec(_TargetBase):
+    """A model behind the Open Inference Protocol v2 (KServe, Triton, MLServer, ...)."""
+
+    kind: Literal["oip"]
+    url: HttpUrlText = Field(description="Base URL of the server, e.g. http://127.0.0.1:8000.")
+    model: str = Field(min_length=1, description="Model name on the server.")
+    version: str | None = Field(
+        default=None, description="Model version, if the server has several."
+    )
+    input_name: str = Field(default="text", description="Name of the BYTES input tensor.")
+    output_name: str | None = Field(
+        default=None, description="Output tensor holding the label; the first output when absent."
+    )
+
+
+class HttpTargetSpec(_TargetBase):
+    """Any JSON HTTP API: a request body template and a path to the answer in the response."""
+
+    kind: Literal["http"]
+    url: HttpUrlText = Field(description="Full URL requests are sent to.")
+    method: Literal["POST", "PUT"] = Field(default="POST", description="HTTP method.")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Request headers; ${VAR} is replaced from the environment. Never reported.",
+    )
+    body: Any = Field(
+        default_factory=lambda: {"input": "{{input}}"},
+        description="JSON body; every string '{{input}}' is replaced by the sample's input.",
+    )
+    response_path: str = Field(
+        default="prediction",
+        description="Dotted path to the answer in the JSON response, e.g. 'choices.0.text'.",
+    )
+    input_tokens_path: str | None = Field(
+        default=None, description="Dotted path to the input token count, for token pricing."
+    )
+    output_tokens_path: str | None = Field(
+        default=None, description="Dotted path to the output token count, for token pricing."
+    )
+
+
+class PythonTargetSpec(_TargetBase):
+    """A model run in this process: a scikit-learn or ONNX artefact, or a Python function."""
+
+    kind: Literal["python"]
+    model_path: Path | None = Field(
+        default=None,
+        description="A .joblib/.pkl scikit-learn model or a .onnx file (relative: spec's folder).",
+    )
+    function: str | None = Field(
+        default=None,
+        description="'package.module:function' taking the input text and returning the label.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PythonTargetSpec:
+        if (self.model_path is None) == (self.function is None):
+            raise ValueError("give exactly one of 'model_path' or 'function'")
+        if self.function is not None and not re.fullmatch(
+            r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", self.function
+        ):
+            raise ValueError("'function' must look like 'package.module:function'")
+        return self
+
+
+class OpenAITargetSpec(_TargetBase):
+    """An OpenAI-compatible server: vLLM, llama.cpp, Ollama, TGI, OpenRouter, ``simulate``."""
+
+    kind: Literal["openai"]
+    url: HttpUrlText = Field(
+        description="Base URL up to and including /v1, e.g. http://127.0.0.1:8000/v1."
+    )
+    model: str = Field(min_length=1, description="Model name sent in each request.")
+    endpoint: Literal["chat", "completions"] = Field(
+        default="chat", description="'chat': /chat/completions; 'completions': /completions."
+    )
+    stream: bool = Field(
+        default=True, description="Stream the answer (needed for TTFT and inter-token latency)."
+    )
+    max_tokens: int | None = Field(
+        default=256, ge=1, description="Cap on output tokens per answer; null: the server's."
+    )
+    temperature: float | None = Field(
+        default=0.0, ge=0, le=2, description="Sampling temperature; null: the server's default."
+    )
+    system_prompt: str | None = Field(default=None, description="Optional system message.")
+    prompt_template: str = Field(
+        default="{{input}}", description="The user message; '{{input}}' is the sample's input."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token, usually '${SOME_API_KEY}' from the environment. Never reported.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the key, written into exported "
+        "router configs; set from api_key when that is '${NAME}'.",
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Extra request headers; ${VAR} from the environment."
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="Fields added to every request body (e.g. top_p)."
+    )
+    tokenizer: Path | None = Field(
+        default=None,
+        description="A tokenizer.json to count output tokens when the server reports no usage "
+        "(needs the 'llm' extra). Never downloaded.",
+    )
+    timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Per-request timeout.")
+
+
+TargetSpec = Annotated[
+    OipTargetSpec | HttpTargetSpec | PythonTargetSpec | OpenAITargetSpec,
+    Field(discriminator="kind"),
+]
