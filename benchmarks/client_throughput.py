@@ -396,7 +396,7 @@ async def _drive(
 
 
 async def drive_modelmeter(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
+    from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 
     endpoint = Endpoint.from_url(url)
     request = PreparedRequest.build("GET", endpoint, PATH)
@@ -411,8 +411,8 @@ async def drive_modelmeter(url: str, args: argparse.Namespace) -> dict[str, Any]
 
 async def drive_modelmeter_sse(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """The same fixed chat completion GuideLLM gets: POST, body parsed with the SSE parser."""
-    from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
-    from modelmeter.load.sse import SseParser
+    from modelmeter.client import Endpoint, HttpClient, PreparedRequest
+    from modelmeter.client.sse import SseParser
 
     endpoint = Endpoint.from_url(url)
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}

@@ -271,7 +271,7 @@ def run_naive(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """N connections, each paced at rate/N, no catch-up; latency timed from its own send."""
     import uvloop
 
-    from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
+    from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 
     connections = args.naive_connections
     interval = connections / args.rate

@@ -1,4 +1,4 @@
-"""Events per second of `modelmeter.load.sse.SseParser` on 10,000 events, fed three ways.
+"""Events per second of `modelmeter.client.sse.SseParser` on 10,000 events, fed three ways.
 
 * one piece: the whole buffer in one ``feed`` (many events per socket read),
 * per event: one ``feed`` per event (one event per TCP segment, the streaming case),
@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from modelmeter.load.sse import SseParser
+from modelmeter.client.sse import SseParser
 
 EVENTS = 10_000
 

@@ -70,9 +70,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _peers
 from _peers import fmt, markdown_table, pct
 
+from modelmeter.client import PreparedRequest
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import run_closed_loop, run_open_loop
-from modelmeter.load.http import PreparedRequest
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.stats import summarize_llm
 from modelmeter.simulate import RequestTiming, SimulatorConfig, start_simulator

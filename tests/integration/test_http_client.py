@@ -22,7 +22,7 @@ import uvloop
 from aiohttp import web
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 
 Run = Callable[[Awaitable[Any]], Any]
 

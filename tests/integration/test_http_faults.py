@@ -28,7 +28,7 @@ from modelmeter._exceptions import (
     RequestTimeout,
     TargetError,
 )
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 
 Run = Callable[[Awaitable[Any]], Any]
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}

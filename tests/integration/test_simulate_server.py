@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from modelmeter._exceptions import ServerError
-from modelmeter.load.sse import SseParser
+from modelmeter.client.sse import SseParser
 from modelmeter.simulate import RequestTiming, SimulatorConfig, SimulatorHandle, start_simulator
 
 CHAT = "/v1/chat/completions"

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from modelmeter.economics.llm_costs import Budget
 from modelmeter.results import (
+    Budget,
     CostResult,
     HostFacts,
     Interval,

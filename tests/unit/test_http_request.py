@@ -6,9 +6,9 @@ import ssl
 
 import pytest
 
-import modelmeter.load.http as http
+import modelmeter.client as http
 from modelmeter._version import __version__
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 
 AGENT = f"User-Agent: modelmeter/{__version__}".encode()
 
@@ -21,6 +21,8 @@ def test_facade_is_sorted_and_complete() -> None:
         "HttpClient",
         "PreparedRequest",
         "Response",
+        "SseEvent",
+        "SseParser",
     }
     for name in http.__all__:
         assert getattr(http, name) is not None

@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.plan import BusinessCase, PlanError, business_case
+from modelmeter.plan import PlanError, business_case
+from modelmeter.results import BusinessCase
 from modelmeter.spec.plan import BusinessSpec
 
 

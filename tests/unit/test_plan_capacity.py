@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from modelmeter.plan import CapacityPlan, PlanError, plan_capacity
+from modelmeter.plan import PlanError, plan_capacity
+from modelmeter.results import CapacityPlan
 from modelmeter.spec.plan import CapacitySpec
 
 

@@ -22,12 +22,12 @@ from jsonschema import Draft202012Validator
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from modelmeter.artefacts import ServedModel, TensorSpec
 from modelmeter.plan import (
     LIVE_PATH,
     METRICS_PATH,
     READY_PATH,
     SERVE_REQUESTS_SERIES,
-    CapacityPlan,
     PlanError,
     deployment_manifests,
     is_positive_quantity,
@@ -38,8 +38,8 @@ from modelmeter.plan import (
     rate_quantity,
     write_manifests,
 )
+from modelmeter.results import CapacityPlan
 from modelmeter.serve.app import create_app
-from modelmeter.serve.models import ServedModel, TensorSpec
 
 # The quantity grammar of https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/
 # written out independently of the module's pattern, so a slip in either shows.

@@ -10,12 +10,13 @@ from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
 import modelmeter.quality.bootstrap as bootstrap_module
-from modelmeter.quality import evaluate_classification, percentile_interval, wilson_interval
+from modelmeter.quality import evaluate_classification
 from modelmeter.quality.bootstrap import (
     bootstrap_classification,
     classification_scores,
     confusion_counts,
 )
+from modelmeter.stats import percentile_interval, wilson_interval
 
 
 def _noisy_labels(

@@ -10,11 +10,13 @@ from decimal import Decimal
 import markupsafe
 import pytest
 
-from modelmeter.plan import BusinessCase, CapacityPlan, business_case, plan_capacity
+from modelmeter.plan import business_case, plan_capacity
 from modelmeter.report import render_html, render_markdown
 from modelmeter.report.markdown import escape
 from modelmeter.results import (
     Advice,
+    BusinessCase,
+    CapacityPlan,
     Interval,
     LatencySummary,
     LlmLoadMetrics,

@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from modelmeter._exceptions import ModelError
-from modelmeter.serve import load_model, parse_model_args
-from modelmeter.serve.models import CLASSES_METADATA_KEY
+from modelmeter.artefacts import CLASSES_METADATA_KEY, load_model
+from modelmeter.serve import parse_model_args
 
 TEXTS = ["good movie", "great film", "bad movie", "terrible film", "awful plot", "lovely acting"]
 LABELS = ["pos", "pos", "neg", "neg", "neg", "pos"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelmeter.load.sse import SseEvent, SseParser
+from modelmeter.client.sse import SseEvent, SseParser
 
 
 @dataclass(frozen=True)

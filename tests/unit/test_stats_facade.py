@@ -22,9 +22,10 @@ def test_facade_exports_are_sorted_and_importable() -> None:
         assert hasattr(stats, name), name
 
 
-def test_wilson_interval_is_re_exported_not_copied() -> None:
-    assert stats.wilson_interval is quality.wilson_interval
-    assert stats.WILSON_METHOD == quality.WILSON_METHOD
+def test_intervals_live_in_stats_alone() -> None:
+    assert stats.wilson_interval.__module__ == "modelmeter.stats.intervals"
+    assert stats.percentile_interval.__module__ == "modelmeter.stats.intervals"
+    assert not hasattr(quality, "wilson_interval")
 
 
 def test_library_never_imports_statsmodels() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from modelmeter.quality.bootstrap import wilson_interval
+from modelmeter.stats.intervals import wilson_interval
 
 __all__ = ["NEWCOMBE_METHOD", "WELCH_METHOD", "Difference", "proportion_test", "welch_test"]
 

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from modelmeter._exceptions import ServerError
 from modelmeter.calibrate.store import Calibration
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
-from modelmeter.load.sse import SseParser
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest
+from modelmeter.client.sse import SseParser
 
 T = TypeVar("T")
 

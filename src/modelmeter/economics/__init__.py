@@ -23,10 +23,6 @@ from modelmeter.economics.cost import (
     format_money,
 )
 from modelmeter.economics.llm_costs import (
-    BreakEven,
-    Budget,
-    CostLine,
-    LlmCostBreakdown,
     TokenMeans,
     TokenUsage,
     blended_3_to_1,
@@ -37,29 +33,16 @@ from modelmeter.economics.llm_costs import (
     request_cost,
 )
 from modelmeter.economics.pricing import resolve_pricing, resolve_target_pricing
-from modelmeter.spec.economics import DEFAULT_DAYS_PER_MONTH, EconomicsSpec, Workload
-from modelmeter.spec.pricing import ApiPricing, CataloguePricing, InstancePricing, Pricing
 
 __all__ = [
     "BUILTIN_CATALOGUE_FILE",
-    "DEFAULT_DAYS_PER_MONTH",
     "SIGNIFICANT_DIGITS",
-    "ApiPricing",
-    "BreakEven",
-    "Budget",
     "Catalogue",
     "CatalogueEntry",
     "CatalogueError",
-    "CataloguePricing",
-    "CostLine",
     "CurrencyMismatchError",
-    "EconomicsSpec",
-    "InstancePricing",
-    "LlmCostBreakdown",
-    "Pricing",
     "TokenMeans",
     "TokenUsage",
-    "Workload",
     "blended_3_to_1",
     "break_even",
     "builtin_catalogue",

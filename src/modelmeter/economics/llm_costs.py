@@ -55,10 +55,6 @@ from modelmeter.spec.economics import DEFAULT_DAYS_PER_MONTH, Workload
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 __all__ = [
-    "BreakEven",
-    "Budget",
-    "CostLine",
-    "LlmCostBreakdown",
     "TokenMeans",
     "TokenUsage",
     "blended_3_to_1",

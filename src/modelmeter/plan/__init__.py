@@ -6,8 +6,8 @@ needs (:func:`plan_capacity`), the manifests that deploy it with an autoscaler
 itself (:func:`business_case`). Each result carries its formulas with the figures filled in.
 """
 
-from modelmeter.plan.business import BusinessCase, BusinessFigures, ValuePer, business_case
-from modelmeter.plan.capacity import CapacityPlan, CapacitySource, PlanError, plan_capacity
+from modelmeter.plan.business import business_case
+from modelmeter.plan.capacity import PlanError, plan_capacity
 from modelmeter.plan.kubernetes import (
     LIVE_PATH,
     METRICS_PATH,
@@ -20,25 +20,16 @@ from modelmeter.plan.kubernetes import (
     rate_quantity,
     write_manifests,
 )
-from modelmeter.spec.plan import DEFAULT_HOURS_PER_MONTH, BusinessSpec, CapacitySpec
 from modelmeter.spec.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 
 __all__ = [
-    "DEFAULT_HOURS_PER_MONTH",
     "LIVE_PATH",
     "METRICS_PATH",
     "QUANTITY_PATTERN",
     "READY_PATH",
     "REQUEST_RATE_METRIC",
     "SERVE_REQUESTS_SERIES",
-    "BusinessCase",
-    "BusinessFigures",
-    "BusinessSpec",
-    "CapacityPlan",
-    "CapacitySource",
-    "CapacitySpec",
     "PlanError",
-    "ValuePer",
     "business_case",
     "deployment_manifests",
     "is_positive_quantity",

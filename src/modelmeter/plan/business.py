@@ -39,9 +39,6 @@ from modelmeter.plan.capacity import PlanError, _decimal, _number
 from modelmeter.results import BusinessCase, BusinessFigures, ValuePer
 
 __all__ = [
-    "BusinessCase",
-    "BusinessFigures",
-    "ValuePer",
     "business_case",
 ]
 

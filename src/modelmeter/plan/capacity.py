@@ -34,8 +34,6 @@ from modelmeter.results import CapacityPlan, CapacitySource
 from modelmeter.spec.plan import DEFAULT_HOURS_PER_MONTH
 
 __all__ = [
-    "CapacityPlan",
-    "CapacitySource",
     "PlanError",
     "plan_capacity",
 ]

@@ -14,9 +14,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter.plan.business import BusinessCase, business_case
-from modelmeter.plan.capacity import CapacityPlan, plan_capacity
-from modelmeter.results import Interval, ModelResult, PairComparison, Report
+from modelmeter.plan.business import business_case
+from modelmeter.plan.capacity import plan_capacity
+from modelmeter.results import (
+    BusinessCase,
+    CapacityPlan,
+    Interval,
+    ModelResult,
+    PairComparison,
+    Report,
+)
 from modelmeter.spec import Spec
 from modelmeter.spec.plan import CapacitySpec
 from modelmeter.spec.pricing import InstancePricing

@@ -1,18 +1,11 @@
-"""Quality metrics with confidence intervals: classification scores, bootstrap and Wilson."""
+"""Quality metrics with confidence intervals: classification scores per class and per slice.
 
-from modelmeter.quality.bootstrap import (
-    BOOTSTRAP_METHOD,
-    WILSON_METHOD,
-    percentile_interval,
-    wilson_interval,
-)
+The intervals themselves (bootstrap percentile, Wilson) are in :mod:`modelmeter.stats`.
+"""
+
 from modelmeter.quality.classification import INTERVAL_METRICS, evaluate_classification
 
 __all__ = [
-    "BOOTSTRAP_METHOD",
     "INTERVAL_METRICS",
-    "WILSON_METHOD",
     "evaluate_classification",
-    "percentile_interval",
-    "wilson_interval",
 ]

@@ -12,28 +12,21 @@ the block size depends only on ``n``, so a seed always gives the same intervals.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
 
 from modelmeter.results import Interval
+from modelmeter.stats._base import check_level
+from modelmeter.stats.intervals import percentile_interval
 
 __all__ = [
-    "BOOTSTRAP_METHOD",
-    "WILSON_METHOD",
     "ClassificationCounts",
     "bootstrap_classification",
     "classification_scores",
     "confusion_counts",
-    "percentile_interval",
-    "wilson_interval",
 ]
-
-BOOTSTRAP_METHOD = "bootstrap-percentile"
-WILSON_METHOD = "wilson"
 
 # Upper bound on the elements of one block of resampled indices (8 bytes each: ~32 MiB).
 _MAX_BLOCK_ELEMENTS = 4_000_000
@@ -53,11 +46,6 @@ class ClassificationCounts:
     support: IntArray
     predicted: IntArray
     n: int
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
 
 
 def confusion_counts(
@@ -142,17 +130,6 @@ def classification_scores(counts: ClassificationCounts) -> dict[str, FloatArray]
     }
 
 
-def percentile_interval(samples: npt.ArrayLike, confidence: float = 0.95) -> Interval:
-    """The central ``confidence`` share of bootstrap ``samples`` (percentile method)."""
-    _check_confidence(confidence)
-    values = np.asarray(samples, dtype=np.float64)
-    if values.size == 0:
-        raise ValueError("a percentile interval needs at least one bootstrap sample")
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(values, [tail, 1.0 - tail])
-    return Interval(low=float(low), high=float(high), level=confidence, method=BOOTSTRAP_METHOD)
-
-
 def bootstrap_classification(
     y_true: IntArray,
     y_pred: IntArray,
@@ -168,7 +145,7 @@ def bootstrap_classification(
     ``y_true``/``y_pred`` are encoded as for :func:`confusion_counts`. Each resample draws ``n``
     items with replacement and recomputes the metrics exactly as on the full data.
     """
-    _check_confidence(confidence)
+    check_level(confidence, "confidence")
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
     n = int(y_true.shape[0])
@@ -188,28 +165,3 @@ def bootstrap_classification(
         name: percentile_interval(np.concatenate(parts), confidence)
         for name, parts in collected.items()
     }
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
-    """Wilson score interval for a proportion ``successes / n``.
-
-    Better than the normal approximation near 0 and 1 and for small ``n``; it never leaves
-    [0, 1].
-    """
-    _check_confidence(confidence)
-    if n <= 0:
-        raise ValueError(f"a proportion needs n > 0, got n={n}")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    p = successes / n
-    z2 = z * z
-    denominator = 1.0 + z2 / n
-    centre = (p + z2 / (2.0 * n)) / denominator
-    half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denominator
-    return Interval(
-        low=max(0.0, centre - half),
-        high=min(1.0, centre + half),
-        level=confidence,
-        method=WILSON_METHOD,
-    )

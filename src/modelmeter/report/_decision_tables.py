@@ -19,10 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from modelmeter.plan import BusinessCase, BusinessFigures, CapacityPlan
 from modelmeter.report import _format as fmt
 from modelmeter.report._tables import Column, Row, Table
-from modelmeter.results import Interval, PairComparison, Report
+from modelmeter.results import (
+    BusinessCase,
+    BusinessFigures,
+    CapacityPlan,
+    Interval,
+    PairComparison,
+    Report,
+)
 
 __all__ = [
     "BusinessView",

@@ -7,7 +7,6 @@ tests and the demo; ``create_app`` is the aiohttp application for embedding.
 from modelmeter.serve.app import create_app
 from modelmeter.serve.batching import MicroBatcher
 from modelmeter.serve.metrics import ServeMetrics
-from modelmeter.serve.models import ServedModel, TensorSpec, load_model
 from modelmeter.serve.server import (
     ServerProcess,
     parse_model_args,
@@ -19,11 +18,8 @@ from modelmeter.serve.server import (
 __all__ = [
     "MicroBatcher",
     "ServeMetrics",
-    "ServedModel",
     "ServerProcess",
-    "TensorSpec",
     "create_app",
-    "load_model",
     "parse_model_args",
     "run_server",
     "server_url",

@@ -19,9 +19,9 @@ from prometheus_client import CollectorRegistry
 
 from modelmeter._exceptions import ModelError
 from modelmeter._version import __version__
+from modelmeter.artefacts import ServedModel
 from modelmeter.serve.batching import MicroBatcher
 from modelmeter.serve.metrics import UNKNOWN_MODEL, ServeMetrics
-from modelmeter.serve.models import ServedModel
 
 SERVER_NAME = "modelmeter"
 MODEL_VERSION = "1"

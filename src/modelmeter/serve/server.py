@@ -38,8 +38,8 @@ from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
 from modelmeter._process import ChildServer, answers_ok, stderr_tail
+from modelmeter.artefacts import ServedModel, load_model
 from modelmeter.serve.app import create_app
-from modelmeter.serve.models import ServedModel, load_model
 
 logger = logging.getLogger(__name__)
 ACCESS_LOGGER = "modelmeter.serve.access"

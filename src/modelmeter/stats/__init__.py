@@ -11,10 +11,10 @@ references.
 - :func:`pairwise_comparisons` and :func:`tie_groups`: every pair of several models, and a
   ranking that groups the models it cannot tell apart.
 - :func:`quantile_interval`: a distribution-free interval for a latency percentile.
-- :func:`wilson_interval`: the interval for one proportion (defined in ``modelmeter.quality``).
+- :func:`wilson_interval`: the interval for one proportion; :func:`percentile_interval`: the
+  central share of bootstrap samples.
 """
 
-from modelmeter.quality.bootstrap import WILSON_METHOD, wilson_interval
 from modelmeter.stats.bootstrap import (
     BOOTSTRAP_PERCENTILE,
     PAIRED_BOOTSTRAP,
@@ -32,6 +32,12 @@ from modelmeter.stats.compare import (
     pairwise_comparisons,
     tie_groups,
 )
+from modelmeter.stats.intervals import (
+    BOOTSTRAP_METHOD,
+    WILSON_METHOD,
+    percentile_interval,
+    wilson_interval,
+)
 from modelmeter.stats.multiple import holm
 from modelmeter.stats.paired import (
     MCNEMAR_EXACT,
@@ -43,6 +49,7 @@ from modelmeter.stats.paired import (
 from modelmeter.stats.quantile import ORDER_STATISTICS, QuantileInterval, quantile_interval
 
 __all__ = [
+    "BOOTSTRAP_METHOD",
     "BOOTSTRAP_PERCENTILE",
     "HOLM",
     "MCNEMAR_EXACT",
@@ -64,6 +71,7 @@ __all__ = [
     "newcombe_paired_interval",
     "paired_bootstrap",
     "pairwise_comparisons",
+    "percentile_interval",
     "quantile_interval",
     "tie_groups",
     "wilson_interval",

@@ -21,8 +21,8 @@ import numpy.typing as npt
 from pydantic import Field
 from scipy.stats import binomtest
 
-from modelmeter.quality.bootstrap import wilson_interval
 from modelmeter.stats._base import StatsModel, as_booleans, check_level, check_paired
+from modelmeter.stats.intervals import wilson_interval
 
 __all__ = [
     "MCNEMAR_EXACT",

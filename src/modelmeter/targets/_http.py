@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modelmeter._exceptions import HTTPStatusFailure, ProtocolFailure
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 
 
 def path_of(url: str) -> str:

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from modelmeter._exceptions import ProtocolFailure
+from modelmeter.client import PreparedRequest
 from modelmeter.data.sample import Sample
-from modelmeter.load.http import PreparedRequest
 from modelmeter.targets._http import JsonHttpClient, dig, path_of
 from modelmeter.targets.base import Prediction
 from modelmeter.targets.registry import register_target

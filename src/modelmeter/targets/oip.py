@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import quote
 
 from modelmeter._exceptions import ProtocolFailure
+from modelmeter.client import PreparedRequest
 from modelmeter.data.sample import Sample
-from modelmeter.load.http import PreparedRequest
 from modelmeter.targets._http import JsonHttpClient, path_of
 from modelmeter.targets.base import Prediction
 from modelmeter.targets.registry import register_target

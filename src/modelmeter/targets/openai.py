@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import HTTPStatusFailure, ModelError, ProtocolFailure
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest
+from modelmeter.client.sse import SseParser
 from modelmeter.data.sample import Sample
-from modelmeter.load.http import Endpoint, HttpClient, PreparedRequest
-from modelmeter.load.sse import SseParser
 from modelmeter.targets.base import Prediction, TokenSource
 from modelmeter.targets.http_json import fill_template
 from modelmeter.targets.registry import register_target

@@ -55,7 +55,7 @@ class PythonTarget:
 
     async def start(self) -> None:
         if self._model_path is not None and self._predict_many is None:
-            from modelmeter.serve.models import load_model
+            from modelmeter.artefacts import load_model
 
             self._predict_many = load_model(self._model_path).predict
 

@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter.data.sample import Sample
-from modelmeter.quality.bootstrap import FloatArray, percentile_interval, wilson_interval
+from modelmeter.quality.bootstrap import FloatArray
 from modelmeter.results import METRICS, Interval, SliceScore, TaskMetric, TaskQuality
+from modelmeter.stats.intervals import percentile_interval, wilson_interval
 from modelmeter.tasks.base import ItemScore
 
 __all__ = ["METRICS", "SliceScore", "TaskMetric", "TaskQuality", "summarize_scores"]

@@ -15,21 +15,25 @@ from urllib.parse import urlsplit
 
 from modelmeter._net import is_loopback_host
 from modelmeter.economics.llm_costs import (
-    BreakEven,
-    Budget,
-    LlmCostBreakdown,
     TokenUsage,
     break_even,
     check_budget_limit,
     llm_cost_breakdown,
     monthly_budget,
 )
-from modelmeter.quality.bootstrap import wilson_interval
-from modelmeter.results import Interval, ModelResult, TaskResult
+from modelmeter.results import (
+    BreakEven,
+    Budget,
+    Interval,
+    LlmCostBreakdown,
+    ModelResult,
+    TaskResult,
+)
 from modelmeter.routing import Candidate
 from modelmeter.spec import OpenAITargetSpec, TargetSpec
 from modelmeter.spec.economics import EconomicsSpec
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
+from modelmeter.stats.intervals import wilson_interval
 from modelmeter.tasks.evaluate import TaskEvaluation
 
 __all__ = [

@@ -7,10 +7,10 @@ from collections import deque
 from types import TracebackType
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset
-from modelmeter.load.http._connection import Connection, Unanswered
-from modelmeter.load.http._endpoint import Endpoint
-from modelmeter.load.http._request import PreparedRequest
-from modelmeter.load.http._response import BodyListener, Response
+from modelmeter.client._connection import Connection, Unanswered
+from modelmeter.client._endpoint import Endpoint
+from modelmeter.client._request import PreparedRequest
+from modelmeter.client._response import BodyListener, Response
 
 # How long close() waits for connections to finish closing before it aborts them.
 _CLOSE_GRACE_S = 2.0

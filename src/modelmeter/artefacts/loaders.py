@@ -1,4 +1,4 @@
-"""Model artefacts the server loads: scikit-learn (joblib/pickle) and ONNX text classifiers.
+"""Model artefacts: scikit-learn (joblib/pickle) and ONNX text classifiers.
 
 Every served model answers the same call, ``predict(texts) -> labels``, one label string per input
 text, so the server and the micro-batcher never need to know which runtime is underneath.

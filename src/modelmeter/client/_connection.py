@@ -27,11 +27,11 @@ from httptools import (
 )
 
 from modelmeter._exceptions import ConnectionReset, ProtocolFailure, RequestTimeout
-from modelmeter.load.http._request import PreparedRequest
-from modelmeter.load.http._response import BodyListener, Response
+from modelmeter.client._request import PreparedRequest
+from modelmeter.client._response import BodyListener, Response
 
 if TYPE_CHECKING:
-    from modelmeter.load.http._endpoint import Endpoint
+    from modelmeter.client._endpoint import Endpoint
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 from modelmeter._version import __version__
-from modelmeter.load.http._endpoint import Endpoint
+from modelmeter.client._endpoint import Endpoint
 
 # RFC 9110 token characters, for methods and header names.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
