@@ -22,7 +22,6 @@ from typing import Literal
 
 import numpy as np
 import pytest
-from pydantic import BaseModel
 
 from modelmeter._exceptions import ErrorKind, ModelError, SpecError
 from modelmeter.data.sample import Sample
@@ -37,6 +36,7 @@ from modelmeter.load.schedule import (
     phases_of,
 )
 from modelmeter.spec import HttpTargetSpec, PythonTargetSpec
+from modelmeter.spec.targets import TargetSettings
 from modelmeter.targets.base import Prediction
 from modelmeter.targets.registry import register_target
 
@@ -216,7 +216,7 @@ def test_a_target_that_cannot_start_raises_its_own_error_class(tmp_path: Path) -
     assert multiprocessing.active_children() == []
 
 
-class MisbehavingSpec(BaseModel):
+class MisbehavingSpec(TargetSettings):
     """A target for these tests only; the worker imports this module to unpickle it, which
     registers the factory there too."""
 
@@ -254,7 +254,7 @@ class MisbehavingTarget:
         pass
 
 
-@register_target("misbehave")
+@register_target("misbehave", settings=MisbehavingSpec)
 def _misbehaving(spec: MisbehavingSpec) -> MisbehavingTarget:
     return MisbehavingTarget(spec)
 

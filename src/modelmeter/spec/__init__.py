@@ -62,21 +62,26 @@ from modelmeter.spec.routing import (
     RouterFormat,
     RoutingSpec,
 )
-from modelmeter.spec.study import (
-    Spec,
-)
+from modelmeter.spec.study import Spec, spec_model
 from modelmeter.spec.targets import (
+    ENTRY_POINT_GROUP,
     HttpTargetSpec,
     OipTargetSpec,
     OpenAITargetSpec,
     PythonTargetSpec,
+    TargetKind,
+    TargetSettings,
     TargetSpec,
+    add_target_kind,
+    broken_plugins,
+    target_kinds,
 )
 
 __all__ = [
     "CRITERIA",
     "DEFAULT_DAYS_PER_MONTH",
     "DEFAULT_HOURS_PER_MONTH",
+    "ENTRY_POINT_GROUP",
     "PRESET_WEIGHTS",
     "PRIORITIES",
     "ROUTER_FORMATS",
@@ -109,9 +114,15 @@ __all__ = [
     "Spec",
     "StageSpec",
     "SweepSpec",
+    "TargetKind",
+    "TargetSettings",
     "TargetSpec",
     "TraceSpec",
     "Workload",
+    "add_target_kind",
+    "broken_plugins",
     "load_spec",
     "parse_spec",
+    "spec_model",
+    "target_kinds",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,15 @@ from pydantic import ValidationError
 
 from modelmeter._exceptions import SpecError
 from modelmeter.spec.locate import read_yaml, validation_lines
-from modelmeter.spec.study import Spec
-from modelmeter.spec.targets import OpenAITargetSpec, PythonTargetSpec
+from modelmeter.spec.study import Spec, spec_model
+from modelmeter.spec.targets import OpenAITargetSpec, PythonTargetSpec, target_kinds
 
 __all__ = ["load_spec", "parse_spec"]
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# Discriminated unions add the tag ('oip', ...) to an error's path: shown, but not in the file.
-_TAGS = frozenset({"oip", "http", "python", "openai", "instance", "api"})
+# Tagged unions add the tag (a target kind, a pricing kind) to an error's path: shown, but it is
+# no key of the file.
+_PRICING_KINDS = frozenset({"instance", "api", "catalogue"})
 
 
 def _expand_env(value: Any, where: str, path: Path) -> Any:
@@ -48,8 +50,9 @@ def _expand_secrets(target: dict[str, Any], where: str, path: Path) -> None:
         target["api_key"] = _expand_env(target["api_key"], f"{where}.api_key", path)
 
 
-def _is_tag(part: int | str) -> bool:
-    return part in _TAGS
+def _tag_test() -> Callable[[int | str], bool]:
+    tags = _PRICING_KINDS | set(target_kinds())
+    return lambda part: part in tags
 
 
 def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
@@ -72,9 +75,9 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
     if isinstance(judge_target, dict):
         _expand_secrets(judge_target, "evaluation.judge.target", path)
     try:
-        spec = Spec.model_validate(data)
+        spec = spec_model().model_validate(data)
     except ValidationError as exc:
-        lines = validation_lines(exc, root, skip=_is_tag)
+        lines = validation_lines(exc, root, skip=_tag_test())
         raise SpecError("invalid spec\n" + "\n".join(lines), path=path) from None
     _resolve_paths(spec, path.parent)
     return spec

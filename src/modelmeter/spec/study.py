@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Literal
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -21,11 +23,14 @@ from modelmeter.spec.load import LoadSpec
 from modelmeter.spec.objectives import Objectives
 from modelmeter.spec.plan import BusinessSpec, CapacitySpec
 from modelmeter.spec.routing import RoutingSpec
-from modelmeter.spec.targets import TargetSpec
+from modelmeter.spec.targets import TargetSettings, TargetSpec, target_kinds
 
 __all__ = [
     "Spec",
+    "spec_model",
 ]
+
+_TARGETS_DESCRIPTION = "The models to compare."
 
 
 class Spec(SpecModel):
@@ -45,7 +50,7 @@ class Spec(SpecModel):
     tasks: list[LlmTaskSpec] = Field(
         default_factory=list, description="LLM evaluation sets (task: llm)."
     )
-    targets: list[TargetSpec] = Field(min_length=1, description="The models to compare.")
+    targets: list[TargetSpec] = Field(min_length=1, description=_TARGETS_DESCRIPTION)
     load: LoadSpec = Field(default_factory=LoadSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     objectives: Objectives = Field(default_factory=Objectives)
@@ -157,3 +162,26 @@ class Spec(SpecModel):
         """A short hash of the spec's content, secrets excluded, for comparing runs."""
         text = self.model_dump_json(exclude={"targets": {"__all__": {"headers", "api_key"}}})
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def spec_model() -> type[Spec]:
+    """The model a spec file is validated with: :class:`Spec`, with ``targets`` open to every
+    kind known now (built-in, from entry points, or added at run time)."""
+    kinds = target_kinds()
+    settings = tuple(kind.settings for kind in kinds.values())
+    if settings == _BUILTIN_SETTINGS:
+        return Spec
+    return _open_spec(settings)
+
+
+@functools.cache
+def _open_spec(settings: tuple[type[TargetSettings], ...]) -> type[Spec]:
+    # One tagged union over the kinds' own models, so an error names the kind's field
+    # (targets[0].echo.reply) and an unknown kind lists those that are known.
+    union: Any = Annotated[Union[settings], Field(discriminator="kind")]  # noqa: UP007
+    field = (list[union], Field(min_length=1, description=_TARGETS_DESCRIPTION))
+    model: type[Spec] = create_model("Spec", __base__=Spec, __module__=__name__, targets=field)
+    return model
+
+
+_BUILTIN_SETTINGS: tuple[type[TargetSettings], ...] = get_args(get_args(TargetSpec)[0])

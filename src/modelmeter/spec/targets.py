@@ -1,10 +1,21 @@
-"""The ``targets:`` section: the models to measure, one settings model per kind."""
+"""The ``targets:`` section: the models to measure, one settings model per kind.
+
+A kind is a name (``oip``, ``http``, ``python``, ``openai``, or one a plugin adds), the pydantic
+model its settings are validated with (a subclass of :class:`TargetSettings` with
+``kind: Literal["<name>"]``), and the factory that builds the target from them. The built-in
+kinds are declared here by name, their factories imported only when a target of that kind is
+built; third parties add kinds through the ``modelmeter.targets`` entry-point group (see
+docs/spec.md, "Target plugins"), or :func:`modelmeter.register_target` at run time.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     Field,
@@ -16,15 +27,24 @@ from modelmeter.spec._base import HttpUrlText, SpecModel
 from modelmeter.spec.pricing import Pricing
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "HttpTargetSpec",
     "OipTargetSpec",
     "OpenAITargetSpec",
     "PythonTargetSpec",
+    "TargetKind",
+    "TargetSettings",
     "TargetSpec",
+    "add_target_kind",
+    "broken_plugins",
+    "target_kinds",
 ]
 
 
-class _TargetBase(SpecModel):
+class TargetSettings(SpecModel):
+    """What every target has, whatever its kind; a kind's settings model subclasses this."""
+
+    kind: str = Field(description="Which kind of target: oip, http, python, openai, or a plugin's.")
     name: str = Field(
         min_length=1,
         max_length=64,
@@ -36,7 +56,7 @@ class _TargetBase(SpecModel):
     pricing: Pricing | None = Field(default=None, description="How this target is paid for.")
 
 
-class OipTargetSpec(_TargetBase):
+class OipTargetSpec(TargetSettings):
     """A model behind the Open Inference Protocol v2 (KServe, Triton, MLServer, ...)."""
 
     kind: Literal["oip"]
@@ -51,7 +71,7 @@ class OipTargetSpec(_TargetBase):
     )
 
 
-class HttpTargetSpec(_TargetBase):
+class HttpTargetSpec(TargetSettings):
     """Any JSON HTTP API: a request body template and a path to the answer in the response."""
 
     kind: Literal["http"]
@@ -77,7 +97,7 @@ class HttpTargetSpec(_TargetBase):
     )
 
 
-class PythonTargetSpec(_TargetBase):
+class PythonTargetSpec(TargetSettings):
     """A model run in this process: a scikit-learn or ONNX artefact, or a Python function."""
 
     kind: Literal["python"]
@@ -101,7 +121,7 @@ class PythonTargetSpec(_TargetBase):
         return self
 
 
-class OpenAITargetSpec(_TargetBase):
+class OpenAITargetSpec(TargetSettings):
     """An OpenAI-compatible server: vLLM, llama.cpp, Ollama, TGI, OpenRouter, ``simulate``."""
 
     kind: Literal["openai"]
@@ -149,7 +169,94 @@ class OpenAITargetSpec(_TargetBase):
     timeout_s: float = Field(default=120.0, gt=0, le=3600, description="Per-request timeout.")
 
 
+# The built-in kinds as a closed union: what ``Spec`` validates with when no plugin adds a kind,
+# and what type checkers see.
 TargetSpec = Annotated[
     OipTargetSpec | HttpTargetSpec | PythonTargetSpec | OpenAITargetSpec,
     Field(discriminator="kind"),
 ]
+
+ENTRY_POINT_GROUP = "modelmeter.targets"
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """One kind of target: its name, its settings model and the factory that builds it.
+
+    ``factory`` takes the validated settings and returns a target (an object with ``name``,
+    ``kind``, ``start``, ``predict`` and ``close``, see :class:`modelmeter.Target`); it may be
+    given as ``"package.module:function"``, imported on first use, so that a kind's SDK is
+    only imported when a spec uses it. ``install_hint`` is shown when that import fails.
+    """
+
+    name: str
+    settings: type[TargetSettings]
+    factory: Callable[[Any], Any] | str
+    install_hint: str | None = None
+
+    def __post_init__(self) -> None:
+        declared = self.settings.model_fields.get("kind")
+        allowed = get_args(declared.annotation) if declared is not None else ()
+        if allowed != (self.name,):
+            raise TypeError(
+                f"the settings model of target kind '{self.name}' must declare "
+                f"kind: Literal['{self.name}'], got {self.settings.__name__}"
+            )
+
+
+_BUILTIN: dict[str, TargetKind] = {
+    kind.name: kind
+    for kind in (
+        TargetKind("oip", OipTargetSpec, "modelmeter.targets.oip:from_spec"),
+        TargetKind("http", HttpTargetSpec, "modelmeter.targets.http_json:from_spec"),
+        TargetKind(
+            "python",
+            PythonTargetSpec,
+            "modelmeter.targets.python_local:from_spec",
+        ),
+        TargetKind("openai", OpenAITargetSpec, "modelmeter.targets.openai:from_spec"),
+    )
+}
+_ADDED: dict[str, TargetKind] = {}
+_plugins_loaded = False
+
+
+def add_target_kind(kind: TargetKind) -> None:
+    """Make ``kind`` known, replacing any kind of the same name (a built-in one included)."""
+    _ADDED[kind.name] = kind
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in _ADDED:
+            continue
+        try:
+            found = entry.load()
+        except Exception as exc:  # a broken plugin must not stop specs that do not use it
+            _BROKEN[entry.name] = f"{entry.value}: {type(exc).__name__}: {exc}"
+            continue
+        if not isinstance(found, TargetKind) or found.name != entry.name:
+            _BROKEN[entry.name] = (
+                f"{entry.value} is not a modelmeter.spec.TargetKind named '{entry.name}'"
+            )
+            continue
+        _ADDED[entry.name] = found
+
+
+_BROKEN: dict[str, str] = {}
+
+
+def target_kinds() -> dict[str, TargetKind]:
+    """Every known kind by name: built-in, from entry points, and added at run time."""
+    _load_plugins()
+    return {**_BUILTIN, **_ADDED}
+
+
+def broken_plugins() -> dict[str, str]:
+    """Entry points of the ``modelmeter.targets`` group that could not be loaded, and why."""
+    _load_plugins()
+    return dict(_BROKEN)

@@ -8,9 +8,9 @@ from typing import Any
 from modelmeter._exceptions import ProtocolFailure
 from modelmeter.client import PreparedRequest
 from modelmeter.data.sample import Sample
+from modelmeter.spec.targets import HttpTargetSpec
 from modelmeter.targets._http import JsonHttpClient, dig, path_of
 from modelmeter.targets.base import Prediction
-from modelmeter.targets.registry import register_target
 
 PLACEHOLDER = "{{input}}"
 
@@ -90,8 +90,7 @@ class HttpJsonTarget:
         await self._client.close()
 
 
-@register_target("http")
-def _from_spec(spec: Any) -> HttpJsonTarget:
+def from_spec(spec: HttpTargetSpec) -> HttpJsonTarget:
     return HttpJsonTarget(
         spec.name,
         spec.url,

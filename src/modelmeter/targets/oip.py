@@ -10,9 +10,9 @@ from urllib.parse import quote
 from modelmeter._exceptions import ProtocolFailure
 from modelmeter.client import PreparedRequest
 from modelmeter.data.sample import Sample
+from modelmeter.spec.targets import OipTargetSpec
 from modelmeter.targets._http import JsonHttpClient, path_of
 from modelmeter.targets.base import Prediction
-from modelmeter.targets.registry import register_target
 
 
 class OipTarget:
@@ -95,8 +95,7 @@ class OipTarget:
         await self._client.close()
 
 
-@register_target("oip")
-def _from_spec(spec: Any) -> OipTarget:
+def from_spec(spec: OipTargetSpec) -> OipTarget:
     return OipTarget(
         spec.name,
         spec.url,

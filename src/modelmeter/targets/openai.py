@@ -18,9 +18,9 @@ from modelmeter._exceptions import HTTPStatusFailure, ModelError, ProtocolFailur
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 from modelmeter.client.sse import SseParser
 from modelmeter.data.sample import Sample
+from modelmeter.spec.targets import OpenAITargetSpec
 from modelmeter.targets.base import Prediction, TokenSource
 from modelmeter.targets.http_json import fill_template
-from modelmeter.targets.registry import register_target
 
 
 class TokenCounter:
@@ -322,8 +322,7 @@ def _usage_int(usage: Any, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@register_target("openai")
-def _from_spec(spec: Any) -> OpenAITarget:
+def from_spec(spec: OpenAITargetSpec) -> OpenAITarget:
     return OpenAITarget(
         spec.name,
         spec.url,

@@ -14,8 +14,8 @@ from typing import Any
 
 from modelmeter._exceptions import ErrorKind, ModelError, ProtocolFailure, SpecError
 from modelmeter.data.sample import Sample
+from modelmeter.spec.targets import PythonTargetSpec
 from modelmeter.targets.base import Prediction
-from modelmeter.targets.registry import register_target
 
 
 class ModelFailure(ProtocolFailure):
@@ -78,8 +78,7 @@ class PythonTarget:
         self._predict_many = None
 
 
-@register_target("python")
-def _from_spec(spec: Any) -> PythonTarget:
+def from_spec(spec: PythonTargetSpec) -> PythonTarget:
     if spec.function is not None:
         return PythonTarget(spec.name, function=import_function(spec.function))
     return PythonTarget(spec.name, model_path=spec.model_path)
