@@ -7,38 +7,94 @@ The library does the work and the CLI is a thin layer over it::
     spec = modelmeter.load_spec(Path("study.yaml"))
     result = modelmeter.run(spec)
     modelmeter.write_report(result.report, Path("out"))
+
+Names are imported on first use, so ``import modelmeter`` (and ``modelmeter --version``) does not
+pay for numpy, pydantic models or the HTTP stack until they are needed. The errors are all here
+at once: they cost nothing to import and every caller needs them.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from modelmeter._exceptions import (
+    CatalogueError,
+    CompareError,
     ConnectFailed,
+    ConnectionReset,
+    CurrencyMismatchError,
     DatasetError,
     ErrorKind,
     HTTPStatusFailure,
     ModelError,
+    ModelFailure,
     ModelmeterError,
+    PlanError,
     ProtocolFailure,
     RequestTimeout,
+    SandboxUnavailableError,
     ServerError,
     SpecError,
     StoreError,
     TargetError,
+    WorkerFailed,
 )
 from modelmeter._version import __version__
-from modelmeter.data import Sample, load_samples
-from modelmeter.report import write_report
-from modelmeter.results import Report
-from modelmeter.runner import RunResult, run, run_async
-from modelmeter.spec import Spec, load_spec
-from modelmeter.store import RunStore
-from modelmeter.targets import Prediction, Target, register_target
+
+if TYPE_CHECKING:
+    from modelmeter.data import Sample, load_samples
+    from modelmeter.report import write_report
+    from modelmeter.results import Report
+    from modelmeter.runner import RunResult, run, run_async
+    from modelmeter.spec import Spec, load_spec
+    from modelmeter.store import RunStore
+    from modelmeter.targets import Prediction, Target, register_target
+
+# name -> the module that defines it, imported when the name is first asked for.
+_LAZY = {
+    "Prediction": "modelmeter.targets",
+    "Report": "modelmeter.results",
+    "RunResult": "modelmeter.runner",
+    "RunStore": "modelmeter.store",
+    "Sample": "modelmeter.data",
+    "Spec": "modelmeter.spec",
+    "Target": "modelmeter.targets",
+    "load_samples": "modelmeter.data",
+    "load_spec": "modelmeter.spec",
+    "register_target": "modelmeter.targets",
+    "run": "modelmeter.runner",
+    "run_async": "modelmeter.runner",
+    "write_report": "modelmeter.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelmeter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
+    "CatalogueError",
+    "CompareError",
     "ConnectFailed",
+    "ConnectionReset",
+    "CurrencyMismatchError",
     "DatasetError",
     "ErrorKind",
     "HTTPStatusFailure",
     "ModelError",
+    "ModelFailure",
     "ModelmeterError",
+    "PlanError",
     "Prediction",
     "ProtocolFailure",
     "Report",
@@ -46,12 +102,14 @@ __all__ = [
     "RunResult",
     "RunStore",
     "Sample",
+    "SandboxUnavailableError",
     "ServerError",
     "Spec",
     "SpecError",
     "StoreError",
     "Target",
     "TargetError",
+    "WorkerFailed",
     "__version__",
     "load_samples",
     "load_spec",

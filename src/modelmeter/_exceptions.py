@@ -2,17 +2,27 @@
 
     ModelmeterError
     ├── SpecError            a spec file is malformed or names something that does not exist
+    │   └── CatalogueError       a price catalogue cannot be read or lacks the model asked for
     ├── DatasetError         a dataset file or row is malformed (carries path and line)
     ├── ModelError           a model artefact cannot be loaded or run
     ├── ServerError          a local server could not be started or did not become ready
     ├── StoreError           the run store cannot be opened, or a run is not in it
     ├── SandboxUnavailableError  generated code cannot be isolated here (and unsafe was not allowed)
-    └── TargetError          one request to a target failed; `kind` says how
+    ├── WorkerFailed         a load-generator process ended without finishing its share
+    ├── CompareError         two runs cannot be compared as asked (modelmeter compare)
+    ├── CurrencyMismatchError  costs in different currencies were about to be compared
+    ├── PlanError            a capacity plan, manifest or business case cannot be made
+    └── TargetError          one request to a target failed; `kind` says how, `target` and
+        │                    `url` say where (once known)
         ├── RequestTimeout       no complete answer within the timeout
         ├── ConnectFailed        the connection could not be opened (refused, unreachable)
         ├── ConnectionReset      the connection broke before the whole answer arrived
         ├── ProtocolFailure      the answer broke the protocol (bad JSON, missing field)
-        └── HTTPStatusFailure    the server answered with a non-2xx status
+        ├── HTTPStatusFailure    the server answered with a non-2xx status
+        └── ModelFailure         an in-process model raised while answering
+
+CurrencyMismatchError and PlanError are also ``ValueError``s: they are raised for arguments a
+caller of the library gave.
 
 Only the CLI turns these into messages and exit codes; library code raises them with enough
 context (file, line, field path) that the message alone tells a user what to fix.
@@ -20,8 +30,10 @@ context (file, line, field path) that the message alone tells a user what to fix
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import Self
 
 
 class ModelmeterError(Exception):
@@ -82,9 +94,30 @@ class ErrorKind(StrEnum):
 
 
 class TargetError(ModelmeterError):
-    """One request to a target failed."""
+    """One request to a target failed.
+
+    ``target`` and ``url`` name where, once the code that knows them has called
+    :meth:`located` (the request path does not, to stay fast: failures of single requests are
+    counted per target anyway); the message then starts with them.
+    """
 
     kind: ErrorKind = ErrorKind.PROTOCOL
+    target: str | None = None
+    url: str | None = None
+
+    def located(self, target: str, url: str | None = None) -> Self:
+        """Record which target (and URL) failed, unless already recorded; returns ``self``."""
+        if self.target is None:
+            self.target = target
+            self.url = url
+        return self
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if self.target is None:
+            return message
+        at = f" at {self.url}" if self.url else ""
+        return f"target '{self.target}'{at}: {message}"
 
 
 class RequestTimeout(TargetError):
@@ -110,3 +143,74 @@ class HTTPStatusFailure(TargetError):
         self.status = status
         self.body = body
         super().__init__(f"HTTP {status}: {body[:200]}")
+
+
+class ModelFailure(TargetError):
+    """The in-process model raised while answering."""
+
+    kind = ErrorKind.MODEL
+
+
+class CatalogueError(SpecError):
+    """A price catalogue cannot be read, or does not list the model asked for.
+
+    ``path`` is the catalogue file when known, ``key`` the model key concerned, ``close_matches``
+    the catalogue keys closest to a key that is missing.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        key: str | None = None,
+        close_matches: list[str] | None = None,
+    ) -> None:
+        self.key = key
+        self.close_matches = list(close_matches or [])
+        super().__init__(message, path=path)
+
+
+class WorkerFailed(ModelmeterError):
+    """A load worker process ended without finishing its share (killed, crashed), or raised
+    something that cannot be rebuilt in the parent."""
+
+
+class CompareError(ModelmeterError):
+    """BASELINE and NEW cannot be compared as asked. ``path`` is the report file, when one.
+
+    It is a user's input that must change (a file that is not a report, a model name that is
+    not in the run, runs that share no items), so the CLI turns it into one line and exit 2.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class CurrencyMismatchError(ModelmeterError, ValueError):
+    """Costs in different currencies were about to be compared.
+
+    ``currencies`` maps each currency code to the names of the models priced in it.
+    """
+
+    def __init__(self, currencies: Mapping[str, list[str]]) -> None:
+        self.currencies = {code: list(names) for code, names in currencies.items()}
+        listing = "; ".join(
+            f"{code}: {', '.join(names)}" for code, names in sorted(self.currencies.items())
+        )
+        super().__init__(
+            "costs are in different currencies and modelmeter does not convert between them "
+            f"({listing}); price every model in the same currency"
+        )
+
+
+class PlanError(ModelmeterError, ValueError):
+    """A capacity plan, manifest or business case cannot be made from the figures given.
+
+    ``argument`` names the figure at fault (e.g. ``per_replica_rps``) when there is one.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        self.argument = argument
+        super().__init__(f"{argument}: {message}" if argument else message)

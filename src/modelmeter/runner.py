@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import TargetError
+from modelmeter._net import display_url
 from modelmeter._version import __version__
 from modelmeter.advice import RunFacts, advise
 from modelmeter.data.loaders import load_samples
@@ -241,8 +242,10 @@ async def _measure_target(
     try:
         await target.start()
     except TargetError as exc:
+        url = getattr(target_spec, "url", None)
+        exc.located(target.name, display_url(url) if isinstance(url, str) else None)
         measured.start_error = f"{exc.kind}: {exc}"
-        listener.note(f"target '{target.name}' did not start: {exc}")
+        listener.note(f"did not start: {exc}")
         await target.close()
         return
     finally:

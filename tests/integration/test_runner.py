@@ -39,6 +39,7 @@ def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
     down, upper = report.models
     assert down.quality is None and down.latency_ms is None and not down.sla.met
     assert any("did not start" in v and "connect" in v for v in down.sla.violations)
+    assert any("target 'down' at http://127.0.0.1:9" in v for v in down.sla.violations)
     assert upper.quality is not None and upper.quality.accuracy == 1.0
     assert upper.quality.by_slice["lang"]["en"].n == 30
     assert upper.load is not None and upper.load.mode == "constant"

@@ -8,7 +8,7 @@ a monthly budget overrun. :func:`to_junit` and :func:`to_markdown` render the re
 ``modelmeter compare`` is the command. The rules are in docs/compare.md.
 """
 
-from modelmeter.compare._errors import CompareError
+from modelmeter._exceptions import CompareError
 from modelmeter.compare.gate import LATENCY_RULE, compare_reports
 from modelmeter.compare.junit import to_junit
 from modelmeter.compare.markdown import to_markdown

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelmeter.compare._errors import CompareError
+from modelmeter._exceptions import CompareError
 from modelmeter.compare.model import (
     Check,
     CheckStatus,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from modelmeter.compare._errors import CompareError
+from modelmeter._exceptions import CompareError
 from modelmeter.results import SCHEMA_VERSION, Report
 
 __all__ = ["REPORT_FILE", "read_report"]

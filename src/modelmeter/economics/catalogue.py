@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelmeter._exceptions import SpecError
+from modelmeter._exceptions import CatalogueError
 from modelmeter._money import Money
 from modelmeter.spec.economics import CatalogueFormat, EconomicsSpec
 
@@ -67,26 +67,6 @@ LITELLM_SOURCE = "LiteLLM model_prices_and_context_window.json"
 OPENROUTER_SOURCE = "OpenRouter /api/v1/models"
 _METADATA_KEY = "_modelmeter"
 _LITELLM_SKIPPED = {"sample_spec": "LiteLLM's description of its own layout, not a model"}
-
-
-class CatalogueError(SpecError):
-    """A price catalogue cannot be read, or does not list the model asked for.
-
-    ``path`` is the catalogue file when known, ``key`` the model key concerned, ``close_matches``
-    the catalogue keys closest to a key that is missing.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: Path | None = None,
-        key: str | None = None,
-        close_matches: list[str] | None = None,
-    ) -> None:
-        self.key = key
-        self.close_matches = list(close_matches or [])
-        super().__init__(message, path=path)
 
 
 class CatalogueEntry(BaseModel):

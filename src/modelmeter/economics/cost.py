@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from modelmeter._exceptions import ModelmeterError
+from modelmeter._exceptions import CurrencyMismatchError
 from modelmeter.results import CostResult
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
@@ -45,23 +45,6 @@ _CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _SECONDS_PER_HOUR = Decimal(3600)
 _THOUSAND = Decimal(1000)
 _MILLION = Decimal(1_000_000)
-
-
-class CurrencyMismatchError(ModelmeterError, ValueError):
-    """Costs in different currencies were about to be compared.
-
-    ``currencies`` maps each currency code to the names of the models priced in it.
-    """
-
-    def __init__(self, currencies: Mapping[str, list[str]]) -> None:
-        self.currencies = {code: list(names) for code, names in currencies.items()}
-        listing = "; ".join(
-            f"{code}: {', '.join(names)}" for code, names in sorted(self.currencies.items())
-        )
-        super().__init__(
-            "costs are in different currencies and modelmeter does not convert between them "
-            f"({listing}); price every model in the same currency"
-        )
 
 
 def ensure_single_currency(currencies: Mapping[str, str]) -> str | None:

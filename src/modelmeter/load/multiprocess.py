@@ -50,7 +50,7 @@ from multiprocessing.process import BaseProcess
 from operator import attrgetter
 from typing import Any
 
-from modelmeter._exceptions import ModelmeterError
+from modelmeter._exceptions import WorkerFailed
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, _send, sleep_until
 from modelmeter.load.outcome import Outcome, OutcomeSink
@@ -77,11 +77,6 @@ _PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
 # encode than pickling the objects and about 1.4x faster to decode, at 56% of the bytes).
 _FIELDS = tuple(field.name for field in dataclasses.fields(Outcome))
 _as_row = attrgetter(*_FIELDS)
-
-
-class WorkerFailed(ModelmeterError):
-    """A load worker process ended without finishing its share (killed, crashed), or raised
-    something that cannot be rebuilt in the parent."""
 
 
 def split_evenly(total: int, parts: int) -> list[int]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_CEILING, Decimal
 
-from modelmeter._exceptions import ModelmeterError
+from modelmeter._exceptions import PlanError
 from modelmeter._money import Money, currency_code
 from modelmeter.economics.cost import _CONTEXT, _plain, _price, _round_significant, format_money
 from modelmeter.results import CapacityPlan, CapacitySource
@@ -49,17 +49,6 @@ _SOURCE_WORDS: dict[str, str] = {
         "a limit and the plan may be optimistic"
     ),
 }
-
-
-class PlanError(ModelmeterError, ValueError):
-    """A capacity plan, manifest or business case cannot be made from the figures given.
-
-    ``argument`` names the figure at fault (e.g. ``per_replica_rps``) when there is one.
-    """
-
-    def __init__(self, message: str, *, argument: str | None = None) -> None:
-        self.argument = argument
-        super().__init__(f"{argument}: {message}" if argument else message)
 
 
 def _decimal(value: float | int | Decimal) -> Decimal:

@@ -12,16 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelmeter._exceptions import ErrorKind, ModelError, ProtocolFailure, SpecError
+from modelmeter._exceptions import ModelError, ModelFailure, SpecError
 from modelmeter.data.sample import Sample
 from modelmeter.spec.targets import PythonTargetSpec
 from modelmeter.targets.base import Prediction
-
-
-class ModelFailure(ProtocolFailure):
-    """The in-process model raised while answering."""
-
-    kind = ErrorKind.MODEL
 
 
 def import_function(reference: str) -> Callable[..., Any]:
