@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import modelmeter
 from modelmeter import _exceptions
 
@@ -76,11 +78,14 @@ def test_a_target_error_says_which_target_and_url() -> None:
     assert str(modelmeter.RequestTimeout("no answer")) == "no answer"
 
 
-def test_importing_the_package_loads_no_heavy_dependency() -> None:
+@pytest.mark.parametrize("module", ["modelmeter", "modelmeter.cli.app"])
+def test_importing_the_package_or_the_cli_loads_no_heavy_dependency(module: str) -> None:
+    """What keeps ``modelmeter --version`` and ``--help`` fast (benchmarks/startup.py times
+    them): the library's dependencies are imported by the commands that use them."""
     code = (
-        "import sys, modelmeter; "
+        f"import sys, {module}; "
         "print(sorted(m for m in ('numpy', 'pydantic', 'scipy', 'sqlalchemy', 'aiohttp', "
-        "'httptools', 'yaml') if m in sys.modules))"
+        "'httptools', 'yaml', 'jinja2') if m in sys.modules))"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

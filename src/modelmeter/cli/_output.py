@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from modelmeter.cli._console import EXIT_INTERRUPTED, console, stdout
-from modelmeter.economics import format_money
-from modelmeter.report import write_report
-from modelmeter.results import Report
-from modelmeter.runner import RunResult
-from modelmeter.store import RunStore
+
+if TYPE_CHECKING:
+    from modelmeter.results import Report
+    from modelmeter.runner import RunResult
 
 
 def summary_table(report: Report) -> Table:
+    from modelmeter.economics import format_money
+
     table = Table(title=f"{report.name} — run {report.run_id}", title_justify="left")
     llm = any(model.task_score is not None for model in report.models)
     quality = "share correct" if llm else "F1 (macro)"
@@ -49,6 +51,9 @@ def finish_run(
 
     ``replace``: the run continues a stored partial run of the same id, which it supersedes.
     """
+    from modelmeter.report import write_report
+    from modelmeter.store import RunStore
+
     report = result.report
     paths = write_report(report, out_dir)
     routing_paths = result.write_extras(out_dir)

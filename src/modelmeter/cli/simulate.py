@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -161,6 +160,8 @@ def simulate(
     wrote each chunk. With --answers, prompts an answer book matches get its exact answers
     (for testing evaluations offline); other prompts get pseudo-words or --default-answer.
     """
+    from pydantic import ValidationError
+
     from modelmeter.simulate import SimulatorConfig, run_simulator
 
     fields: dict[str, Any] = {
