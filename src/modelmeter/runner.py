@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import TargetError
+from modelmeter._loop import run as run_on_fast_loop
 from modelmeter._net import display_url
 from modelmeter._version import __version__
 from modelmeter.advice import RunFacts, advise
@@ -660,23 +661,15 @@ def run(
     tasks: Sequence[tuple[LlmTaskSpec, list[Sample]]] | None = None,
 ) -> RunResult:
     """Measure every target of the spec and build the report (blocking); see ``run_async``."""
-    loop_factory = None
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # uvloop is not available on Windows; asyncio's loop works, slower
-        pass
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(
-            run_async(
-                spec,
-                samples=samples,
-                progress=progress,
-                run_id=run_id,
-                client_ceiling_rps=client_ceiling_rps,
-                cache=cache,
-                resume_from=resume_from,
-                tasks=tasks,
-            )
+    return run_on_fast_loop(
+        run_async(
+            spec,
+            samples=samples,
+            progress=progress,
+            run_id=run_id,
+            client_ceiling_rps=client_ceiling_rps,
+            cache=cache,
+            resume_from=resume_from,
+            tasks=tasks,
         )
+    )

@@ -14,6 +14,8 @@ import signal
 import socket
 import sys
 
+from modelmeter._loop import run as run_on_fast_loop
+
 _BODY = b'{"ok":true}'
 _RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -96,12 +98,7 @@ async def serve(host: str, port: int, ready: int | None = None) -> None:
 def main() -> None:
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    try:
-        import uvloop
-
-        uvloop.run(serve(host, port))
-    except ImportError:
-        asyncio.run(serve(host, port))
+    run_on_fast_loop(serve(host, port))
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from modelmeter._exceptions import ServerError
+from modelmeter._loop import run as run_on_fast_loop
 from modelmeter.calibrate.store import Calibration
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 from modelmeter.client.sse import SseParser
@@ -113,14 +114,6 @@ async def _drive_streams(port: int, connections: int, duration_s: float) -> floa
     return events / (time.perf_counter() - started)
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency wherever it installs
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
-
-
 def calibrate(
     *,
     connections: int = 64,
@@ -136,10 +129,12 @@ def calibrate(
             os.sched_setaffinity(0, {client_core})
         if progress:
             progress(f"requests: {connections} connections for {duration_s:g} s")
-        done, wall, cpu = _run(_requests(server.port, connections, duration_s))
+        done, wall, cpu = run_on_fast_loop(_requests(server.port, connections, duration_s))
         if progress:
             progress(f"streams: {min(connections, 16)} streams for {duration_s:g} s")
-        events_per_s = _run(_drive_streams(server.port, min(connections, 16), duration_s))
+        events_per_s = run_on_fast_loop(
+            _drive_streams(server.port, min(connections, 16), duration_s)
+        )
     finally:
         server.stop()
         if previous_affinity is not None:

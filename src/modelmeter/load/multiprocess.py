@@ -51,6 +51,7 @@ from operator import attrgetter
 from typing import Any
 
 from modelmeter._exceptions import WorkerFailed
+from modelmeter._loop import loop_factory
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, _send, sleep_until
 from modelmeter.load.outcome import Outcome, OutcomeSink
@@ -279,15 +280,6 @@ class _Closed(asyncio.Protocol):
 # -- the worker process -----------------------------------------------------------------------
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
 def _worker_main(job: _Job, ctrl: Connection, data: Connection) -> None:
     """Entry point of a worker process."""
     # Ctrl-C reaches the whole process group; the parent decides, and tells workers to stop.
@@ -295,7 +287,7 @@ def _worker_main(job: _Job, ctrl: Connection, data: Connection) -> None:
     if job.share.cpu is not None:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, {job.share.cpu})
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(_worker(job, ctrl, data))
 
 

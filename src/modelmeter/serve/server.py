@@ -37,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
+from modelmeter._loop import loop_factory
 from modelmeter._process import ChildServer, answers_ok, stderr_tail
 from modelmeter.artefacts import ServedModel, load_model
 from modelmeter.serve.app import create_app
@@ -131,7 +132,7 @@ def _run_single(
     stop_signals: tuple[signal.Signals, ...] = ()
     if in_main_thread:
         stop_signals = (signal.SIGINT, signal.SIGTERM)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(_serve(served, sock, options, None, listening, stop_signals))
 
 
@@ -291,7 +292,7 @@ def _worker_main(
     def listening() -> None:
         connection.send(("ready", ""))
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         runner.run(
             _serve(
                 served,
@@ -352,15 +353,6 @@ async def _serve(
 
 def _load_all(models: Mapping[str, Path]) -> dict[str, ServedModel]:
     return {name: load_model(Path(path), name=name) for name, path in models.items()}
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
 
 
 def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:

@@ -17,10 +17,11 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
+from modelmeter._loop import loop_factory
 from modelmeter._process import ChildServer, answers_ok, stderr_tail
 from modelmeter.simulate.answers import load_answer_book
 from modelmeter.simulate.config import SimulatorConfig
-from modelmeter.simulate.server import Simulator, loop_factory
+from modelmeter.simulate.server import Simulator
 from modelmeter.simulate.timings import RequestTiming
 
 STOP_TIMEOUT_S = 10.0

@@ -9,7 +9,6 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -668,13 +667,3 @@ def _url(host: str, port: int) -> str:
     if ":" in connect:
         connect = f"[{connect}]"
     return f"http://{connect}:{port}"
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop when it is installed (decided when a server starts, never at import)."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
