@@ -6,11 +6,11 @@ from decimal import Decimal, localcontext
 
 import pytest
 
+from modelmeter._money import format_money
 from modelmeter.economics import (
     CurrencyMismatchError,
     cost_per_1000_requests,
     ensure_single_currency,
-    format_money,
 )
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 

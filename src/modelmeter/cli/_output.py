@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def summary_table(report: Report) -> Table:
-    from modelmeter.economics import format_money
+    from modelmeter._money import format_money
 
     table = Table(title=f"{report.name} — run {report.run_id}", title_justify="left")
     llm = any(model.task_score is not None for model in report.models)

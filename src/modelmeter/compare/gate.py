@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modelmeter._exceptions import CompareError
+from modelmeter._money import format_money
 from modelmeter.compare.model import (
     Check,
     CheckStatus,
@@ -29,7 +30,6 @@ from modelmeter.compare.model import (
     QualityComparison,
     QualityVerdict,
 )
-from modelmeter.economics import format_money
 from modelmeter.results import ItemResults, ModelResult, Report
 from modelmeter.stats import (
     HOLM,

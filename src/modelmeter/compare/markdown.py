@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from modelmeter._money import format_money
 from modelmeter.compare.model import ComparisonResult, ModelFigures
-from modelmeter.economics import format_money
 from modelmeter.stats import format_p_value
 
 __all__ = ["to_markdown"]

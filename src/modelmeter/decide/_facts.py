@@ -6,7 +6,8 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from modelmeter.economics import ensure_single_currency, format_money
+from modelmeter._money import format_money
+from modelmeter.economics import ensure_single_currency
 from modelmeter.results import Interval, ModelResult
 
 QUALITY_LABELS = {

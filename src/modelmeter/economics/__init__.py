@@ -16,11 +16,9 @@ from modelmeter.economics.catalogue import (
     load_openrouter_catalogue,
 )
 from modelmeter.economics.cost import (
-    SIGNIFICANT_DIGITS,
     CurrencyMismatchError,
     cost_per_1000_requests,
     ensure_single_currency,
-    format_money,
 )
 from modelmeter.economics.llm_costs import (
     TokenMeans,
@@ -36,7 +34,6 @@ from modelmeter.economics.pricing import resolve_pricing, resolve_target_pricing
 
 __all__ = [
     "BUILTIN_CATALOGUE_FILE",
-    "SIGNIFICANT_DIGITS",
     "Catalogue",
     "CatalogueEntry",
     "CatalogueError",
@@ -49,7 +46,6 @@ __all__ = [
     "check_budget_limit",
     "cost_per_1000_requests",
     "ensure_single_currency",
-    "format_money",
     "llm_cost_breakdown",
     "load_catalogue",
     "load_litellm_catalogue",

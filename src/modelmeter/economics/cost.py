@@ -24,24 +24,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import Decimal
 
 from modelmeter._exceptions import CurrencyMismatchError
+from modelmeter._money import DECIMAL_CONTEXT as _CONTEXT
+from modelmeter._money import format_money
+from modelmeter._money import plain_decimal as _plain
+from modelmeter._money import price_text as _price
+from modelmeter._money import round_significant as _round_significant
 from modelmeter.results import CostResult
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 __all__ = [
-    "SIGNIFICANT_DIGITS",
     "CurrencyMismatchError",
     "cost_per_1000_requests",
     "ensure_single_currency",
-    "format_money",
 ]
 
-SIGNIFICANT_DIGITS = 6
 
-# A fixed context: the caller's decimal context (precision, traps) must not change our figures.
-_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _SECONDS_PER_HOUR = Decimal(3600)
 _THOUSAND = Decimal(1000)
 _MILLION = Decimal(1_000_000)
@@ -61,40 +61,6 @@ def ensure_single_currency(currencies: Mapping[str, str]) -> str | None:
     if len(by_code) > 1:
         raise CurrencyMismatchError(by_code)
     return next(iter(by_code), None)
-
-
-def _round_significant(value: Decimal, digits: int = SIGNIFICANT_DIGITS) -> Decimal:
-    if value == 0:
-        return Decimal(0)
-    exponent = min(value.adjusted() - digits + 1, -2)
-    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN, context=_CONTEXT)
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal without exponent or trailing zeros: 1.20 -> '1.2', 3.6E+3 -> '3600'."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def _price(value: Decimal) -> str:
-    """A price as given, with at least 2 decimal places: 1.2 -> '1.20', 0.0001 -> '0.0001'."""
-    whole, _, fraction = _plain(value).partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """Human-readable amount: 2 decimals, more below 1 (3 significant digits): '0.000741 EUR'."""
-    if amount == 0 or abs(amount) >= 1:
-        text = f"{amount:,.2f}"
-    else:
-        places = max(2, -amount.adjusted() + 2)
-        text = f"{amount:.{places}f}"
-        whole, _, fraction = text.partition(".")
-        fraction = fraction.rstrip("0").ljust(2, "0")
-        text = f"{whole}.{fraction}"
-    return f"{text} {currency}".rstrip()
 
 
 def _decimal(value: float) -> Decimal:

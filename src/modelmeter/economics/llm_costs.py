@@ -42,14 +42,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modelmeter._exceptions import SpecError
+from modelmeter._money import DECIMAL_CONTEXT as _CONTEXT
 from modelmeter._money import Money
-from modelmeter.economics.cost import (
-    _CONTEXT,
-    CurrencyMismatchError,
-    _plain,
-    _price,
-    _round_significant,
-)
+from modelmeter._money import plain_decimal as _plain
+from modelmeter._money import price_text as _price
+from modelmeter._money import round_significant as _round_significant
+from modelmeter.economics.cost import CurrencyMismatchError
 from modelmeter.results import BreakEven, Budget, CostLine, LlmCostBreakdown
 from modelmeter.spec.economics import DEFAULT_DAYS_PER_MONTH, Workload
 from modelmeter.spec.pricing import ApiPricing, InstancePricing

@@ -28,13 +28,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from modelmeter._money import currency_code
-from modelmeter.economics.cost import (
-    _CONTEXT,
-    _round_significant,
-    ensure_single_currency,
-    format_money,
-)
+from modelmeter._money import DECIMAL_CONTEXT as _CONTEXT
+from modelmeter._money import currency_code, format_money
+from modelmeter._money import round_significant as _round_significant
+from modelmeter.economics.cost import ensure_single_currency
 from modelmeter.plan.capacity import PlanError, _decimal, _number
 from modelmeter.results import BusinessCase, BusinessFigures, ValuePer
 

@@ -28,8 +28,11 @@ import math
 from decimal import ROUND_CEILING, Decimal
 
 from modelmeter._exceptions import PlanError
-from modelmeter._money import Money, currency_code
-from modelmeter.economics.cost import _CONTEXT, _plain, _price, _round_significant, format_money
+from modelmeter._money import DECIMAL_CONTEXT as _CONTEXT
+from modelmeter._money import Money, currency_code, format_money
+from modelmeter._money import plain_decimal as _plain
+from modelmeter._money import price_text as _price
+from modelmeter._money import round_significant as _round_significant
 from modelmeter.results import CapacityPlan, CapacitySource
 from modelmeter.spec.plan import DEFAULT_HOURS_PER_MONTH
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from modelmeter._money import format_money
 from modelmeter.results import Interval
 
 MISSING = "–"
@@ -85,17 +86,7 @@ def money(value: Decimal | None, currency: str | None = None) -> str:
     """
     if value is None or not value.is_finite():
         return MISSING
-    if value == 0:
-        text = "0.00"
-    else:
-        places = max(2, 3 - value.adjusted())
-        context = Context(prec=max(28, value.adjusted() + places + 2))
-        rounded = value.quantize(
-            Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=context
-        )
-        whole, _, fraction = f"{rounded:,f}".partition(".")
-        text = f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
-    return f"{text} {currency}" if currency else text
+    return format_money(value, currency, significant=4, cents_from=None, rounding=ROUND_HALF_UP)
 
 
 def interval(value: Interval | None, decimals: int = 3) -> str:
