@@ -84,7 +84,13 @@ def test_sla_search_stays_below_capacity(tmp_path: Path, fault_server) -> None: 
     model = modelmeter.run(spec).report.models[0]
     series = model.sweep
     assert series is not None and series.kind == "sla_search"
-    assert series.best is not None and series.best.slo_met
+    if series.best is None:
+        # A machine so busy that even the lowest rate was not sent on schedule: the search
+        # must say so and claim no rate, rather than measure the client.
+        assert "could not keep up at" in series.stopped_because
+        assert series.points[-1].client_bound
+        return
+    assert series.best.slo_met
     # Past the capacity the queue only grows, so no rate far above it can meet a 100 ms P95.
     assert series.best.value <= CAPACITY_RPS * 1.2
     # Every rate that failed lies above the best one (the search may also stop early, at a
