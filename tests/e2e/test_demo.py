@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from modelmeter.decide._facts import fmt_ms
+from modelmeter._figures import fmt_ms
 from tests.e2e.test_cli_errors import modelmeter
 
 REPO = Path(__file__).resolve().parents[2]

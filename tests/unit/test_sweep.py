@@ -131,7 +131,7 @@ def test_search_uses_p99_and_error_limits() -> None:
         )
     )
     assert failing.stopped_by == "low_fails" and failing.best is None
-    assert "error rate 2.00% > 1.00%" in failing.reason
+    assert "error rate 2% > 1%" in failing.reason
 
 
 def test_search_reports_when_the_range_is_wrong() -> None:
@@ -389,12 +389,13 @@ def test_slo_violations_and_missing_figures() -> None:
     good = PointResult(LoadPoint("rate", 1), 1, 1, 90, 120, 0.0, ttft_p99_ms=400)
     assert slo.violations(good) == [] and slo.met_by(good)
     bad = PointResult(LoadPoint("rate", 1), 1, 1, 142.3, None, 0.05)
+    # Worded as a model's SLA violations are: one judgment for both.
     assert slo.violations(bad) == [
-        "P95 142.3 ms > 100.0 ms",
-        "TTFT P99 not measured",
-        "error rate 5.00% > 1.00%",
+        "P95 142.3 ms > 100 ms",
+        "TTFT P99 not measured (limit 500 ms)",
+        "error rate 5% > 1%",
     ]
-    assert slo.near_limits(good, 0.1) == ["P95 90.0 ms near 100.0 ms"]
+    assert slo.near_limits(good, 0.1) == ["P95 90 ms near 100 ms"]
     with pytest.raises(ValueError, match="p95_ms"):
         Slo(p95_ms=-1)
     with pytest.raises(ValueError, match="share"):

@@ -9,35 +9,10 @@ from modelmeter.decide.pareto import (
 )
 from modelmeter.decide.ranking import normalise, rank
 from modelmeter.decide.recommend import recommend
-from modelmeter.decide.sla import (
-    SlaViolation,
-    check_sla,
-    check_sla_values,
-    sla_value_violations,
-    sla_violations,
-)
-from modelmeter.spec.objectives import (
-    CRITERIA,
-    PRESET_WEIGHTS,
-    PRIORITIES,
-    Criterion,
-    Objectives,
-    Priority,
-    QualityMetric,
-    Sla,
-)
+from modelmeter.decide.sla import check_sla, check_sla_values, sla_value_violations, sla_violations
 
 __all__ = [
-    "CRITERIA",
-    "PRESET_WEIGHTS",
-    "PRIORITIES",
-    "Criterion",
-    "Objectives",
     "ParetoPoint",
-    "Priority",
-    "QualityMetric",
-    "Sla",
-    "SlaViolation",
     "check_sla",
     "check_sla_values",
     "dominated_by",

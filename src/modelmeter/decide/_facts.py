@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import Decimal
 
+from modelmeter._figures import finite_or_none, fmt_quality
 from modelmeter._money import format_money
 from modelmeter.economics import ensure_single_currency
 from modelmeter.results import Interval, ModelResult
@@ -16,12 +16,6 @@ QUALITY_LABELS = {
     "f1_weighted": "weighted F1",
     "task_score": "share correct",
 }
-
-
-def finite_or_none(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def quality_of(model: ModelResult, metric: str) -> float | None:
@@ -83,32 +77,6 @@ def check_names_and_currency(models: Sequence[ModelResult]) -> str | None:
     return ensure_single_currency(
         {model.name: model.cost.currency for model in models if cost_of(model) is not None}
     )
-
-
-def _trim(text: str, min_decimals: int = 0) -> str:
-    if "." not in text:
-        return text
-    whole, fraction = text.split(".")
-    fraction = fraction.rstrip("0").ljust(min_decimals, "0")
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-def fmt_ms(value: float) -> str:
-    """142.3 -> '142.3', 100.0 -> '100', 1.2345 -> '1.23'."""
-    if abs(value) >= 10:
-        return _trim(f"{value:.1f}")
-    text = f"{value:.3g}"
-    return _trim(f"{value:.6f}") if "e" in text else _trim(text)
-
-
-def fmt_quality(value: float) -> str:
-    """0.88 -> '0.88', 0.8125 -> '0.812', 1.0 -> '1.00'."""
-    return _trim(f"{value:.3f}", 2)
-
-
-def fmt_percent(rate: float) -> str:
-    """0.025 -> '2.5%', 0.01 -> '1%'."""
-    return f"{_trim(f'{rate * 100:.2f}')}%"
 
 
 def fmt_score(value: float) -> str:

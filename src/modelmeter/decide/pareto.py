@@ -17,13 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from modelmeter.decide._facts import (
-    check_names_and_currency,
-    cost_of,
-    finite_or_none,
-    p95_of,
-    quality_of,
-)
+from modelmeter._figures import finite_or_none
+from modelmeter.decide._facts import check_names_and_currency, cost_of, p95_of, quality_of
 from modelmeter.economics import ensure_single_currency
 from modelmeter.results import ModelResult
 from modelmeter.spec.objectives import QualityMetric

@@ -22,20 +22,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from modelmeter._figures import fmt_ms, fmt_quality
 from modelmeter.decide._facts import (
     QUALITY_LABELS,
     check_names_and_currency,
     cost_of,
     fmt_cost,
-    fmt_ms,
-    fmt_quality,
     fmt_score,
     p95_of,
     quality_of,
 )
-from modelmeter.decide.sla import SlaViolation, sla_violations
+from modelmeter.decide.sla import sla_violations
 from modelmeter.results import ModelResult, RankedModel
 from modelmeter.spec.objectives import CRITERIA, Objectives, QualityMetric
+from modelmeter.spec.sla import SlaViolation
 
 __all__ = ["normalise", "rank"]
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from modelmeter._figures import fmt_ms, fmt_percent, fmt_quality
 from modelmeter.decide._facts import (
     QUALITY_LABELS,
     check_names_and_currency,
     fmt_cost,
     fmt_interval,
-    fmt_ms,
-    fmt_percent,
-    fmt_quality,
     fmt_score,
     join_words,
     quality_interval,

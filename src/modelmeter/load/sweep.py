@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter.load.schedule import LoadPlan
+from modelmeter.spec.sla import LimitName, limit_violations, near_limits
 
 if TYPE_CHECKING:
     from modelmeter.spec.objectives import Sla
@@ -100,14 +101,15 @@ class PointResult:
 
 Measure = Callable[[LoadPoint], Awaitable[PointResult]]
 
-# (label, PointResult field, Slo field); the same order in every message.
-_PERCENTILE_LIMITS: tuple[tuple[str, str, str], ...] = (
-    ("P95", "p95_ms", "p95_ms"),
-    ("P99", "p99_ms", "p99_ms"),
-    ("TTFT P95", "ttft_p95_ms", "ttft_p95_ms"),
-    ("TTFT P99", "ttft_p99_ms", "ttft_p99_ms"),
-    ("ITL P95", "itl_p95_ms", "itl_p95_ms"),
-    ("ITL P99", "itl_p99_ms", "itl_p99_ms"),
+# The load-level limits of an Slo, each the name of the PointResult figure it holds.
+_POINT_LIMITS: tuple[LimitName, ...] = (
+    "p95_ms",
+    "p99_ms",
+    "ttft_p95_ms",
+    "ttft_p99_ms",
+    "itl_p95_ms",
+    "itl_p99_ms",
+    "max_error_rate",
 )
 
 
@@ -154,44 +156,35 @@ class Slo:
             max_error_rate=sla.max_error_rate,
         )
 
-    def _checks(self, result: PointResult) -> list[tuple[str, float | None, float]]:
-        checks: list[tuple[str, float | None, float]] = []
-        for label, measured, limit_name in _PERCENTILE_LIMITS:
-            limit = getattr(self, limit_name)
-            if limit is not None:
-                checks.append((label, getattr(result, measured), limit))
-        if self.max_error_rate is not None:
-            checks.append(("error rate", result.error_rate, self.max_error_rate))
-        return checks
+    def _limits(self) -> dict[LimitName, float | None]:
+        return {name: getattr(self, name) for name in _POINT_LIMITS}
+
+    @staticmethod
+    def _figures(result: PointResult) -> dict[LimitName, float | None]:
+        figures: dict[LimitName, float | None] = {
+            name: getattr(result, name) for name in _POINT_LIMITS if name != "max_error_rate"
+        }
+        figures["max_error_rate"] = result.error_rate
+        return figures
 
     @property
     def is_empty(self) -> bool:
         """True when no point-level limit is set (every point would pass)."""
-        return all(getattr(self, name) is None for _, _, name in _PERCENTILE_LIMITS) and (
-            self.max_error_rate is None
-        )
+        return all(limit is None for limit in self._limits().values())
 
     def violations(self, result: PointResult) -> list[str]:
         """Broken limits, e.g. ``'P95 142.3 ms > 100 ms'``; a missing figure breaks its limit
-        (a point cannot be shown to meet an SLO without the evidence)."""
-        broken = []
-        for label, value, limit in self._checks(result):
-            if value is None or math.isnan(value):
-                broken.append(f"{label} not measured")
-            elif value > limit:
-                broken.append(f"{label} {_fmt(label, value)} > {_fmt(label, limit)}")
-        return broken
+        (a point cannot be shown to meet an SLO without the evidence). The judgment is
+        :func:`modelmeter.spec.sla.limit_violations`, the same as for a model's results."""
+        found = limit_violations(self._limits(), self._figures(result))
+        return [violation.describe() for violation in found]
 
     def met_by(self, result: PointResult) -> bool:
         return not self.violations(result)
 
     def near_limits(self, result: PointResult, margin: float) -> list[str]:
         """Figures within ``margin`` (a share of the limit) of their limit, on either side."""
-        near = []
-        for label, value, limit in self._checks(result):
-            if value is not None and limit > 0 and abs(value - limit) <= margin * limit:
-                near.append(f"{label} {_fmt(label, value)} near {_fmt(label, limit)}")
-        return near
+        return near_limits(self._limits(), self._figures(result), margin)
 
     def request_limits_ms(self) -> tuple[float | None, float | None, float | None]:
         """Per-request limits (response, TTFT, TPOT) in ms, after the fallbacks."""
@@ -204,12 +197,6 @@ class Slo:
 
 def _first_set(*values: float | None) -> float | None:
     return next((value for value in values if value is not None), None)
-
-
-def _fmt(label: str, value: float) -> str:
-    if label == "error rate":
-        return f"{value:.2%}"
-    return f"{value:,.1f} ms"
 
 
 def plan_for_point(base: LoadPlan, point: LoadPoint) -> LoadPlan:

@@ -50,8 +50,9 @@ from pydantic import (
 )
 
 from modelmeter._exceptions import SpecError
+from modelmeter._figures import fmt_ms, fmt_quality
 from modelmeter._money import format_money
-from modelmeter.decide._facts import fmt_ms, fmt_quality, join_words
+from modelmeter.decide._facts import join_words
 from modelmeter.spec.locate import read_yaml, validation_lines
 
 __all__ = [
