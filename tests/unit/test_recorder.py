@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from modelmeter._exceptions import ErrorKind, ModelmeterError
-from modelmeter.load import recorder as recorder_module
 from modelmeter.load.histogram import PRECISION_LABEL, RELATIVE_ERROR
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import MISSING, OutcomeRecorder, measured_stats
+from modelmeter.load.recorder import recorder as recorder_module
+from modelmeter.load.recorder import spill as spill_module
 
 MS = 1_000_000
 BASE = 10**12
@@ -125,8 +126,8 @@ def test_files_go_when_the_recorder_is_dropped(tmp_path: Path) -> None:
 def test_many_token_gaps_or_long_text_write_a_chunk_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(recorder_module, "_MAX_BUFFERED_GAP_BYTES", 64)
-    monkeypatch.setattr(recorder_module, "_MAX_BUFFERED_TEXT", 16)
+    monkeypatch.setattr(recorder_module, "MAX_BUFFERED_GAP_BYTES", 64)
+    monkeypatch.setattr(recorder_module, "MAX_BUFFERED_TEXT", 16)
     streamed = Outcome("s", "t", 1, 2, 3, token_gaps_ns=tuple(range(10)))
     wordy = Outcome("s", "t", 1, 2, 3, prediction="x" * 20)
     with OutcomeRecorder(chunk_rows=1_000) as recorder:
@@ -293,7 +294,7 @@ def test_a_failed_write_is_reported_on_the_next_read(monkeypatch: pytest.MonkeyP
     def full_disk(path: Path, data: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(recorder_module, "_append_file", full_disk)
+    monkeypatch.setattr(spill_module, "_append_file", full_disk)
     recorder = OutcomeRecorder(chunk_rows=4)
     recorder.extend(_outcomes(6))
     with pytest.raises(ModelmeterError, match=r"cannot write outcomes.*No space left"):
