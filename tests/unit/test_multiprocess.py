@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from modelmeter._exceptions import ErrorKind, HTTPStatusFailure, SpecError
+from modelmeter.load.engine import dealt_arrivals
 from modelmeter.load.multiprocess import (
     _FIELDS,
     WorkerFailed,
     _as_row,
-    _dealt,
     _ErrorReport,
     _frame,
     _FrameReader,
@@ -101,7 +101,7 @@ def test_dealt_arrivals_add_up_to_the_schedule(workers: int) -> None:
     seen: dict[int, int] = {}
     for worker in range(workers):
         # A small chunk puts chunk boundaries everywhere, where the stride has to carry over.
-        for first, offsets in _dealt(plan, worker, workers, chunk=7):
+        for first, offsets in dealt_arrivals(plan, worker, workers, chunk=7):
             for j, offset in enumerate(offsets):
                 index = first + j * workers
                 assert index % workers == worker

@@ -1,16 +1,17 @@
-"""The first load engine: a schedule in, one Outcome per request out.
+"""The load engine: a schedule in, one Outcome per request out, in one process or many.
 
 Timing follows shared definitions: ``intended_at`` comes from the schedule (open loop) or equals
 ``sent_at`` (closed loop, where the next request waits for the previous one by design);
 ``sent_at`` is taken just before the target is called and ``done_at`` just after it returns.
-A faster engine (raw HTTP protocol on uvloop) can replace this one behind the same function.
+The closed and the open loop are written once (:func:`closed_loop`, :func:`open_loop`); a run in
+one process and each worker process of :mod:`modelmeter.load.multiprocess` both run them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from time import monotonic_ns
 
 from modelmeter._exceptions import TargetError
@@ -26,6 +27,8 @@ from modelmeter.load.schedule import (
 from modelmeter.targets.base import Target
 
 OnOutcome = Callable[[Outcome], None]
+# Where the loop hands each outcome: a sink's append, a worker's outbox.
+Emit = Callable[[Outcome], None]
 
 # Open-loop start is put this far in the future so that the first arrivals are not late already.
 _START_LEAD_NS = 5_000_000
@@ -84,6 +87,135 @@ async def _send(
     )
 
 
+def _emitter(outcomes: OutcomeSink, on_outcome: OnOutcome | None) -> Emit:
+    if on_outcome is None:
+        return outcomes.append
+
+    def emit(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    return emit
+
+
+async def closed_loop(
+    target: Target,
+    samples: Sequence[Sample],
+    indices: Iterator[int],
+    *,
+    coroutines: int,
+    start_ns: int,
+    warmup_s: float,
+    duration_s: float | None,
+    cooldown_s: float,
+    ramp_up_s: float = 0.0,
+    emit: Emit,
+) -> None:
+    """The closed loop, for one process or one worker's share: ``coroutines`` workers each send
+    the next request as soon as their last answer is in.
+
+    Requests take their numbers from ``indices`` (shared by the workers; request ``i`` sends
+    sample ``i % len(samples)``), so a finite iterator bounds the requests and several
+    processes can deal the numbers among them. From ``start_ns`` (a ``monotonic_ns`` value) the
+    warm-up, measured window and cool-down follow; with ``duration_s`` None there is no
+    deadline. With ``ramp_up_s``, worker k starts k/coroutines of the way into it.
+    """
+    warm_end = start_ns + int(warmup_s * NS_PER_S)
+    cool_start = None if duration_s is None else warm_end + int(duration_s * NS_PER_S)
+    deadline = None if cool_start is None else cool_start + int(cooldown_s * NS_PER_S)
+    count = len(samples)
+
+    async def worker(offset_ns: int) -> None:
+        if start_ns + offset_ns > monotonic_ns():
+            await sleep_until(start_ns + offset_ns)
+        for index in indices:
+            now = monotonic_ns()
+            if deadline is not None and now >= deadline:
+                return
+            if now < warm_end:
+                phase = Phase.WARMUP
+            elif cool_start is not None and now >= cool_start:
+                phase = Phase.COOLDOWN
+            else:
+                phase = Phase.MEASURED
+            emit(await _send(target, samples[index % count], None, phase))
+
+    ramp_ns = int(ramp_up_s * NS_PER_S)
+    await asyncio.gather(*(worker(ramp_ns * k // coroutines) for k in range(coroutines)))
+
+
+async def open_loop(
+    target: Target,
+    samples: Sequence[Sample],
+    arrivals: Iterable[tuple[int, list[int]]],
+    *,
+    stride: int = 1,
+    start_ns: int,
+    window_ns: tuple[int, int],
+    max_in_flight: int,
+    emit: Emit,
+) -> None:
+    """The open loop, for one process or one worker's share: send at the intended times
+    whatever the answers do.
+
+    ``arrivals`` gives the schedule chunk by chunk, each as the number of its first request and
+    the offsets (ns from ``start_ns``) of the requests, numbered ``stride`` apart (a worker
+    that sends every ``stride``-th arrival of the whole schedule). At most ``max_in_flight``
+    requests are outstanding; an arrival that finds the cap reached waits, and that wait shows
+    in its response time and schedule lag. ``window_ns`` is the measured window's
+    ``[start, end)`` in offsets; earlier arrivals are warm-up, later ones cool-down.
+    """
+    slots = asyncio.Semaphore(max_in_flight)
+    window_start, window_end = window_ns
+    pending: set[asyncio.Task[None]] = set()
+    count = len(samples)
+
+    async def send_one(sample: Sample, intended_at: int, phase: Phase) -> None:
+        try:
+            outcome = await _send(target, sample, intended_at, phase)
+        finally:
+            slots.release()
+        emit(outcome)
+
+    try:
+        for index, offsets in arrivals:
+            for offset in offsets:
+                intended_at = start_ns + offset
+                if intended_at > monotonic_ns():
+                    await sleep_until(intended_at)
+                await slots.acquire()
+                if offset < window_start:
+                    phase = Phase.WARMUP
+                elif offset >= window_end:
+                    phase = Phase.COOLDOWN
+                else:
+                    phase = Phase.MEASURED
+                task = asyncio.create_task(send_one(samples[index % count], intended_at, phase))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                index += stride
+        if pending:
+            await asyncio.gather(*pending)
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+def dealt_arrivals(
+    plan: LoadPlan, worker: int = 0, workers: int = 1, chunk: int = 65_536
+) -> Iterator[tuple[int, list[int]]]:
+    """Arrivals ``worker``, ``worker + workers``, ... of the plan's schedule, chunk by chunk:
+    each chunk as the number of its first arrival in the whole schedule and the offsets (the
+    others follow ``workers`` apart). With the defaults, the whole schedule."""
+    base = 0  # number of the chunk's first arrival in the whole schedule
+    for offsets in iter_arrival_offsets(plan, chunk):
+        first = (worker - base) % workers
+        mine = offsets[first::workers]
+        if mine.size:
+            yield base + first, mine.tolist()
+        base += offsets.size
+
+
 async def run_closed_loop(
     target: Target,
     samples: Sequence[Sample],
@@ -111,35 +243,19 @@ async def run_closed_loop(
     outcomes: OutcomeSink = sink if sink is not None else []
     if duration_s is None and max_requests is None:
         max_requests = len(samples)
-    start = monotonic_ns()
-    warm_end = start + int(warmup_s * NS_PER_S)
-    cool_start = None if duration_s is None else warm_end + int(duration_s * NS_PER_S)
-    deadline = None if cool_start is None else cool_start + int(cooldown_s * NS_PER_S)
-    counter = itertools.count()
-
-    async def worker(offset_ns: int) -> None:
-        if offset_ns:
-            await sleep_until(start + offset_ns)
-        while True:
-            index = next(counter)
-            if max_requests is not None and index >= max_requests:
-                return
-            now = monotonic_ns()
-            if deadline is not None and now >= deadline:
-                return
-            if now < warm_end:
-                phase = Phase.WARMUP
-            elif cool_start is not None and now >= cool_start:
-                phase = Phase.COOLDOWN
-            else:
-                phase = Phase.MEASURED
-            outcome = await _send(target, samples[index % len(samples)], None, phase)
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-
-    ramp_ns = int(ramp_up_s * NS_PER_S)
-    await asyncio.gather(*(worker(ramp_ns * k // concurrency) for k in range(concurrency)))
+    indices = iter(range(max_requests)) if max_requests is not None else itertools.count()
+    await closed_loop(
+        target,
+        samples,
+        indices,
+        coroutines=concurrency,
+        start_ns=monotonic_ns(),
+        warmup_s=warmup_s,
+        duration_s=duration_s,
+        cooldown_s=cooldown_s,
+        ramp_up_s=ramp_up_s,
+        emit=_emitter(outcomes, on_outcome),
+    )
     return outcomes
 
 
@@ -161,44 +277,15 @@ async def run_open_loop(
     if not samples:
         raise ValueError("no samples to send")
     outcomes: OutcomeSink = sink if sink is not None else []
-    slots = asyncio.Semaphore(plan.max_in_flight)
-    start = monotonic_ns() + _START_LEAD_NS
-    window_start, window_end = measured_window_ns(plan)
-    pending: set[asyncio.Task[None]] = set()
-
-    async def send_one(sample: Sample, intended_at: int, phase: Phase) -> None:
-        try:
-            outcome = await _send(target, sample, intended_at, phase)
-        finally:
-            slots.release()
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
-
-    try:
-        index = 0
-        for chunk in iter_arrival_offsets(plan):
-            for offset in chunk.tolist():
-                intended_at = start + offset
-                if intended_at > monotonic_ns():
-                    await sleep_until(intended_at)
-                await slots.acquire()
-                if offset < window_start:
-                    phase = Phase.WARMUP
-                elif offset >= window_end:
-                    phase = Phase.COOLDOWN
-                else:
-                    phase = Phase.MEASURED
-                sample = samples[index % len(samples)]
-                task = asyncio.create_task(send_one(sample, intended_at, phase))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                index += 1
-        if pending:
-            await asyncio.gather(*pending)
-    finally:
-        for task in pending:
-            task.cancel()
+    await open_loop(
+        target,
+        samples,
+        dealt_arrivals(plan),
+        start_ns=monotonic_ns() + _START_LEAD_NS,
+        window_ns=measured_window_ns(plan),
+        max_in_flight=plan.max_in_flight,
+        emit=_emitter(outcomes, on_outcome),
+    )
     return outcomes
 
 

@@ -53,13 +53,11 @@ from typing import Any
 from modelmeter._exceptions import WorkerFailed
 from modelmeter._loop import loop_factory
 from modelmeter.data.sample import Sample
-from modelmeter.load.engine import OnOutcome, _send, sleep_until
+from modelmeter.load.engine import OnOutcome, closed_loop, dealt_arrivals, open_loop
 from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.schedule import (
     NS_PER_S,
     LoadPlan,
-    Phase,
-    iter_arrival_offsets,
     measured_window_ns,
 )
 from modelmeter.targets.base import Target
@@ -376,102 +374,31 @@ _CLOSE_WAIT_S = 10.0
 async def _run_share(
     target: Target, job: _Job, start_ns: int, emit: Callable[[Outcome], None]
 ) -> None:
-    if job.plan.mode == "concurrency":
-        await _closed_share(target, job.samples, job.plan, job.share, start_ns, emit)
+    """This worker's share of the plan, run by the engine's one closed or open loop."""
+    plan, share = job.plan, job.share
+    if plan.mode == "concurrency":
+        await closed_loop(
+            target,
+            job.samples,
+            share.indices(),
+            coroutines=share.concurrency,
+            start_ns=start_ns,
+            warmup_s=plan.warmup_s,
+            duration_s=plan.duration_s,
+            cooldown_s=plan.cooldown_s,
+            emit=emit,
+        )
     else:
-        await _open_share(target, job.samples, job.plan, job.share, start_ns, emit)
-
-
-async def _closed_share(
-    target: Target,
-    samples: Sequence[Sample],
-    plan: LoadPlan,
-    share: _Share,
-    start_ns: int,
-    emit: Callable[[Outcome], None],
-) -> None:
-    """The engine's closed loop from a given start, on this worker's coroutines and indices."""
-    await sleep_until(start_ns)
-    warm_end = start_ns + int(plan.warmup_s * NS_PER_S)
-    cool_start = warm_end + int(plan.duration_s * NS_PER_S)
-    deadline = cool_start + int(plan.cooldown_s * NS_PER_S)
-    indices = share.indices()
-    count = len(samples)
-
-    async def coroutine() -> None:
-        for index in indices:
-            now = time.monotonic_ns()
-            if now >= deadline:
-                return
-            if now < warm_end:
-                phase = Phase.WARMUP
-            elif now >= cool_start:
-                phase = Phase.COOLDOWN
-            else:
-                phase = Phase.MEASURED
-            emit(await _send(target, samples[index % count], None, phase))
-
-    await asyncio.gather(*(coroutine() for _ in range(share.concurrency)))
-
-
-def _dealt(
-    plan: LoadPlan, worker: int, workers: int, chunk: int = 65_536
-) -> Iterator[tuple[int, list[int]]]:
-    """Arrivals ``worker``, ``worker + workers``, ... of the schedule, chunk by chunk: each
-    chunk as the index of its first arrival in the whole schedule and the offsets (the indices
-    of the others follow ``workers`` apart)."""
-    base = 0  # index of the chunk's first arrival in the whole schedule
-    for offsets in iter_arrival_offsets(plan, chunk):
-        first = (worker - base) % workers
-        mine = offsets[first::workers]
-        if mine.size:
-            yield base + first, mine.tolist()
-        base += offsets.size
-
-
-async def _open_share(
-    target: Target,
-    samples: Sequence[Sample],
-    plan: LoadPlan,
-    share: _Share,
-    start_ns: int,
-    emit: Callable[[Outcome], None],
-) -> None:
-    """The engine's open loop from a given start, sending arrivals ``worker::workers``."""
-    slots = asyncio.Semaphore(share.max_in_flight)
-    window_start, window_end = measured_window_ns(plan)
-    pending: set[asyncio.Task[None]] = set()
-    count = len(samples)
-
-    async def send_one(sample: Sample, intended_at: int, phase: Phase) -> None:
-        try:
-            outcome = await _send(target, sample, intended_at, phase)
-        finally:
-            slots.release()
-        emit(outcome)
-
-    try:
-        for index, offsets in _dealt(plan, share.worker, share.workers):
-            for offset in offsets:
-                intended_at = start_ns + offset
-                if intended_at > time.monotonic_ns():
-                    await sleep_until(intended_at)
-                await slots.acquire()
-                if offset < window_start:
-                    phase = Phase.WARMUP
-                elif offset >= window_end:
-                    phase = Phase.COOLDOWN
-                else:
-                    phase = Phase.MEASURED
-                task = asyncio.create_task(send_one(samples[index % count], intended_at, phase))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                index += share.workers
-        if pending:
-            await asyncio.gather(*pending)
-    finally:
-        for task in pending:
-            task.cancel()
+        await open_loop(
+            target,
+            job.samples,
+            dealt_arrivals(plan, share.worker, share.workers),
+            stride=share.workers,
+            start_ns=start_ns,
+            window_ns=measured_window_ns(plan),
+            max_in_flight=share.max_in_flight,
+            emit=emit,
+        )
 
 
 # -- the parent -------------------------------------------------------------------------------
