@@ -9,19 +9,17 @@ import pytest
 
 from modelmeter._exceptions import ErrorKind, HTTPStatusFailure, SpecError
 from modelmeter.load.engine import dealt_arrivals
-from modelmeter.load.multiprocess import (
-    _FIELDS,
-    WorkerFailed,
-    _as_row,
-    _ErrorReport,
-    _frame,
-    _FrameReader,
-    _rebuild,
-    _report,
-    _shares,
-    split_evenly,
-    split_like,
+from modelmeter.load.multiprocess import WorkerFailed, split_evenly, split_like
+from modelmeter.load.multiprocess.messages import (
+    OUTCOME_FIELDS,
+    ErrorReport,
+    FrameReader,
+    encode_frame,
+    error_report,
+    outcome_row,
+    rebuild_error,
 )
+from modelmeter.load.multiprocess.shares import plan_shares
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.schedule import LoadPlan, arrival_offsets_ns
 
@@ -63,7 +61,7 @@ def test_split_like_is_proportional_and_exact(
 
 def test_closed_loop_shares_partition_max_requests_by_concurrency() -> None:
     plan = LoadPlan(mode="concurrency", concurrency=5, max_requests=101)
-    shares = _shares(plan, 2, pin=False)
+    shares = plan_shares(plan, 2, pin=False)
     assert [s.concurrency for s in shares] == [3, 2]
     indices = [i for s in shares for i in s.indices()]
     assert indices == list(range(101))  # every request index once, in contiguous blocks
@@ -71,15 +69,15 @@ def test_closed_loop_shares_partition_max_requests_by_concurrency() -> None:
 
 
 def test_closed_loop_shares_without_max_requests_interleave() -> None:
-    shares = _shares(LoadPlan(mode="concurrency", concurrency=3), 2, pin=False)
+    shares = plan_shares(LoadPlan(mode="concurrency", concurrency=3), 2, pin=False)
     first = [[next(it) for _ in range(4)] for it in (s.indices() for s in shares)]
     assert first == [[0, 2, 4, 6], [1, 3, 5, 7]]
 
 
 def test_no_more_workers_than_the_plan_can_use() -> None:
-    assert len(_shares(LoadPlan(mode="concurrency", concurrency=2), 8, pin=False)) == 2
+    assert len(plan_shares(LoadPlan(mode="concurrency", concurrency=2), 8, pin=False)) == 2
     plan = LoadPlan(mode="constant", rate_rps=10, max_in_flight=3)
-    shares = _shares(plan, 8, pin=False)
+    shares = plan_shares(plan, 8, pin=False)
     assert [s.max_in_flight for s in shares] == [1, 1, 1]
     assert [s.workers for s in shares] == [3, 3, 3]
 
@@ -89,9 +87,9 @@ def test_pinning_gives_each_worker_its_own_core_or_none() -> None:
 
     cpus = sorted(os.sched_getaffinity(0))
     plan = LoadPlan(mode="concurrency", concurrency=64)
-    pinned = _shares(plan, len(cpus), pin=True)
+    pinned = plan_shares(plan, len(cpus), pin=True)
     assert [s.cpu for s in pinned] == cpus
-    assert all(s.cpu is None for s in _shares(plan, len(cpus) + 1, pin=True))
+    assert all(s.cpu is None for s in plan_shares(plan, len(cpus) + 1, pin=True))
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 5])
@@ -129,8 +127,8 @@ def test_outcomes_cross_as_rows_and_come_back_equal() -> None:
         token_gaps_ns=(5, 6, 7),
         warmup=True,
     )
-    row = _as_row(outcome)
-    assert len(row) == len(_FIELDS)
+    row = outcome_row(outcome)
+    assert len(row) == len(OUTCOME_FIELDS)
     back = Outcome(*pickle.loads(pickle.dumps(row)))
     assert back == outcome
     assert back.error is ErrorKind.CONNECT
@@ -140,11 +138,11 @@ def test_outcomes_cross_as_rows_and_come_back_equal() -> None:
 
 def test_frames_survive_being_split_anywhere() -> None:
     messages = [("ready",), ("outcomes", [(1, 2, 3)] * 500), ("done", 0.5)]
-    stream = b"".join(_frame(m) for m in messages)
+    stream = b"".join(encode_frame(m) for m in messages)
     for step in (1, 3, 4096, len(stream)):
         got: list[object] = []
         closed: list[bool] = []
-        reader = _FrameReader(got.append, lambda closed=closed: closed.append(True))
+        reader = FrameReader(got.append, lambda closed=closed: closed.append(True))
         for at in range(0, len(stream), step):
             reader.data_received(stream[at : at + step])
         reader.connection_lost(None)
@@ -156,8 +154,8 @@ def _round_trip(exc: BaseException) -> BaseException:
     try:
         raise exc
     except BaseException as raised:
-        report = pickle.loads(pickle.dumps(_report(raised)))
-    return _rebuild(report, 1)
+        report = pickle.loads(pickle.dumps(error_report(raised)))
+    return rebuild_error(report, 1)
 
 
 def test_typed_errors_come_back_as_the_same_class_with_their_fields() -> None:
@@ -182,8 +180,8 @@ def test_typed_errors_come_back_as_the_same_class_with_their_fields() -> None:
 
 
 def test_an_exception_the_parent_cannot_import_becomes_worker_failed() -> None:
-    report = _ErrorReport("no_such_module_here", "Boom", "it broke", {}, "trace", None)
-    rebuilt = _rebuild(report, 0)
+    report = ErrorReport("no_such_module_here", "Boom", "it broke", {}, "trace", None)
+    rebuilt = rebuild_error(report, 0)
     assert isinstance(rebuilt, WorkerFailed)
     assert "it broke" in str(rebuilt)
 
