@@ -46,16 +46,17 @@ if TYPE_CHECKING:
     from modelmeter.data import Sample, load_samples
     from modelmeter.report import write_report
     from modelmeter.results import Report
-    from modelmeter.runner import RunResult, run, run_async
     from modelmeter.spec import Spec, load_spec
     from modelmeter.store import RunStore
+    from modelmeter.study import RunOptions, RunResult, run, run_async
     from modelmeter.targets import Prediction, Target, register_target
 
 # name -> the module that defines it, imported when the name is first asked for.
 _LAZY = {
     "Prediction": "modelmeter.targets",
     "Report": "modelmeter.results",
-    "RunResult": "modelmeter.runner",
+    "RunOptions": "modelmeter.study",
+    "RunResult": "modelmeter.study",
     "RunStore": "modelmeter.store",
     "Sample": "modelmeter.data",
     "Spec": "modelmeter.spec",
@@ -63,8 +64,8 @@ _LAZY = {
     "load_samples": "modelmeter.data",
     "load_spec": "modelmeter.spec",
     "register_target": "modelmeter.targets",
-    "run": "modelmeter.runner",
-    "run_async": "modelmeter.runner",
+    "run": "modelmeter.study",
+    "run_async": "modelmeter.study",
     "write_report": "modelmeter.report",
 }
 
@@ -99,6 +100,7 @@ __all__ = [
     "ProtocolFailure",
     "Report",
     "RequestTimeout",
+    "RunOptions",
     "RunResult",
     "RunStore",
     "Sample",

@@ -181,7 +181,7 @@ def test_the_imports_are_really_read() -> None:
     """The rules above would pass on an empty list: make sure every kind of import is found."""
     found = {(imp.source, imp.target, imp.runs) for imp in IMPORTS}
     assert ("modelmeter.load.engine", "modelmeter.targets.base", True) in found  # module level
-    assert ("modelmeter.cli.run", "modelmeter.runner", True) in found  # inside a function
-    assert ("modelmeter.cli._output", "modelmeter.runner", False) in found  # TYPE_CHECKING
+    assert ("modelmeter.cli.run", "modelmeter.study", True) in found  # inside a function
+    assert ("modelmeter.cli._output", "modelmeter.study", False) in found  # TYPE_CHECKING
     assert ("modelmeter.client._client", "modelmeter.client._connection", True) in found
     assert LAYERS["results"] == 1 and LAYERS["cli"] == 8

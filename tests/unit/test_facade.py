@@ -26,7 +26,7 @@ def test_all_is_sorted_and_resolves() -> None:
 
 def test_run_is_the_library_call() -> None:
     assert callable(modelmeter.run)
-    assert modelmeter.run.__module__ == "modelmeter.runner"
+    assert modelmeter.run.__module__ == "modelmeter.study.run"
 
 
 def test_every_error_of_the_tree_is_exported() -> None:

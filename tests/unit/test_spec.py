@@ -200,9 +200,9 @@ def test_the_openrouter_example_reads_its_key_from_the_environment_and_prices_fr
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from modelmeter.economics.pricing import resolve_target_pricing
-    from modelmeter.runner import study_samples
     from modelmeter.spec import load_spec
     from modelmeter.spec.pricing import ApiPricing
+    from modelmeter.study import study_samples
 
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-test-not-a-key")
     path = Path(__file__).resolve().parents[2] / "examples" / "llm-openrouter.yaml"

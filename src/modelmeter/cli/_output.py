@@ -12,7 +12,7 @@ from modelmeter.cli._console import EXIT_INTERRUPTED, console, stdout
 
 if TYPE_CHECKING:
     from modelmeter.results import Report
-    from modelmeter.runner import RunResult
+    from modelmeter.study import RunResult
 
 
 def summary_table(report: Report) -> Table:

@@ -51,38 +51,32 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """Measure quality, latency, throughput and cost of the spec's targets; write a report."""
-        from modelmeter.runner import new_run_id, run, study_samples
         from modelmeter.spec import load_spec
         from modelmeter.store import RunStore
+        from modelmeter.study import RunOptions, check_resumable, new_run_id, run, study_samples
 
         configure_logging(verbose)
         spec = load_spec(spec_path)
         samples, tasks = study_samples(spec)  # checked before any request is sent
-        run_id = resume or new_run_id()
+        if resume is not None and no_store:
+            raise typer.BadParameter("--resume reads the run store; drop --no-store")
         store = None if no_store else RunStore(db)
-        if resume is not None:
-            if store is None:
-                raise typer.BadParameter("--resume reads the run store; drop --no-store")
-            stored = store.load_report(resume)
-            if stored.spec_hash != spec.fingerprint():
-                raise typer.BadParameter(
-                    f"run {stored.run_id} was made from a different spec (fingerprint "
-                    f"{stored.spec_hash}, this one {spec.fingerprint()}); resume it with the "
-                    "same spec file"
-                )
-            run_id = stored.run_id
-        cache = store.response_cache(run_id) if store is not None else None
         try:
+            if store is not None and resume is not None:
+                check_resumable(store.load_report(resume), spec)
+            run_id = resume or new_run_id()
             with RichProgress() as progress:
                 result = run(
                     spec,
-                    samples=samples,
-                    progress=progress,
-                    run_id=run_id,
-                    client_ceiling_rps=client_ceiling(),
-                    cache=cache,
-                    resume_from=run_id if resume is not None else None,
-                    tasks=tasks,
+                    RunOptions(
+                        samples=samples,
+                        tasks=tasks,
+                        progress=progress,
+                        run_id=run_id,
+                        client_ceiling_rps=client_ceiling(),
+                        cache=store.response_cache(run_id) if store is not None else None,
+                        resume_from=resume,
+                    ),
                 )
         finally:
             if store is not None:

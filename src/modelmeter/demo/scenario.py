@@ -25,8 +25,8 @@ from modelmeter.data.demo_intents import (
     write_jsonl,
 )
 from modelmeter.progress import ProgressListener, SilentProgress
-from modelmeter.runner import RunResult, run
 from modelmeter.spec import parse_spec
+from modelmeter.study import RunOptions, RunResult, run
 
 # Assumed price of the machine each variant runs on: a 2-vCPU cloud instance. Stated in the
 # report's cost explanation; `modelmeter demo --price-per-hour` sets your own.
@@ -167,4 +167,7 @@ def run_demo(
             encoding="utf-8",
         )
         spec = parse_spec(spec_data, path=spec_path)
-        return run(spec, samples=test, progress=listener, client_ceiling_rps=client_ceiling_rps)
+        run_options = RunOptions(
+            samples=test, progress=listener, client_ceiling_rps=client_ceiling_rps
+        )
+        return run(spec, run_options)

@@ -33,6 +33,7 @@ from modelmeter.load.sweep import (
     sweep,
 )
 from modelmeter.results import SweepPoint, SweepResult
+from modelmeter.spec.load import SearchSpec, SweepSpec
 from modelmeter.targets.base import Target
 
 
@@ -44,6 +45,21 @@ class SweepSettings:
     factor: float
     rule: SaturationRule
 
+    @classmethod
+    def from_section(cls, sweep: SweepSpec) -> SweepSettings:
+        """The settings a spec's ``load.sweep:`` section gives."""
+        return cls(
+            mode=sweep.mode,
+            start=sweep.start,
+            stop=sweep.stop,
+            factor=sweep.factor,
+            rule=SaturationRule(
+                max_error_rate=sweep.max_error_rate,
+                min_throughput_gain=sweep.min_throughput_gain,
+                min_latency_growth=sweep.min_latency_growth,
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -53,6 +69,18 @@ class SearchSettings:
     max_steps: int
     growth: float
     noise_margin: float
+
+    @classmethod
+    def from_section(cls, search: SearchSpec) -> SearchSettings:
+        """The settings a spec's ``load.search:`` section gives."""
+        return cls(
+            low_rps=search.low_rps,
+            high_rps=search.high_rps,
+            tolerance=search.tolerance,
+            max_steps=search.max_steps,
+            growth=search.growth,
+            noise_margin=search.noise_margin,
+        )
 
 
 @dataclass

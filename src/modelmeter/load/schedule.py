@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter.load.trace import TraceSource, load_trace_offsets
+from modelmeter.spec.load import LoadSpec
 
 __all__ = [
     "NS_PER_S",
@@ -163,6 +164,28 @@ class LoadPlan:
             profile = RateProfile.of(self)
             object.__setattr__(self, "_profile", profile)
         return profile
+
+    @classmethod
+    def from_section(cls, load: LoadSpec, seed: int = 0) -> LoadPlan:
+        """The plan a spec's ``load:`` section describes (arrivals drawn with ``seed``)."""
+        trace = load.trace
+        return cls(
+            mode=load.mode,
+            concurrency=load.concurrency,
+            rate_rps=load.rate_rps,
+            duration_s=load.duration_s,
+            warmup_s=load.warmup_s,
+            cooldown_s=load.cooldown_s,
+            ramp_up_s=load.ramp_up_s,
+            max_requests=load.max_requests,
+            max_in_flight=load.max_in_flight,
+            seed=seed,
+            rate_end_rps=load.rate_end_rps,
+            steps=tuple((stage.duration_s, stage.rate_rps) for stage in load.steps or ()),
+            burstiness=load.burstiness,
+            trace=TraceSource(trace.path, trace.field, trace.format, trace.unit) if trace else None,
+            trace_speedup=trace.speedup if trace else 1.0,
+        )
 
 
 def _check_number(name: str, value: float, *, low: float, low_open: bool = False) -> None:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     insert,
@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from modelmeter._exceptions import StoreError
 from modelmeter.store.schema import metadata, responses
 
-__all__ = ["CachedAnswer", "ResponseCache", "request_key", "target_identity"]
+__all__ = ["AnswerCache", "CachedAnswer", "ResponseCache", "request_key", "target_identity"]
 
 # Fields of a target spec that do not change its answers, or must never be stored.
 _NOT_IDENTITY = {"name", "description", "headers", "api_key", "timeout_s", "pricing", "stream"}
@@ -69,6 +69,35 @@ class CachedAnswer:
     cached_input_tokens: int | None = None
     service_ms: float | None = None
     ttft_ms: float | None = None
+
+
+class AnswerCache(Protocol):
+    """What an evaluation needs of a response cache; :class:`ResponseCache` keeps one in the
+    run store, and a run can be given any other (an in-memory one in tests)."""
+
+    def lookup(
+        self, keys: Iterable[str], *, from_run: str | None = None
+    ) -> dict[str, CachedAnswer]:
+        """The newest cached answer of each key that has one (``from_run``: that run's only)."""
+
+    def put(
+        self,
+        key: str,
+        *,
+        target: str,
+        sample_id: str,
+        answer: str,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        service_ms: float | None = None,
+        ttft_ms: float | None = None,
+    ) -> None:
+        """Keep an answer that arrived (written in batches; see :meth:`flush`)."""
+
+    def flush(self) -> None:
+        """Write what :meth:`put` holds."""
 
 
 class ResponseCache:

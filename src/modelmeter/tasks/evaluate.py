@@ -21,7 +21,7 @@ from modelmeter.load.engine import run_closed_loop
 from modelmeter.load.outcome import Outcome
 from modelmeter.results import TaskQuality
 from modelmeter.spec import EvaluationSpec, LlmTaskSpec
-from modelmeter.store.cache import ResponseCache, request_key
+from modelmeter.store.cache import AnswerCache, request_key
 from modelmeter.targets.base import Target
 from modelmeter.tasks.aggregate import summarize_scores
 from modelmeter.tasks.base import ItemScore
@@ -145,7 +145,7 @@ async def collect_answers(
     *,
     identity: str,
     concurrency: int,
-    cache: ResponseCache | None,
+    cache: AnswerCache | None,
     reuse_any_run: bool,
     resume_from: str | None,
     on_answer: Callable[[], None] | None = None,
@@ -329,7 +329,7 @@ async def evaluate_task(
     identity: str,
     evaluation: EvaluationSpec,
     seed: int,
-    cache: ResponseCache | None = None,
+    cache: AnswerCache | None = None,
     resume_from: str | None = None,
     judge: Target | None = None,
     on_answer: Callable[[], None] | None = None,

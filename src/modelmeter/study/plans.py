@@ -1,4 +1,4 @@
-"""The capacity plan and the business case of a finished run, from its report and spec.
+"""The capacity plan and the business case of a run, from its decided models and its spec.
 
 The plan is made for the recommended model: one replica carries the highest rate that met the
 SLA in an SLA search, else the throughput the load phase measured (the plan says which), at
@@ -10,6 +10,7 @@ invented: a note says what to declare.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,11 +29,24 @@ from modelmeter.spec import Spec
 from modelmeter.spec.plan import CapacitySpec
 from modelmeter.spec.pricing import InstancePricing
 
-__all__ = ["RunPlans", "plans_for"]
+__all__ = ["Decided", "RunPlans", "plans_for"]
 
 
 # Without a declared peak the plan is made for this one, to show the scale, and says so.
 REFERENCE_PEAK_RPS = 1000.0
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the plans need of a run's decision: the models, the one chosen, the pairs compared."""
+
+    models: Sequence[ModelResult]
+    chosen: str | None
+    comparisons: Sequence[PairComparison]
+
+    @classmethod
+    def from_report(cls, report: Report) -> Decided:
+        return cls(report.models, report.recommendation.chosen, report.comparisons)
 
 
 @dataclass
@@ -44,8 +58,8 @@ class RunPlans:
     notes: list[str] = field(default_factory=list)
 
 
-def _chosen(report: Report) -> ModelResult | None:
-    return next((m for m in report.models if m.name == report.recommendation.chosen), None)
+def _chosen(decided: Decided) -> ModelResult | None:
+    return next((m for m in decided.models if m.name == decided.chosen), None)
 
 
 def _per_replica(model: ModelResult) -> tuple[float, str] | None:
@@ -57,8 +71,8 @@ def _per_replica(model: ModelResult) -> tuple[float, str] | None:
     return None
 
 
-def _capacity(report: Report, spec: Spec, plans: RunPlans) -> None:
-    chosen = _chosen(report)
+def _capacity(decided: Decided, spec: Spec, plans: RunPlans) -> None:
+    chosen = _chosen(decided)
     if chosen is None:
         return
     capacity = _per_replica(chosen)
@@ -105,7 +119,7 @@ def _accuracy(model: ModelResult) -> tuple[float, Interval | None] | None:
 
 
 def _lift_interval(
-    comparisons: list[PairComparison], baseline: str, candidate: str
+    comparisons: Sequence[PairComparison], baseline: str, candidate: str
 ) -> tuple[float, float] | None:
     for pair in comparisons:
         if pair.method != "mcnemar-exact":
@@ -124,16 +138,16 @@ def _monthly_cost(model: ModelResult, requests: Decimal) -> tuple[Decimal | None
     return per_1000 * requests / Decimal(1000), model.cost.currency
 
 
-def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
+def _business(decided: Decided, spec: Spec, plans: RunPlans) -> None:
     section = spec.business
-    chosen = _chosen(report)
+    chosen = _chosen(decided)
     if chosen is None:
         return
     if section is None:
-        plans.notes.append(_break_even_value(report, spec, chosen))
+        plans.notes.append(_break_even_value(decided, spec, chosen))
         return
     baseline_name = section.baseline or spec.targets[0].name
-    baseline = next((m for m in report.models if m.name == baseline_name), None)
+    baseline = next((m for m in decided.models if m.name == baseline_name), None)
     if baseline is None:
         plans.notes.append(f"No business case: no model named '{baseline_name}' in the run.")
         return
@@ -161,7 +175,7 @@ def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
             monthly_cost_candidate=cand_cost,
             baseline_interval=(base[1].low, base[1].high) if base[1] else None,
             candidate_interval=(cand[1].low, cand[1].high) if cand[1] else None,
-            lift_interval=_lift_interval(report.comparisons, baseline.name, chosen.name),
+            lift_interval=_lift_interval(decided.comparisons, baseline.name, chosen.name),
             baseline_cost_currency=base_currency,
             candidate_cost_currency=cand_currency,
             one_off_cost=section.one_off_cost,
@@ -174,10 +188,10 @@ def _business(report: Report, spec: Spec, plans: RunPlans) -> None:
         plans.notes.append(f"No business case: {exc}")
 
 
-def _break_even_value(report: Report, spec: Spec, chosen: ModelResult) -> str:
+def _break_even_value(decided: Decided, spec: Spec, chosen: ModelResult) -> str:
     """Without a declared value: what a correct answer must be worth for the switch to pay."""
     declare = "declare business.value_per_correct and monthly_requests for the full case"
-    baseline = next((m for m in report.models if m.name == spec.targets[0].name), None)
+    baseline = next((m for m in decided.models if m.name == spec.targets[0].name), None)
     if baseline is None or baseline is chosen:
         return f"No business case: the recommended model is the first target; {declare}."
     base, cand = _accuracy(baseline), _accuracy(chosen)
@@ -212,9 +226,9 @@ def _break_even_value(report: Report, spec: Spec, chosen: ModelResult) -> str:
     return f"{pair} costs more for less accuracy; {declare}."
 
 
-def plans_for(report: Report, spec: Spec) -> RunPlans:
+def plans_for(decided: Decided, spec: Spec) -> RunPlans:
     """The capacity plan and business case for ``report``'s recommended model."""
     plans = RunPlans()
-    _capacity(report, spec, plans)
-    _business(report, spec, plans)
+    _capacity(decided, spec, plans)
+    _business(decided, spec, plans)
     return plans

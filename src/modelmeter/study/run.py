@@ -1,0 +1,122 @@
+"""``run(spec) -> RunResult``: the whole study, from dataset to report, as one library call.
+
+For each target in turn: a quality pass (every labelled item once, or the LLM tasks), then a
+load phase at the spec's arrival process; then cost, SLA checks, Pareto frontier, ranking,
+recommendation, plans and advice, assembled into the Report in one place
+(:func:`modelmeter.study.report.run_result`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from modelmeter._exceptions import SpecError
+from modelmeter._loop import run as run_on_fast_loop
+from modelmeter.data.loaders import load_samples
+from modelmeter.data.sample import Sample
+from modelmeter.economics.catalogue import open_catalogue
+from modelmeter.economics.pricing import resolve_target_pricing
+from modelmeter.progress import SilentProgress
+from modelmeter.results import Report
+from modelmeter.spec import LlmTaskSpec, Spec
+from modelmeter.study.options import RunOptions
+from modelmeter.study.phases import LlmContext, Measured, measure_target
+from modelmeter.study.report import run_result
+from modelmeter.study.result import RunResult
+from modelmeter.targets import create_target
+from modelmeter.tasks.evaluate import load_task_samples
+
+__all__ = ["check_resumable", "run", "run_async", "study_samples"]
+
+
+def study_samples(spec: Spec) -> tuple[list[Sample], list[tuple[LlmTaskSpec, list[Sample]]]]:
+    """The load phase's samples and each LLM task's items, read and checked before any request.
+
+    Classification: the dataset. LLM runs: each task's items; the load phase sends the dataset's
+    prompts when one is given, else the tasks' prompts.
+    """
+    tasks = [(task, load_task_samples(task)) for task in spec.tasks]
+    if spec.dataset is not None:
+        return load_samples(spec.dataset), tasks
+    pooled = [sample for _task, items in tasks for sample in items]
+    return pooled, tasks
+
+
+async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
+    """Measure every target of the spec and build the report; see :class:`RunOptions`.
+
+    Ctrl-C (cancellation) ends the measuring early: the report covers what was measured, and
+    says so.
+    """
+    options = options or RunOptions()
+    listener = options.progress or SilentProgress()
+    spec.check_files()
+    samples, tasks = options.samples, options.tasks
+    if samples is None:
+        samples, tasks = study_samples(spec)
+    elif tasks is None:  # the caller read the dataset already; the tasks' items are read here
+        tasks = [(task, load_task_samples(task)) for task in spec.tasks]
+    catalogue = open_catalogue(spec.economics)
+    pricing = {t.name: resolve_target_pricing(t.pricing, catalogue) for t in spec.targets}
+    judge_spec = spec.evaluation.judge
+    judge_pricing = (
+        resolve_target_pricing(judge_spec.target.pricing, catalogue) if judge_spec else None
+    )
+    llm: LlmContext | None = None
+    if spec.task == "llm":
+        llm = LlmContext(tasks=list(tasks), cache=options.cache, resume_from=options.resume_from)
+        if judge_spec is not None and any(t.scoring == "judge" for t in spec.tasks):
+            llm.judge = create_target(judge_spec.target)
+    measured = {t.name: Measured() for t in spec.targets}
+    interrupted = False
+    try:
+        if llm is not None and llm.judge is not None:
+            await llm.judge.start()
+        for target_spec in spec.targets:
+            target = create_target(target_spec)
+            try:
+                await measure_target(
+                    target,
+                    spec,
+                    samples,
+                    listener,
+                    measured[target_spec.name],
+                    options.client_ceiling_rps,
+                    target_spec,
+                    llm,
+                )
+            except asyncio.CancelledError:
+                # Ctrl-C: keep everything measured so far and report it as partial.
+                interrupted = True
+                listener.note("interrupted: reporting what was measured so far")
+                break
+    finally:
+        if llm is not None and llm.judge is not None:
+            await llm.judge.close()
+    return run_result(
+        spec,
+        measured,
+        samples,
+        tasks,
+        catalogue=catalogue,
+        pricing=pricing,
+        judge_pricing=judge_pricing,
+        run_id=options.run_id,
+        interrupted=interrupted,
+    )
+
+
+def check_resumable(stored: Report, spec: Spec) -> None:
+    """A stored (partial) run continues only with the spec it was made from; a
+    :class:`SpecError` says so otherwise."""
+    if stored.spec_hash != spec.fingerprint():
+        raise SpecError(
+            f"run {stored.run_id} was made from a different spec (fingerprint "
+            f"{stored.spec_hash}, this one {spec.fingerprint()}); resume it with the same spec "
+            "file"
+        )
+
+
+def run(spec: Spec, options: RunOptions | None = None) -> RunResult:
+    """Measure every target of the spec and build the report (blocking); see :func:`run_async`."""
+    return run_on_fast_loop(run_async(spec, options))
