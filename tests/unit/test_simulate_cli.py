@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
+import typer.main
 from typer.testing import CliRunner
 
 from modelmeter.cli.simulate import register
@@ -93,3 +95,44 @@ def test_a_bad_answer_book_exits_with_2_naming_path_and_line(
     assert str(path) in output
     assert message in output
     assert "Traceback" not in result.output
+
+
+def _options() -> dict[str, Any]:
+    """The simulate command's options by their first flag (typer carries its own click)."""
+    command: Any = typer.main.get_command(cli())
+    simulate = command.commands["simulate"]
+    return {param.opts[0]: param for param in simulate.params if param.opts[0].startswith("--")}
+
+
+def _ranged(option: Any) -> bool:
+    return option.min is not None or option.max is not None
+
+
+def test_the_options_are_the_config_fields_declared_once() -> None:
+    """Every option that sets a SimulatorConfig field takes the model's default and leaves the
+    bounds to the model's validation, so the two cannot disagree."""
+    from modelmeter.cli.simulate import _OPTION_OF_FIELD
+    from modelmeter.simulate import SimulatorConfig
+
+    options = _options()
+    model = SimulatorConfig()
+    nested = {"ttft_ms": model.ttft_ms.mean_ms, "itl_ms": model.itl_ms.mean_ms}
+    for field, flags in _OPTION_OF_FIELD.items():
+        if "." in field or "/" in flags:
+            continue
+        option = options[flags]
+        assert not _ranged(option), flags
+        expected = getattr(model, field)
+        if field == "output_tokens":
+            assert option.default == str(expected)
+        elif field == "error_statuses":
+            assert option.default is None and expected == (500, 429)  # None: the model's
+        else:
+            assert option.default == expected, flags
+    for field, mean in nested.items():
+        option = options[f"--{field.replace('_', '-')}"]
+        assert option.default == mean
+        assert not _ranged(option)
+    assert set(SimulatorConfig.model_fields) - {f.split(".")[0] for f in _OPTION_OF_FIELD} == {
+        "timings_capacity"  # the server's own memory bound, not a command-line setting
+    }

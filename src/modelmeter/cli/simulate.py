@@ -23,7 +23,9 @@ class DelayDistribution(StrEnum):
     exponential = "exponential"
 
 
-# Where a config field comes from on the command line, for error messages.
+# Where a config field comes from on the command line, for error messages. The options are the
+# fields of SimulatorConfig: their bounds are the model's alone (a value out of range is refused
+# by its validation, naming the option), and their defaults are the model's (a test checks).
 _OPTION_OF_FIELD = {
     "model": "--model",
     "ttft_ms": "--ttft-ms/--ttft-dist",
@@ -67,7 +69,6 @@ def simulate(
     ttft_ms: Annotated[
         float,
         typer.Option(
-            min=0.0,
             help="Mean time to first token in ms, counted from when a request gets a slot.",
         ),
     ] = 50.0,
@@ -75,17 +76,17 @@ def simulate(
         DelayDistribution, typer.Option(help="Distribution of the TTFT draws.")
     ] = DelayDistribution.fixed,
     ttft_sd_ms: Annotated[
-        float | None, typer.Option(min=0.0, help="TTFT standard deviation in ms (normal).")
+        float | None, typer.Option(help="TTFT standard deviation in ms (normal).")
     ] = None,
     ttft_sigma: Annotated[
         float | None, typer.Option(help="Standard deviation of log TTFT (lognormal), e.g. 0.5.")
     ] = None,
-    itl_ms: Annotated[float, typer.Option(min=0.0, help="Mean inter-token latency in ms.")] = 10.0,
+    itl_ms: Annotated[float, typer.Option(help="Mean inter-token latency in ms.")] = 10.0,
     itl_dist: Annotated[
         DelayDistribution, typer.Option(help="Distribution of the ITL draws.")
     ] = DelayDistribution.fixed,
     itl_sd_ms: Annotated[
-        float | None, typer.Option(min=0.0, help="ITL standard deviation in ms (normal).")
+        float | None, typer.Option(help="ITL standard deviation in ms (normal).")
     ] = None,
     itl_sigma: Annotated[
         float | None, typer.Option(help="Standard deviation of log ITL (lognormal), e.g. 0.3.")
@@ -97,20 +98,18 @@ def simulate(
             help="Tokens per answer, or a range drawn per prompt; max_tokens caps it.",
         ),
     ] = "64",
-    tokens_per_chunk: Annotated[
-        int, typer.Option(min=1, help="Tokens in each streamed chunk.")
-    ] = 1,
+    tokens_per_chunk: Annotated[int, typer.Option(help="Tokens in each streamed chunk.")] = 1,
     reasoning_tokens: Annotated[
         int,
-        typer.Option(min=0, help="First N tokens of chat answers go to reasoning_content."),
+        typer.Option(help="First N tokens of chat answers go to reasoning_content."),
     ] = 0,
     slots: Annotated[
         int,
-        typer.Option(min=1, help="Generations at once; further requests queue (FIFO)."),
+        typer.Option(help="Generations at once; further requests queue (FIFO)."),
     ] = 16,
     error_rate: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Share of requests answered with an error status."),
+        typer.Option(help="Share of requests answered with an error status."),
     ] = 0.0,
     error_status: Annotated[
         list[int] | None,
@@ -122,8 +121,6 @@ def simulate(
     busy_wait_us: Annotated[
         int,
         typer.Option(
-            min=0,
-            max=100_000,
             help="Poll the clock this long before each send for sub-millisecond accuracy "
             "(costs CPU); 0 relies on event-loop timers (about 1 ms late).",
         ),
