@@ -135,7 +135,7 @@ def test_wilson_matches_scipy(successes: int, n: int, confidence: float) -> None
     [
         (lambda: wilson_interval(1, 0), "n > 0"),
         (lambda: wilson_interval(5, 4), "successes"),
-        (lambda: wilson_interval(1, 4, confidence=0.0), "confidence"),
+        (lambda: wilson_interval(1, 4, level=0.0), "level"),
         (lambda: percentile_interval([], 0.95), "at least one"),
     ],
 )

@@ -206,7 +206,7 @@ def test_no_bootstrap_means_no_intervals() -> None:
         ({"y_true": [None], "y_pred": ["a"]}, "true label must be a string"),
         ({"y_true": ["a"], "y_pred": ["a"], "n_bootstrap": -1}, "n_bootstrap"),
         ({"y_true": ["a"], "y_pred": ["a"], "seed": -1}, "seed"),
-        ({"y_true": ["a"], "y_pred": ["a"], "confidence": 1.0}, "confidence"),
+        ({"y_true": ["a"], "y_pred": ["a"], "level": 1.0}, "level"),
     ],
 )
 def test_invalid_input_is_refused_with_a_reason(kwargs: dict[str, object], message: str) -> None:

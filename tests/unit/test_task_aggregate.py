@@ -134,7 +134,7 @@ def test_the_result_is_json_and_strict() -> None:
         ({"metric": "bleu"}, "unknown metric 'bleu'"),
         ({"n_bootstrap": -1}, "n_bootstrap must be 0"),
         ({"seed": -2}, "seed must be a non-negative"),
-        ({"confidence": 1.0}, "confidence must be between 0 and 1"),
+        ({"level": 1.0}, "level must be between 0 and 1"),
         ({"samples": _samples(2) + _samples(1)}, "sample id 's0' appears twice"),
         ({"scores": [_right("s9")]}, "names sample 's9'"),
         ({"scores": [_right("s0"), _wrong("s0")]}, "'s0' is scored twice"),

@@ -84,11 +84,11 @@ def proportion_test(
     low = d − √((p_t − l_t)² + (u_c − p_c)²), high = d + √((u_t − p_t)² + (p_c − l_c)²).
     """
     _check_alpha(alpha)
-    confidence = 1.0 - alpha
+    level = 1.0 - alpha
     pc = control_successes / control_n
     pt = treatment_successes / treatment_n
-    wc = wilson_interval(control_successes, control_n, confidence)
-    wt = wilson_interval(treatment_successes, treatment_n, confidence)
+    wc = wilson_interval(control_successes, control_n, level)
+    wt = wilson_interval(treatment_successes, treatment_n, level)
     diff = pt - pc
     low = diff - math.sqrt((pt - wt.low) ** 2 + (wc.high - pc) ** 2)
     high = diff + math.sqrt((wt.high - pt) ** 2 + (pc - wc.low) ** 2)

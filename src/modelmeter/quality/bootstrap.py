@@ -138,14 +138,14 @@ def bootstrap_classification(
     metrics: tuple[str, ...] = ("accuracy", "f1_macro", "f1_weighted"),
     n_bootstrap: int = 1000,
     rng: np.random.Generator,
-    confidence: float = 0.95,
+    level: float = 0.95,
 ) -> dict[str, Interval]:
     """Percentile intervals for averaged classification metrics by resampling items.
 
     ``y_true``/``y_pred`` are encoded as for :func:`confusion_counts`. Each resample draws ``n``
     items with replacement and recomputes the metrics exactly as on the full data.
     """
-    check_level(confidence, "confidence")
+    check_level(level)
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
     n = int(y_true.shape[0])
@@ -162,6 +162,6 @@ def bootstrap_classification(
             collected[name].append(scores[name])
         done += size
     return {
-        name: percentile_interval(np.concatenate(parts), confidence)
+        name: percentile_interval(np.concatenate(parts), level)
         for name, parts in collected.items()
     }

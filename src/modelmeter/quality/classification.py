@@ -65,7 +65,7 @@ def _slice_quality(
     *,
     n_bootstrap: int,
     rng: np.random.Generator,
-    confidence: float,
+    level: float,
 ) -> SliceQuality:
     # Re-encode on the subset so that macro averages run over the labels present in the slice,
     # as they would if the slice were evaluated on its own.
@@ -83,7 +83,7 @@ def _slice_quality(
             metrics=("f1_macro",),
             n_bootstrap=n_bootstrap,
             rng=rng,
-            confidence=confidence,
+            level=level,
         )["f1_macro"]
     return SliceQuality(
         n=len(indices),
@@ -100,14 +100,14 @@ def evaluate_classification(
     *,
     n_bootstrap: int = 1000,
     seed: int = 0,
-    confidence: float = 0.95,
+    level: float = 0.95,
 ) -> QualityResult:
     """Score predictions against true labels, with bootstrap intervals and per-slice results.
 
     ``y_pred[i]`` is ``None`` when the request for item ``i`` failed (see the module docstring).
     ``slices[i]`` maps slice names to this item's value (e.g. ``{"language": "fr"}``); an item
     without a given slice name is left out of that slice's groups only. Intervals are percentile
-    bootstrap intervals at ``confidence`` for accuracy, macro F1 and weighted F1 (and macro F1 per
+    bootstrap intervals at ``level`` for accuracy, macro F1 and weighted F1 (and macro F1 per
     slice value), from ``n_bootstrap`` resamples seeded by ``seed``; ``n_bootstrap=0`` computes
     no intervals.
     """
@@ -122,8 +122,8 @@ def evaluate_classification(
         raise ValueError(f"n_bootstrap must be 0 (no intervals) or more, got {n_bootstrap}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
     if any(not isinstance(label, str) for label in y_true):
         raise ValueError("every true label must be a string; None is only allowed in y_pred")
 
@@ -153,7 +153,7 @@ def evaluate_classification(
             metrics=INTERVAL_METRICS,
             n_bootstrap=n_bootstrap,
             rng=np.random.default_rng(seed),
-            confidence=confidence,
+            level=level,
         )
 
     by_slice: dict[str, dict[str, SliceQuality]] = {}
@@ -170,7 +170,7 @@ def evaluate_classification(
                     groups[key][value],
                     n_bootstrap=n_bootstrap,
                     rng=_slice_seed(seed, key, value),
-                    confidence=confidence,
+                    level=level,
                 )
                 for value in sorted(groups[key])
             }

@@ -18,29 +18,29 @@ BOOTSTRAP_METHOD = "bootstrap-percentile"
 WILSON_METHOD = "wilson"
 
 
-def percentile_interval(samples: npt.ArrayLike, confidence: float = 0.95) -> Interval:
-    """The central ``confidence`` share of bootstrap ``samples`` (percentile method)."""
-    check_level(confidence, "confidence")
+def percentile_interval(samples: npt.ArrayLike, level: float = 0.95) -> Interval:
+    """The central ``level`` share of bootstrap ``samples`` (percentile method)."""
+    check_level(level)
     values = np.asarray(samples, dtype=np.float64)
     if values.size == 0:
         raise ValueError("a percentile interval needs at least one bootstrap sample")
-    tail = (1.0 - confidence) / 2.0
+    tail = (1.0 - level) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
-    return Interval(low=float(low), high=float(high), level=confidence, method=BOOTSTRAP_METHOD)
+    return Interval(low=float(low), high=float(high), level=level, method=BOOTSTRAP_METHOD)
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> Interval:
     """Wilson score interval for a proportion ``successes / n``.
 
     Better than the normal approximation near 0 and 1 and for small ``n``; it never leaves
     [0, 1].
     """
-    check_level(confidence, "confidence")
+    check_level(level)
     if n <= 0:
         raise ValueError(f"a proportion needs n > 0, got n={n}")
     if not 0 <= successes <= n:
         raise ValueError(f"successes must be between 0 and n={n}, got {successes}")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
     p = successes / n
     z2 = z * z
     denominator = 1.0 + z2 / n
@@ -49,6 +49,6 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
     return Interval(
         low=max(0.0, centre - half),
         high=min(1.0, centre + half),
-        level=confidence,
+        level=level,
         method=WILSON_METHOD,
     )

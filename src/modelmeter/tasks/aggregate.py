@@ -34,7 +34,7 @@ _MAX_BLOCK_ELEMENTS = 4_000_000
 
 
 def _bootstrap_mean(
-    values: FloatArray, n_bootstrap: int, rng: np.random.Generator, confidence: float
+    values: FloatArray, n_bootstrap: int, rng: np.random.Generator, level: float
 ) -> Interval:
     n = int(values.shape[0])
     block = max(1, min(n_bootstrap, _MAX_BLOCK_ELEMENTS // n))
@@ -45,7 +45,7 @@ def _bootstrap_mean(
         rows = rng.integers(0, n, size=(size, n), dtype=np.intp)
         means.append(values[rows].mean(axis=1))
         done += size
-    return percentile_interval(np.concatenate(means), confidence)
+    return percentile_interval(np.concatenate(means), level)
 
 
 def _slice_rng(seed: int, key: str, value: str) -> np.random.Generator:
@@ -61,7 +61,7 @@ def _figures(
     *,
     n_bootstrap: int,
     rng: np.random.Generator,
-    confidence: float,
+    level: float,
 ) -> SliceScore:
     n = int(values.shape[0])
     n_correct = int(correct.sum())
@@ -70,10 +70,10 @@ def _figures(
         n_failed=failed,
         n_correct=n_correct,
         accuracy=n_correct / n,
-        accuracy_ci=wilson_interval(n_correct, n, confidence),
+        accuracy_ci=wilson_interval(n_correct, n, level),
         mean_score=min(1.0, float(values.mean())),
         mean_score_ci=(
-            _bootstrap_mean(values, n_bootstrap, rng, confidence) if n_bootstrap > 0 else None
+            _bootstrap_mean(values, n_bootstrap, rng, level) if n_bootstrap > 0 else None
         ),
     )
 
@@ -86,13 +86,13 @@ def summarize_scores(
     n_bootstrap: int,
     seed: int,
     failed: Collection[str] = frozenset(),
-    confidence: float = 0.95,
+    level: float = 0.95,
 ) -> TaskQuality:
     """Summarise the grades of one target on one task.
 
     ``metric`` is one of :data:`METRICS`. ``scores`` holds at most one grade per sample id; a
     sample without one, or whose id is in ``failed`` (its request failed), is wrong with score 0
-    whatever its grade. Intervals are at ``confidence``; ``n_bootstrap=0`` leaves out the mean
+    whatever its grade. Intervals are at ``level``; ``n_bootstrap=0`` leaves out the mean
     score's bootstrap interval. Per slice value, resamples are seeded from ``seed`` and the
     slice name and value, so adding a slice does not move the intervals of another.
     """
@@ -104,8 +104,8 @@ def summarize_scores(
         raise ValueError(f"n_bootstrap must be 0 (no interval) or more, got {n_bootstrap}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
 
     position: dict[str, int] = {}
     for i, sample in enumerate(samples):
@@ -140,7 +140,7 @@ def summarize_scores(
         int(lost.sum()),
         n_bootstrap=n_bootstrap,
         rng=np.random.default_rng(seed),
-        confidence=confidence,
+        level=level,
     )
 
     groups: dict[str, dict[str, list[int]]] = {}
@@ -158,7 +158,7 @@ def summarize_scores(
                 int(lost[index].sum()),
                 n_bootstrap=n_bootstrap,
                 rng=_slice_rng(seed, key, value),
-                confidence=confidence,
+                level=level,
             )
 
     return TaskQuality(
