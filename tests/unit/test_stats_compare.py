@@ -7,8 +7,8 @@ import pytest
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
+from modelmeter.results import Interval, PairComparison
 from modelmeter.stats import (
-    Comparison,
     Comparisons,
     comparison_sentence,
     format_p_value,
@@ -97,14 +97,14 @@ def test_mcnemar_comparisons_match_statsmodels_and_holm() -> None:
         assert comparison.p_value == pytest.approx(mcnemar(table, exact=True).pvalue, rel=1e-10)
         single = mcnemar_exact(a, b)
         assert comparison.difference == single.difference
-        assert (comparison.interval_low, comparison.interval_high) == (
+        assert (comparison.interval.low, comparison.interval.high) == (
             single.interval_low,
             single.interval_high,
         )
         assert (comparison.a_only, comparison.b_only) == (single.a_only, single.b_only)
         raw.append(comparison.p_value)
     reject, adjusted, _, _ = multipletests(raw, alpha=0.05, method="holm")
-    assert [c.adjusted_p_value for c in result.comparisons] == pytest.approx(adjusted.tolist())
+    assert [c.p_adjusted for c in result.comparisons] == pytest.approx(adjusted.tolist())
     assert [c.distinguishable for c in result.comparisons] == reject.tolist()
     assert result.scores == {name: float(o.mean()) for name, o in zip(names, outcomes, strict=True)}
     assert result.method == "mcnemar-exact"
@@ -126,7 +126,7 @@ def test_sentences_read_as_the_decision() -> None:
     names, outcomes = _four_models()
     result = pairwise_comparisons(names, outcomes)
     tie = result.find("strong", "close")
-    p_text = format_p_value(tie.adjusted_p_value)
+    p_text = format_p_value(tie.p_adjusted)
     assert comparison_sentence(tie) == (
         f"strong and close are not distinguishable at 95% "
         f"(McNemar exact, Holm-adjusted p = {p_text})"
@@ -139,18 +139,16 @@ def test_sentences_read_as_the_decision() -> None:
 
 
 def test_sentence_names_the_better_model_whichever_comes_first() -> None:
-    comparison = Comparison(
+    comparison = PairComparison(
         a="small",
         b="large",
-        n=500,
+        items=500,
         a_value=0.70,
         b_value=0.75,
         difference=-0.05,
-        interval_low=-0.08,
-        interval_high=-0.02,
-        level=0.9,
+        interval=Interval(low=-0.08, high=-0.02, level=0.9, method="paired-bootstrap"),
         p_value=0.002,
-        adjusted_p_value=0.0123,
+        p_adjusted=0.0123,
         distinguishable=True,
         method="paired-bootstrap",
     )
@@ -171,7 +169,7 @@ def test_bootstrap_comparisons_use_the_paired_bootstrap_with_one_seed() -> None:
     for comparison in result.comparisons:
         i, j = "abc".index(comparison.a), "abc".index(comparison.b)
         single = paired_bootstrap(scores[i], scores[j], n_resamples=2000, seed=13)
-        assert (comparison.p_value, comparison.interval_low) == (
+        assert (comparison.p_value, comparison.interval.low) == (
             single.p_value,
             single.interval_low,
         )
@@ -186,11 +184,11 @@ def test_alpha_sets_the_interval_level_and_the_decision() -> None:
     names, outcomes = _four_models()
     strict = pairwise_comparisons(names, outcomes, alpha=0.01)
     loose = pairwise_comparisons(names, outcomes, alpha=0.2)
-    assert all(c.level == pytest.approx(0.99) for c in strict.comparisons)
+    assert all(c.interval.level == pytest.approx(0.99) for c in strict.comparisons)
     for tight, wide in zip(strict.comparisons, loose.comparisons, strict=True):
-        assert tight.interval_high - tight.interval_low > wide.interval_high - wide.interval_low
-        assert tight.adjusted_p_value == wide.adjusted_p_value
-        assert tight.distinguishable == (tight.adjusted_p_value <= 0.01)
+        assert tight.interval.high - tight.interval.low > wide.interval.high - wide.interval.low
+        assert tight.p_adjusted == wide.p_adjusted
+        assert tight.distinguishable == (tight.p_adjusted <= 0.01)
 
 
 def test_comparisons_round_trip_through_json() -> None:

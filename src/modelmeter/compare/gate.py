@@ -30,10 +30,9 @@ from modelmeter.compare.model import (
     QualityComparison,
     QualityVerdict,
 )
-from modelmeter.results import ItemResults, ModelResult, Report
+from modelmeter.results import Interval, ItemResults, ModelResult, PairComparison, Report
 from modelmeter.stats import (
     HOLM,
-    Comparison,
     PairedProportionTest,
     PairedScoreTest,
     comparison_sentence,
@@ -332,18 +331,18 @@ def _quality(
     else:
         new_value, base_value = test.a_value, test.b_value
         new_only = base_only = None
-    statistics = Comparison(
+    statistics = PairComparison(
         a=f"{pair.new.name} (new)",
         b=f"{pair.baseline.name} (baseline)",
-        n=test.n,
+        items=test.n,
         a_value=new_value,
         b_value=base_value,
         difference=difference,
-        interval_low=test.interval_low,
-        interval_high=test.interval_high,
-        level=test.level,
+        interval=Interval(
+            low=test.interval_low, high=test.interval_high, level=test.level, method=test.method
+        ),
         p_value=test.p_value,
-        adjusted_p_value=adjusted_p,
+        p_adjusted=adjusted_p,
         distinguishable=significant,
         method=test.method,
         adjustment=HOLM,

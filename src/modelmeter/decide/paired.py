@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modelmeter.results import Interval, ModelResult, PairComparison
+from modelmeter.results import ModelResult, PairComparison
 
 __all__ = ["compare_models"]
 
@@ -34,7 +34,7 @@ def compare_models(
     order = [item for item in first.ids if item in shared]
     if not order:
         return [], []
-    from modelmeter.stats import comparison_sentence, pairwise_comparisons  # scipy: slow import
+    from modelmeter.stats import pairwise_comparisons  # scipy: slow import
 
     scored = any(m.items is not None and m.items.score is not None for m in graded)
     rows: list[list[float] | list[bool]] = []
@@ -54,19 +54,5 @@ def compare_models(
         n_resamples=_BOOTSTRAP_RESAMPLES,
         seed=seed,
     )
-    comparisons = [
-        PairComparison(
-            a=c.a,
-            b=c.b,
-            difference=c.difference,
-            interval=Interval(low=c.interval_low, high=c.interval_high, method=c.method),
-            p_value=c.p_value,
-            p_adjusted=c.adjusted_p_value,
-            distinguishable=c.distinguishable,
-            method=c.method,
-            items=c.n,
-            sentence=comparison_sentence(c),
-        )
-        for c in result.comparisons
-    ]
+    comparisons = list(result.comparisons)
     return comparisons, result.tie_groups()

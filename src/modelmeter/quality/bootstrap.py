@@ -162,6 +162,5 @@ def bootstrap_classification(
             collected[name].append(scores[name])
         done += size
     return {
-        name: percentile_interval(np.concatenate(parts), level)
-        for name, parts in collected.items()
+        name: percentile_interval(np.concatenate(parts), level) for name, parts in collected.items()
     }

@@ -47,7 +47,11 @@ class RouteChoiceResult(ResultModel):
 
 
 class PairComparison(ResultModel):
-    """Two models compared on the same items (paired), Holm-corrected over all pairs."""
+    """Two models compared on the same items (paired), Holm-corrected over all pairs.
+
+    The one shape of a paired comparison: :func:`modelmeter.stats.pairwise_comparisons` makes
+    them, the report keeps them, ``modelmeter compare`` words its verdicts from them.
+    """
 
     a: str
     b: str
@@ -58,7 +62,20 @@ class PairComparison(ResultModel):
     distinguishable: bool = Field(description="p_adjusted ≤ 0.05.")
     method: str = Field(description="mcnemar-exact (right/wrong) or paired-bootstrap (scores).")
     items: int = Field(description="Items both models were graded on.")
-    sentence: str = Field(description="The comparison in words.")
+    sentence: str = Field(default="", description="The comparison in words.")
+    a_value: float | None = Field(
+        default=None, description="Accuracy (McNemar) or mean score (bootstrap) of a."
+    )
+    b_value: float | None = Field(
+        default=None, description="Accuracy (McNemar) or mean score (bootstrap) of b."
+    )
+    adjustment: str = Field(default="holm", description="The multiple-testing adjustment.")
+    a_only: int | None = Field(
+        default=None, description="McNemar only: items only a got right (None for bootstrap)."
+    )
+    b_only: int | None = Field(
+        default=None, description="McNemar only: items only b got right (None for bootstrap)."
+    )
 
 
 Horizon = Literal["weeks 1-2", "weeks 3-6", "weeks 7-12"]

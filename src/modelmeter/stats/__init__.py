@@ -24,7 +24,6 @@ from modelmeter.stats.bootstrap import (
 )
 from modelmeter.stats.compare import (
     HOLM,
-    Comparison,
     ComparisonMethod,
     Comparisons,
     comparison_sentence,
@@ -57,7 +56,6 @@ __all__ = [
     "ORDER_STATISTICS",
     "PAIRED_BOOTSTRAP",
     "WILSON_METHOD",
-    "Comparison",
     "ComparisonMethod",
     "Comparisons",
     "PairedProportionTest",

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from modelmeter.results import Interval, PairComparison
 from modelmeter.stats._base import StatsModel, as_booleans, as_scores, check_level
 from modelmeter.stats.bootstrap import PAIRED_BOOTSTRAP, paired_bootstrap
 from modelmeter.stats.multiple import holm
@@ -24,7 +25,6 @@ from modelmeter.stats.paired import MCNEMAR_EXACT, mcnemar_exact
 
 __all__ = [
     "HOLM",
-    "Comparison",
     "ComparisonMethod",
     "Comparisons",
     "comparison_sentence",
@@ -39,38 +39,6 @@ ComparisonMethod = Literal["mcnemar", "bootstrap"]
 
 _METHOD_NAMES = {MCNEMAR_EXACT: "McNemar exact", PAIRED_BOOTSTRAP: "paired bootstrap"}
 _ADJUSTMENT_NAMES = {HOLM: "Holm-adjusted"}
-
-
-class Comparison(StatsModel):
-    """One pair of models compared on the same items; the difference is ``a`` minus ``b``."""
-
-    a: str = Field(description="Name of the first model of the pair.")
-    b: str = Field(description="Name of the second model of the pair.")
-    n: int = Field(description="Items both models were scored on.", ge=1)
-    a_value: float = Field(description="Accuracy (McNemar) or mean score (bootstrap) of a.")
-    b_value: float = Field(description="Accuracy (McNemar) or mean score (bootstrap) of b.")
-    difference: float = Field(description="a_value − b_value.")
-    interval_low: float = Field(description="Lower limit of the interval for the difference.")
-    interval_high: float = Field(description="Upper limit of the interval for the difference.")
-    level: float = Field(
-        description="Confidence level of the interval, 1 − alpha; the interval is for this pair "
-        "alone, not adjusted for the number of pairs.",
-        gt=0.0,
-        lt=1.0,
-    )
-    p_value: float = Field(description="Raw two-sided p-value of this pair.", ge=0.0, le=1.0)
-    adjusted_p_value: float = Field(
-        description="p-value adjusted over all pairs of the comparison.", ge=0.0, le=1.0
-    )
-    distinguishable: bool = Field(description="True when adjusted_p_value ≤ alpha.")
-    method: str = Field(description="The test: 'mcnemar-exact' or 'paired-bootstrap'.")
-    adjustment: str = Field(default=HOLM, description="The multiple-testing adjustment: 'holm'.")
-    a_only: int | None = Field(
-        default=None, description="McNemar only: items only a got right (None for bootstrap)."
-    )
-    b_only: int | None = Field(
-        default=None, description="McNemar only: items only b got right (None for bootstrap)."
-    )
 
 
 class Comparisons(StatsModel):
@@ -90,11 +58,11 @@ class Comparisons(StatsModel):
         default=None,
         description="Bootstrap only: the seed; every pair resamples the same items with it.",
     )
-    comparisons: list[Comparison] = Field(
+    comparisons: list[PairComparison] = Field(
         description="One entry per pair (names[i], names[j]) with i < j, in that order."
     )
 
-    def find(self, first: str, second: str) -> Comparison:
+    def find(self, first: str, second: str) -> PairComparison:
         """The comparison of two models, in whichever order it was stored."""
         for comparison in self.comparisons:
             if {comparison.a, comparison.b} == {first, second} and first != second:
@@ -131,16 +99,16 @@ def format_p_value(p_value: float, alpha: float = 0.05) -> str:
     return f"{p_value:.{digits}g}"
 
 
-def comparison_sentence(comparison: Comparison) -> str:
+def comparison_sentence(comparison: PairComparison) -> str:
     """A one-line verdict on a pair, for reports.
 
     "A and B are not distinguishable at 95% (McNemar exact, Holm-adjusted p = 0.41)" or
     "A scores higher than B at 95% (McNemar exact, Holm-adjusted p = 0.003)".
     """
-    level = f"{round(comparison.level * 100, 6):g}%"
+    level = f"{round(comparison.interval.level * 100, 6):g}%"
     test = _METHOD_NAMES.get(comparison.method, comparison.method)
     adjustment = _ADJUSTMENT_NAMES.get(comparison.adjustment, comparison.adjustment)
-    p_text = format_p_value(comparison.adjusted_p_value, 1.0 - comparison.level)
+    p_text = format_p_value(comparison.p_adjusted, 1.0 - comparison.interval.level)
     p_part = f"p {p_text}" if p_text.startswith("<") else f"p = {p_text}"
     detail = f"({test}, {adjustment} {p_part})"
     if not comparison.distinguishable:
@@ -249,25 +217,25 @@ def pairwise_comparisons(
         raise ValueError(f"per_item has {len(rows)} rows for {len(listed)} names")
     level = 1.0 - alpha
     scores: dict[str, float] = {}
-    tested: list[Comparison] = []
+    tested: list[PairComparison] = []
     if method == "mcnemar":
         outcomes = [as_booleans(row, f"per_item[{i}] ({listed[i]})") for i, row in enumerate(rows)]
         _check_same_items(listed, [row.shape[0] for row in outcomes])
         scores = {name: float(row.mean()) for name, row in zip(listed, outcomes, strict=True)}
         for i, j in itertools.combinations(range(len(listed)), 2):
             test = mcnemar_exact(outcomes[i], outcomes[j], level=level)
-            comparison = Comparison(
+            comparison = PairComparison(
                 a=listed[i],
                 b=listed[j],
-                n=test.n,
+                items=test.n,
                 a_value=test.a_accuracy,
                 b_value=test.b_accuracy,
                 difference=test.difference,
-                interval_low=test.interval_low,
-                interval_high=test.interval_high,
-                level=level,
+                interval=Interval(
+                    low=test.interval_low, high=test.interval_high, level=level, method=test.method
+                ),
                 p_value=test.p_value,
-                adjusted_p_value=test.p_value,
+                p_adjusted=test.p_value,
                 distinguishable=False,
                 method=test.method,
                 a_only=test.a_only,
@@ -282,18 +250,21 @@ def pairwise_comparisons(
             result = paired_bootstrap(
                 values[i], values[j], n_resamples=n_resamples, seed=seed, level=level
             )
-            comparison = Comparison(
+            comparison = PairComparison(
                 a=listed[i],
                 b=listed[j],
-                n=result.n,
+                items=result.n,
                 a_value=result.a_value,
                 b_value=result.b_value,
                 difference=result.difference,
-                interval_low=result.interval_low,
-                interval_high=result.interval_high,
-                level=level,
+                interval=Interval(
+                    low=result.interval_low,
+                    high=result.interval_high,
+                    level=level,
+                    method=result.method,
+                ),
                 p_value=result.p_value,
-                adjusted_p_value=result.p_value,
+                p_adjusted=result.p_value,
                 distinguishable=False,
                 method=result.method,
             )
@@ -301,10 +272,11 @@ def pairwise_comparisons(
     else:
         raise ValueError(f"method must be 'mcnemar' or 'bootstrap', got {method!r}")
     adjusted = holm([comparison.p_value for comparison in tested])
-    comparisons = [
-        comparison.model_copy(update={"adjusted_p_value": p, "distinguishable": p <= alpha})
-        for comparison, p in zip(tested, adjusted, strict=True)
-    ]
+    comparisons = []
+    for comparison, p in zip(tested, adjusted, strict=True):
+        decided = comparison.model_copy(update={"p_adjusted": p, "distinguishable": p <= alpha})
+        decided.sentence = comparison_sentence(decided)
+        comparisons.append(decided)
     bootstrap = method == "bootstrap"
     return Comparisons(
         names=listed,
