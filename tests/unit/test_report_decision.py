@@ -10,7 +10,7 @@ from decimal import Decimal
 import markupsafe
 import pytest
 
-from modelmeter.plan import business_case, plan_capacity
+from modelmeter.production import business_case, plan_capacity
 from modelmeter.report import render_html, render_markdown
 from modelmeter.report.markdown import escape
 from modelmeter.results import (

@@ -5,7 +5,6 @@
 """
 
 from modelmeter.abtest.analysis import analyse
-from modelmeter.abtest.compare import Difference, proportion_test, welch_test
 from modelmeter.abtest.cuped import CupedAdjustment, cuped_adjust
 from modelmeter.abtest.data import (
     STORE_METRICS,
@@ -15,6 +14,7 @@ from modelmeter.abtest.data import (
     from_store,
     load_csv,
 )
+from modelmeter.abtest.differences import Difference, proportion_test, welch_test
 from modelmeter.abtest.markdown import render_markdown
 from modelmeter.abtest.model import (
     AB_SCHEMA_VERSION,

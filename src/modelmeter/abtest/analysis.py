@@ -15,9 +15,9 @@ import numpy as np
 
 from modelmeter._exceptions import DatasetError, SpecError
 from modelmeter._version import __version__
-from modelmeter.abtest.compare import Difference, proportion_test, welch_test
 from modelmeter.abtest.cuped import cuped_adjust
 from modelmeter.abtest.data import Observations
+from modelmeter.abtest.differences import Difference, proportion_test, welch_test
 from modelmeter.abtest.model import (
     ABResult,
     Comparison,

@@ -39,10 +39,10 @@ __all__ = [
     "PointResult",
     "RequestRecord",
     "SaturationRule",
-    "SearchResult",
+    "SearchRun",
     "SearchStop",
     "Slo",
-    "SweepResult",
+    "SweepRun",
     "SweepStop",
     "geometric_points",
     "goodput",
@@ -342,7 +342,7 @@ class SaturationRule:
 
 
 @dataclass(frozen=True, slots=True)
-class SweepResult:
+class SweepRun:
     """The points measured, in order, which rule stopped the sweep (None: it ran every
     point) and why, in words."""
 
@@ -398,7 +398,7 @@ def _stop_reason(
 
 async def sweep(
     measure: Measure, points: Sequence[LoadPoint], *, rule: SaturationRule | None = None
-) -> SweepResult:
+) -> SweepRun:
     """Measure ``points`` (one mode, strictly increasing) in order, stopping early by ``rule``.
 
     The point that triggers a stop is measured and included in the results.
@@ -417,8 +417,8 @@ async def sweep(
         results.append(result)
         stop = _stop_reason(result, previous, rule)
         if stop is not None:
-            return SweepResult(tuple(results), stop[0], stop[1])
-    return SweepResult(tuple(results), None, f"measured every point, up to {points[-1]}")
+            return SweepRun(tuple(results), stop[0], stop[1])
+    return SweepRun(tuple(results), None, f"measured every point, up to {points[-1]}")
 
 
 async def _measure(measure: Measure, point: LoadPoint) -> PointResult:
@@ -432,7 +432,7 @@ async def _measure(measure: Measure, point: LoadPoint) -> PointResult:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult:
+class SearchRun:
     """The outcome of :func:`search_max_rate`.
 
     ``best`` is the highest rate that met the SLO (None when none did); ``first_failing`` the
@@ -492,7 +492,7 @@ async def search_max_rate(
     max_steps: int = 20,
     growth: float = 2.0,
     noise_margin: float = 0.05,
-) -> SearchResult:
+) -> SearchRun:
     """The highest arrival rate in ``[low, high]`` whose figures meet ``slo``.
 
     Starts at ``low`` and multiplies the rate by ``growth`` (capped at ``high``) until a point
@@ -518,10 +518,10 @@ async def search_max_rate(
     best: PointResult | None = None
     failing: PointResult | None = None
 
-    def done(stop: SearchStop, reason: str) -> SearchResult:
-        return SearchResult(best, failing, tuple(budget.tried), stop, reason)
+    def done(stop: SearchStop, reason: str) -> SearchRun:
+        return SearchRun(best, failing, tuple(budget.tried), stop, reason)
 
-    def client_bound(result: PointResult) -> SearchResult:
+    def client_bound(result: PointResult) -> SearchRun:
         floor = "" if best is None else f"; {best.point} is a lower bound of the capacity"
         return done(
             "client_bound", f"the load generator could not keep up at {result.point}{floor}"

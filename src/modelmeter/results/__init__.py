@@ -33,7 +33,7 @@ from modelmeter.results.load import (
     SweepPoint,
     SweepResult,
 )
-from modelmeter.results.plan import (
+from modelmeter.results.production import (
     BusinessCase,
     BusinessFigures,
     CapacityPlan,

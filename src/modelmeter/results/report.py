@@ -21,7 +21,7 @@ from modelmeter.results.decision import (
     SlaCheck,
 )
 from modelmeter.results.load import LatencySummary, LoadResult, SweepResult
-from modelmeter.results.plan import BusinessCase, CapacityPlan
+from modelmeter.results.production import BusinessCase, CapacityPlan
 from modelmeter.results.quality import ItemResults, QualityResult, TaskResult
 
 __all__ = [

@@ -46,16 +46,16 @@ from modelmeter.spec.parse import (
     load_spec,
     parse_spec,
 )
-from modelmeter.spec.plan import (
-    DEFAULT_HOURS_PER_MONTH,
-    BusinessSpec,
-    CapacitySpec,
-)
 from modelmeter.spec.pricing import (
     ApiPricing,
     CataloguePricing,
     InstancePricing,
     Pricing,
+)
+from modelmeter.spec.production import (
+    DEFAULT_HOURS_PER_MONTH,
+    BusinessSpec,
+    CapacitySpec,
 )
 from modelmeter.spec.routing import (
     ROUTER_FORMATS,

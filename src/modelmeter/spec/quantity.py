@@ -1,7 +1,7 @@
 """Kubernetes resource quantities ('500m', '2Gi', '84'): the grammar, and checks on it.
 
 The capacity section checks its CPU and memory requests with them, and the Kubernetes manifests
-(:mod:`modelmeter.plan.kubernetes`) write rates in the same grammar.
+(:mod:`modelmeter.production.kubernetes`) write rates in the same grammar.
 """
 
 from __future__ import annotations

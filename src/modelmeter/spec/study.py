@@ -21,7 +21,7 @@ from modelmeter.spec.economics import EconomicsSpec
 from modelmeter.spec.evaluation import EvaluationSpec, LlmTaskSpec
 from modelmeter.spec.load import LoadSpec
 from modelmeter.spec.objectives import Objectives
-from modelmeter.spec.plan import BusinessSpec, CapacitySpec
+from modelmeter.spec.production import BusinessSpec, CapacitySpec
 from modelmeter.spec.routing import RoutingSpec
 from modelmeter.spec.targets import TargetSettings, TargetSpec, target_kinds
 

@@ -22,15 +22,6 @@ from modelmeter.stats.bootstrap import (
     Statistic,
     paired_bootstrap,
 )
-from modelmeter.stats.compare import (
-    HOLM,
-    ComparisonMethod,
-    Comparisons,
-    comparison_sentence,
-    format_p_value,
-    pairwise_comparisons,
-    tie_groups,
-)
 from modelmeter.stats.intervals import (
     BOOTSTRAP_METHOD,
     WILSON_METHOD,
@@ -44,6 +35,15 @@ from modelmeter.stats.paired import (
     PairedProportionTest,
     mcnemar_exact,
     newcombe_paired_interval,
+)
+from modelmeter.stats.pairwise import (
+    HOLM,
+    ComparisonMethod,
+    Comparisons,
+    comparison_sentence,
+    format_p_value,
+    pairwise_comparisons,
+    tie_groups,
 )
 from modelmeter.stats.quantile import ORDER_STATISTICS, QuantileInterval, quantile_interval
 

@@ -19,7 +19,7 @@ from modelmeter.decide.paired import compare_models
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics.catalogue import Catalogue
 from modelmeter.load.outcome import OutcomeSink
-from modelmeter.plan.kubernetes import deployment_manifests, kubernetes_name
+from modelmeter.production.kubernetes import deployment_manifests, kubernetes_name
 from modelmeter.results import HostFacts, ModelResult, Report, RouteChoiceResult
 from modelmeter.routing import Candidate, RoutingDecision, choose_routes
 from modelmeter.spec import Spec
@@ -28,7 +28,7 @@ from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from modelmeter.study.models import model_result
 from modelmeter.study.options import TaskItems
 from modelmeter.study.phases import Measured
-from modelmeter.study.plans import Decided, RunPlans, plans_for
+from modelmeter.study.production import Decided, ProductionPlans, production_plans
 from modelmeter.study.result import (
     CLAUDE_CODE_ROUTER_FILE,
     KUBERNETES_FILE,
@@ -106,7 +106,7 @@ def _llm_parts(
     return parts
 
 
-def _manifests(spec: Spec, plans: RunPlans) -> list[dict[str, Any]]:
+def _manifests(spec: Spec, plans: ProductionPlans) -> list[dict[str, Any]]:
     """Kubernetes manifests for a plan made for a declared peak (never for the reference one)."""
     section = spec.capacity
     if plans.capacity is None or section is None or plans.capacity_reference:
@@ -154,7 +154,7 @@ def run_result(
         notes.append("The run was interrupted; figures cover only what was measured before.")
     notes += [note for t in spec.targets for note in measured[t.name].notes]
     llm = _llm_parts(spec, models, measured, catalogue) if spec.task == "llm" else _LlmParts()
-    plans = plans_for(Decided(models, recommendation.chosen, comparisons), spec)
+    plans = production_plans(Decided(models, recommendation.chosen, comparisons), spec)
     manifests = _manifests(spec, plans)
     report = Report(
         tool_version=__version__,

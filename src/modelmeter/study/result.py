@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter.load.outcome import OutcomeSink
-from modelmeter.plan.kubernetes import write_manifests
+from modelmeter.production.kubernetes import write_manifests
 from modelmeter.results import Report
 from modelmeter.routing import (
     Candidate,

@@ -6,9 +6,9 @@ needs (:func:`plan_capacity`), the manifests that deploy it with an autoscaler
 itself (:func:`business_case`). Each result carries its formulas with the figures filled in.
 """
 
-from modelmeter.plan.business import business_case
-from modelmeter.plan.capacity import PlanError, plan_capacity
-from modelmeter.plan.kubernetes import (
+from modelmeter.production.business import business_case
+from modelmeter.production.capacity import PlanError, plan_capacity
+from modelmeter.production.kubernetes import (
     LIVE_PATH,
     METRICS_PATH,
     READY_PATH,

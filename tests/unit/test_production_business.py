@@ -12,9 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from modelmeter.economics import CurrencyMismatchError
-from modelmeter.plan import PlanError, business_case
+from modelmeter.production import PlanError, business_case
 from modelmeter.results import BusinessCase
-from modelmeter.spec.plan import BusinessSpec
+from modelmeter.spec.production import BusinessSpec
 
 
 def _case(**overrides: Any) -> BusinessCase:

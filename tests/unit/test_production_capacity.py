@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from modelmeter.plan import PlanError, plan_capacity
+from modelmeter.production import PlanError, plan_capacity
 from modelmeter.results import CapacityPlan
-from modelmeter.spec.plan import CapacitySpec
+from modelmeter.spec.production import CapacitySpec
 
 
 def _plan(**overrides: object) -> CapacityPlan:

@@ -1,6 +1,6 @@
 """Plans for production: capacity (replicas, autoscaler, monthly cost) and the business case.
 
-The arithmetic that fills these lives in :mod:`modelmeter.plan`.
+The arithmetic that fills these lives in :mod:`modelmeter.production`.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from modelmeter._money import DECIMAL_CONTEXT as _CONTEXT
 from modelmeter._money import currency_code, format_money
 from modelmeter._money import round_significant as _round_significant
 from modelmeter.economics.cost import ensure_single_currency
-from modelmeter.plan.capacity import PlanError, _decimal, _number
+from modelmeter.production.capacity import PlanError, _decimal, _number
 from modelmeter.results import BusinessCase, BusinessFigures, ValuePer
 
 __all__ = [

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelmeter.artefacts import ServedModel, TensorSpec
-from modelmeter.plan import (
+from modelmeter.production import (
     LIVE_PATH,
     METRICS_PATH,
     READY_PATH,

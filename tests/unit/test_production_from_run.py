@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modelmeter.results import Interval, PairComparison
 from modelmeter.spec import parse_spec
-from modelmeter.study.plans import Decided, plans_for
+from modelmeter.study.production import Decided, production_plans
 from tests.unit._decide_models import model_result
 from tests.unit.test_advice import _report
 
@@ -33,7 +33,7 @@ def _spec(tmp_path: Path, **extra: object) -> object:
 def test_replicas_and_monthly_cost_from_the_measured_throughput(tmp_path: Path) -> None:
     spec = _spec(tmp_path, capacity={"peak_rps": 250, "headroom": 0.2})
     report = _report([model_result("a", 0.9, 10.0, "1"), model_result("b", 0.9, 5.0, "1")], "b")
-    plans = plans_for(Decided.from_report(report), spec)  # type: ignore[arg-type]
+    plans = production_plans(Decided.from_report(report), spec)  # type: ignore[arg-type]
     assert plans.capacity is not None and plans.capacity_model == "b"
     # ceil(250 × 1.2 / 100 req/s) = 3 replicas × 0.5 EUR/h × 730 h = 1,095 EUR a month.
     assert plans.capacity.replicas == 3
@@ -48,7 +48,7 @@ def test_without_sections_a_reference_plan_and_the_break_even_value(tmp_path: Pa
     a, b = model_result("a", 0.80, 10.0, "1.00"), model_result("b", 0.90, 5.0, "3.00")
     a = a.model_copy(update={"quality": a.quality.model_copy(update={"accuracy": 0.80})})  # type: ignore[union-attr]
     b = b.model_copy(update={"quality": b.quality.model_copy(update={"accuracy": 0.90})})  # type: ignore[union-attr]
-    plans = plans_for(Decided.from_report(_report([a, b], "b")), spec)  # type: ignore[arg-type]
+    plans = production_plans(Decided.from_report(_report([a, b], "b")), spec)  # type: ignore[arg-type]
     # ceil(1,000 × 1.3 / 100 req/s) = 13 replicas for the reference peak, flagged as such.
     assert plans.capacity is not None and plans.capacity_reference
     assert plans.capacity.replicas == 13
@@ -78,7 +78,7 @@ def test_the_business_case_uses_the_paired_interval_of_the_lift(tmp_path: Path) 
         sentence="-",
     )
     report = report.model_copy(update={"comparisons": [pair]})
-    plans = plans_for(Decided.from_report(report), spec)  # type: ignore[arg-type]
+    plans = production_plans(Decided.from_report(report), spec)  # type: ignore[arg-type]
     case = plans.business
     assert case is not None and case.baseline == "a" and case.candidate == "b"
     # b − a = 0.05 with the pair's interval turned round: (0.02, 0.08).

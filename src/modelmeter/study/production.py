@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter.plan.business import business_case
-from modelmeter.plan.capacity import plan_capacity
+from modelmeter.production.business import business_case
+from modelmeter.production.capacity import plan_capacity
 from modelmeter.results import (
     BusinessCase,
     CapacityPlan,
@@ -26,10 +26,10 @@ from modelmeter.results import (
     Report,
 )
 from modelmeter.spec import Spec
-from modelmeter.spec.plan import CapacitySpec
 from modelmeter.spec.pricing import InstancePricing
+from modelmeter.spec.production import CapacitySpec
 
-__all__ = ["Decided", "RunPlans", "plans_for"]
+__all__ = ["Decided", "ProductionPlans", "production_plans"]
 
 
 # Without a declared peak the plan is made for this one, to show the scale, and says so.
@@ -50,7 +50,7 @@ class Decided:
 
 
 @dataclass
-class RunPlans:
+class ProductionPlans:
     capacity: CapacityPlan | None = None
     capacity_model: str | None = None
     capacity_reference: bool = False
@@ -71,7 +71,7 @@ def _per_replica(model: ModelResult) -> tuple[float, str] | None:
     return None
 
 
-def _capacity(decided: Decided, spec: Spec, plans: RunPlans) -> None:
+def _capacity(decided: Decided, spec: Spec, plans: ProductionPlans) -> None:
     chosen = _chosen(decided)
     if chosen is None:
         return
@@ -138,7 +138,7 @@ def _monthly_cost(model: ModelResult, requests: Decimal) -> tuple[Decimal | None
     return per_1000 * requests / Decimal(1000), model.cost.currency
 
 
-def _business(decided: Decided, spec: Spec, plans: RunPlans) -> None:
+def _business(decided: Decided, spec: Spec, plans: ProductionPlans) -> None:
     section = spec.business
     chosen = _chosen(decided)
     if chosen is None:
@@ -226,9 +226,9 @@ def _break_even_value(decided: Decided, spec: Spec, chosen: ModelResult) -> str:
     return f"{pair} costs more for less accuracy; {declare}."
 
 
-def plans_for(decided: Decided, spec: Spec) -> RunPlans:
+def production_plans(decided: Decided, spec: Spec) -> ProductionPlans:
     """The capacity plan and business case for ``report``'s recommended model."""
-    plans = RunPlans()
+    plans = ProductionPlans()
     _capacity(decided, spec, plans)
     _business(decided, spec, plans)
     return plans

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from modelmeter._version import __version__
-from modelmeter.plan.capacity import PlanError, _decimal, _number
+from modelmeter.production.capacity import PlanError, _decimal, _number
 from modelmeter.results import CapacityPlan
 from modelmeter.spec.quantity import QUANTITY_PATTERN, is_positive_quantity, is_quantity
 

@@ -34,7 +34,7 @@ from modelmeter._money import plain_decimal as _plain
 from modelmeter._money import price_text as _price
 from modelmeter._money import round_significant as _round_significant
 from modelmeter.results import CapacityPlan, CapacitySource
-from modelmeter.spec.plan import DEFAULT_HOURS_PER_MONTH
+from modelmeter.spec.production import DEFAULT_HOURS_PER_MONTH
 
 __all__ = [
     "PlanError",
