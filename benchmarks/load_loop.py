@@ -20,7 +20,6 @@ The machine's load and CPU steal over the measurement are printed with the figur
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import time
