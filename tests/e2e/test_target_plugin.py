@@ -64,7 +64,8 @@ def _install_plugin(site: Path) -> None:
         "Metadata-Version: 2.1\nName: echo-plugin\nVersion: 0.1\n", encoding="utf-8"
     )
     (info / "entry_points.txt").write_text(
-        "[modelmeter.targets]\necho = echo_plugin:KIND\nhosted = echo_plugin:HOSTED\n",
+        "[modelmeter.targets]\necho = echo_plugin:KIND\nhosted = echo_plugin:HOSTED\n"
+        "broken = echo_plugin_gone:KIND\n",
         encoding="utf-8",
     )
 
@@ -154,3 +155,16 @@ def test_a_kind_whose_sdk_is_missing_says_what_to_install(tmp_path: Path) -> Non
     message = " ".join(result.stderr.split())
     assert "target kind 'hosted' needs hosted_sdk_not_installed" in message
     assert "pip install hosted" in message
+
+
+def test_a_plugin_that_cannot_load_is_named_when_a_spec_uses_its_kind(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_plugin(site)
+    spec = _spec(tmp_path, "  - {name: b, kind: broken}\n")
+    result = _run(spec, tmp_path, site)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "target kind 'broken' is installed but its plugin could not be loaded" in message
+    assert "echo_plugin_gone" in message

@@ -16,7 +16,12 @@ from pydantic import ValidationError
 from modelmeter._exceptions import SpecError
 from modelmeter.spec.locate import read_yaml, validation_lines
 from modelmeter.spec.study import Spec, spec_model
-from modelmeter.spec.targets import OpenAITargetSpec, PythonTargetSpec, target_kinds
+from modelmeter.spec.targets import (
+    OpenAITargetSpec,
+    PythonTargetSpec,
+    broken_plugins,
+    target_kinds,
+)
 
 __all__ = ["load_spec", "parse_spec"]
 
@@ -78,6 +83,12 @@ def parse_spec(data: Any, *, path: Path, root: yaml.Node | None = None) -> Spec:
         spec = spec_model().model_validate(data)
     except ValidationError as exc:
         lines = validation_lines(exc, root, skip=_tag_test())
+        kinds = {t.get("kind") for t in data.get("targets") or [] if isinstance(t, dict)}
+        lines += [
+            f"  target kind '{kind}' is installed but its plugin could not be loaded: {why}"
+            for kind, why in broken_plugins().items()
+            if kind in kinds
+        ]
         raise SpecError("invalid spec\n" + "\n".join(lines), path=path) from None
     _resolve_paths(spec, path.parent)
     return spec

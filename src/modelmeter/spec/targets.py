@@ -218,6 +218,8 @@ _BUILTIN: dict[str, TargetKind] = {
     )
 }
 _ADDED: dict[str, TargetKind] = {}
+# Entry points that failed to load, and why: said when a spec names their kind.
+_BROKEN: dict[str, str] = {}
 _plugins_loaded = False
 
 
@@ -245,9 +247,6 @@ def _load_plugins() -> None:
             )
             continue
         _ADDED[entry.name] = found
-
-
-_BROKEN: dict[str, str] = {}
 
 
 def target_kinds() -> dict[str, TargetKind]:
