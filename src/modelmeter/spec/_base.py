@@ -1,4 +1,4 @@
-"""What every spec section shares: no unknown keys, URL and currency checks."""
+"""What every spec section shares: no unknown keys, and what an http(s) URL must be."""
 
 from __future__ import annotations
 

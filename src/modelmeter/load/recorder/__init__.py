@@ -39,6 +39,10 @@ interned: their tables grow with the number of distinct values (a dataset's ids,
 memory), not with the run. Predictions are needed only by the quality pass:
 ``keep_predictions=False`` drops them for load phases (they then read back as ``None``); error
 details are always kept.
+
+The package: ``layout`` (one outcome as a row), ``recorder`` (the hot write path and reading a
+run back), ``spill`` (chunks to disk and blocks back), ``columns`` (the read side's columns and
+distributions).
 """
 
 from modelmeter.load.recorder.columns import Columns, Distribution, MeasuredStats
