@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,48 @@ def test_unknown_run_id_and_version(tmp_path: Path) -> None:
     assert listed.returncode == 0 and "no runs" in listed.stderr
     version = modelmeter("--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.startswith("modelmeter ")
+
+
+def _echo_study(tmp_path: Path) -> Path:
+    """A study of an in-process target that answers each text with itself."""
+    (tmp_path / "echo_model.py").write_text("def label(text):\n    return text\n", "utf-8")
+    (tmp_path / "d.jsonl").write_text(
+        '{"text": "hi", "label": "hi"}\n{"text": "yo", "label": "greet"}\n', encoding="utf-8"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: s\ndataset: {path: d.jsonl}\ntargets:\n"
+        "  - {name: echo, kind: python, function: 'echo_model:label'}\n"
+        "load: {mode: concurrency, concurrency: 1, duration_s: 0.2, warmup_s: 0}\n",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path) -> None:
+    spec = _echo_study(tmp_path)
+    (tmp_path / "taken").write_text("not a folder", encoding="utf-8")
+    db = str(tmp_path / "runs.sqlite3")
+    result = modelmeter("run", str(spec), "--out", "taken/report", "--db", db, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "--out" in message and "is a file" in message
+    listed = modelmeter("runs", "list", "--db", db, cwd=tmp_path)
+    assert "no runs" in listed.stderr  # refused before anything was measured or stored
+
+
+def test_a_report_that_cannot_be_written_leaves_the_run_stored(tmp_path: Path) -> None:
+    spec = _echo_study(tmp_path)
+    out = tmp_path / "out"
+    (out / "report.html").mkdir(parents=True)  # a folder where the report's file must go
+    db = str(tmp_path / "runs.sqlite3")
+    result = modelmeter("run", str(spec), "--out", str(out), "--db", db, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "cannot write the report" in message
+    found = re.search(r"modelmeter report (\S+) --out", message)
+    assert found, message
+    listed = modelmeter("runs", "list", "--db", db, cwd=tmp_path)
+    assert listed.returncode == 0 and found.group(1) in " ".join(listed.stdout.split())

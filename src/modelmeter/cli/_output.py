@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmeter.cli._console import EXIT_INTERRUPTED, console, stdout
+from modelmeter.cli._console import EXIT_FAILED, EXIT_INTERRUPTED, console, stdout
 
 if TYPE_CHECKING:
     from modelmeter.results import Report
@@ -44,6 +44,20 @@ def summary_table(report: Report) -> Table:
     return table
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, before anything is measured, a ``--out`` that cannot become a folder: the path
+    or one of its parents is an existing file."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                which = "" if path == out_dir else f" ({path} is a file)"
+                raise typer.BadParameter(
+                    f"{out_dir} cannot be a folder for the report{which}; name a folder",
+                    param_hint="'--out'",
+                )
+            return
+
+
 def finish_run(
     result: RunResult, out_dir: Path, db: str | None, store: bool, *, replace: bool = False
 ) -> None:
@@ -55,8 +69,29 @@ def finish_run(
     from modelmeter.store import RunStore
 
     report = result.report
-    paths = write_report(report, out_dir)
-    routing_paths = result.write_extras(out_dir)
+    # Stored first: whatever happens to the files, what was measured is kept.
+    run_store = None
+    if store:
+        run_store = RunStore(db)
+        try:
+            run_store.save(report, result.outcomes, replace=replace)
+        finally:
+            run_store.close()
+    try:
+        paths = write_report(report, out_dir)
+        routing_paths = result.write_extras(out_dir)
+    except OSError as exc:
+        again = (
+            f"; `modelmeter report {report.run_id} --out DIR` writes it from the store"
+            if run_store is not None
+            else ""
+        )
+        console.print(
+            f"[bold red]error:[/] cannot write the report to {out_dir}: {exc.strerror or exc}"
+            f"{again}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
     stdout.print(summary_table(report))
     for model in report.models:
         if model.load is not None and model.load.client_bound:
@@ -66,12 +101,7 @@ def finish_run(
                 highlight=False,
             )
     stdout.print(f"\n[bold]Recommendation[/]\n{report.recommendation.text}\n", highlight=False)
-    if store:
-        run_store = RunStore(db)
-        try:
-            run_store.save(report, result.outcomes, replace=replace)
-        finally:
-            run_store.close()
+    if run_store is not None:
         console.print(f"stored as run {report.run_id} in {run_store.display_url}", highlight=False)
     for path in [*paths.values(), *routing_paths]:
         console.print(f"wrote {path}", highlight=False)

@@ -16,7 +16,7 @@ from modelmeter.cli._console import (
     console,
     friendly_errors,
 )
-from modelmeter.cli._output import finish_run
+from modelmeter.cli._output import check_out_dir, finish_run
 from modelmeter.cli.run import DbOption, NoStoreOption, OutOption, VerboseOption
 
 
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
             )
             raise typer.Exit(1) from None
         configure_logging(verbose)
+        check_out_dir(out)
         started = time.perf_counter()
         options = DemoOptions(
             out_dir=out,

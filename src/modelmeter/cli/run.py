@@ -13,7 +13,7 @@ from modelmeter.cli._console import (
     configure_logging,
     friendly_errors,
 )
-from modelmeter.cli._output import finish_run
+from modelmeter.cli._output import check_out_dir, finish_run
 
 OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for report.html, report.md and report.json.")
@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         from modelmeter.study import RunOptions, check_resumable, new_run_id, run, study_samples
 
         configure_logging(verbose)
+        check_out_dir(out)
         spec = load_spec(spec_path)
         samples, tasks = study_samples(spec)  # checked before any request is sent
         if resume is not None and no_store:
