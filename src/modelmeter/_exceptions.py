@@ -44,6 +44,7 @@ class SpecError(ModelmeterError):
     """A spec is invalid. ``path`` is the file, ``field`` the dotted field path when known."""
 
     def __init__(self, message: str, *, path: Path | None = None, field: str | None = None) -> None:
+        self.message = message
         self.path = path
         self.field = field
         where = ""

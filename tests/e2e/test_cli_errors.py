@@ -105,3 +105,46 @@ def test_a_report_that_cannot_be_written_leaves_the_run_stored(tmp_path: Path) -
     assert found, message
     listed = modelmeter("runs", "list", "--db", db, cwd=tmp_path)
     assert listed.returncode == 0 and found.group(1) in " ".join(listed.stdout.split())
+
+
+def test_a_target_that_cannot_be_built_stops_the_run_before_any_is_measured(
+    tmp_path: Path,
+) -> None:
+    spec = _echo_study(tmp_path)
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "load:",
+            "  - {name: gone, kind: python, function: 'no_such_module:label'}\n"
+            "  - {name: text, kind: python, model_path: d.jsonl}\nload:",
+        ),
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "runs.sqlite3")
+    result = modelmeter("run", str(spec), "--out", "out", "--db", db, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "targets.gone.function" in message and "no_such_module" in message
+    assert "echo: quality pass" not in message  # the first target was not measured
+    assert "no runs" in modelmeter("runs", "list", "--db", db, cwd=tmp_path).stderr
+    # --check finds the same without a run; a model file of the wrong kind is found too.
+    checked = modelmeter("run", str(spec), "--check", cwd=tmp_path)
+    assert checked.returncode == 2 and "targets.gone.function" in checked.stderr
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "  - {name: gone, kind: python, function: 'no_such_module:label'}\n", ""
+        ),
+        encoding="utf-8",
+    )
+    checked = modelmeter("run", str(spec), "--check", cwd=tmp_path)
+    assert checked.returncode == 2, checked.stderr
+    assert "targets.text.model_path" in " ".join(checked.stderr.split())
+
+
+def test_check_builds_every_target_and_sends_nothing(tmp_path: Path) -> None:
+    spec = _echo_study(tmp_path)
+    result = modelmeter("run", str(spec), "--check", "--out", "never", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "ready to run: 2 items; targets echo (python) built; nothing was sent" in message
+    assert not (tmp_path / "never").exists()

@@ -11,6 +11,7 @@ from modelmeter.cli._console import (
     RichProgress,
     client_ceiling,
     configure_logging,
+    console,
     friendly_errors,
 )
 from modelmeter.cli._output import check_out_dir, finish_run
@@ -49,15 +50,33 @@ def register(app: typer.Typer) -> None:
         no_store: NoStoreOption = False,
         resume: ResumeOption = None,
         verbose: VerboseOption = False,
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check",
+                help="Only check the spec, its files and data, and build every target; send "
+                "nothing, write nothing.",
+            ),
+        ] = False,
     ) -> None:
         """Measure quality, latency, throughput and cost of the spec's targets; write a report."""
         from modelmeter.spec import load_spec
         from modelmeter.store import RunStore
-        from modelmeter.study import RunOptions, check_resumable, new_run_id, run, study_samples
+        from modelmeter.study import (
+            RunOptions,
+            check_resumable,
+            check_study,
+            new_run_id,
+            run,
+            study_samples,
+        )
 
         configure_logging(verbose)
-        check_out_dir(out)
         spec = load_spec(spec_path)
+        if check:
+            console.print(f"{spec_path}: ready to run: {check_study(spec)}", highlight=False)
+            return
+        check_out_dir(out)
         samples, tasks = study_samples(spec)  # checked before any request is sent
         if resume is not None and no_store:
             raise typer.BadParameter("--resume reads the run store; drop --no-store")

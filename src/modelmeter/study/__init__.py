@@ -11,13 +11,14 @@ beside the report.
 from modelmeter.study.options import RunOptions, TaskItems
 from modelmeter.study.report import new_run_id
 from modelmeter.study.result import RunResult
-from modelmeter.study.run import check_resumable, run, run_async, study_samples
+from modelmeter.study.run import check_resumable, check_study, run, run_async, study_samples
 
 __all__ = [
     "RunOptions",
     "RunResult",
     "TaskItems",
     "check_resumable",
+    "check_study",
     "new_run_id",
     "run",
     "run_async",

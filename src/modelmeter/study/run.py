@@ -26,7 +26,7 @@ from modelmeter.study.result import RunResult
 from modelmeter.targets import create_target
 from modelmeter.tasks.evaluate import load_task_samples
 
-__all__ = ["check_resumable", "run", "run_async", "study_samples"]
+__all__ = ["check_resumable", "check_study", "run", "run_async", "study_samples"]
 
 
 def study_samples(spec: Spec) -> tuple[list[Sample], list[tuple[LlmTaskSpec, list[Sample]]]]:
@@ -67,13 +67,16 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
         llm = LlmContext(tasks=list(tasks), cache=options.cache, resume_from=options.resume_from)
         if judge_spec is not None and any(t.scoring == "judge" for t in spec.tasks):
             llm.judge = create_target(judge_spec.target)
+    # Every target is built before the first is measured, so a spec error in the last one (a
+    # function that cannot be imported, an unknown kind) costs seconds, not the others' runs.
+    targets = {t.name: create_target(t) for t in spec.targets}
     measured = {t.name: Measured() for t in spec.targets}
     interrupted = False
     try:
         if llm is not None and llm.judge is not None:
             await llm.judge.start()
         for target_spec in spec.targets:
-            target = create_target(target_spec)
+            target = targets[target_spec.name]
             try:
                 await measure_target(
                     target,
@@ -104,6 +107,20 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
         run_id=options.run_id,
         interrupted=interrupted,
     )
+
+
+def check_study(spec: Spec) -> str:
+    """Everything a run checks before it measures, and nothing more: the files the spec names,
+    the dataset and task items, and every target built (its kind known, its settings valid,
+    its function importable). Raises the error a run would; returns what was checked, in words.
+    """
+    spec.check_files()
+    samples, tasks = study_samples(spec)
+    for target_spec in spec.targets:
+        create_target(target_spec)
+    kinds = ", ".join(f"{t.name} ({t.kind})" for t in spec.targets)
+    items = f"{len(samples):,} items" + (f" in {len(tasks)} tasks" if tasks else "")
+    return f"{items}; targets {kinds} built; nothing was sent"
 
 
 def check_resumable(stored: Report, spec: Spec) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import ModelError, ModelFailure, SpecError
+from modelmeter.artefacts import ONNX_SUFFIXES, SKLEARN_SUFFIXES, SUPPORTED
 from modelmeter.data.sample import Sample
 from modelmeter.spec.targets import PythonTargetSpec
 from modelmeter.targets.base import Prediction
@@ -75,4 +76,9 @@ class PythonTarget:
 def from_spec(spec: PythonTargetSpec) -> PythonTarget:
     if spec.function is not None:
         return PythonTarget(spec.name, function=import_function(spec.function))
-    return PythonTarget(spec.name, model_path=spec.model_path)
+    path = spec.model_path
+    if path is not None and path.suffix.lower() not in (*SKLEARN_SUFFIXES, *ONNX_SUFFIXES):
+        raise SpecError(
+            f"{path.name} is not a model file this target runs: {SUPPORTED}", field="model_path"
+        )
+    return PythonTarget(spec.name, model_path=path)

@@ -74,5 +74,12 @@ def create_target(spec: Any) -> Target:
             f"unknown target kind '{spec.kind}'; known kinds: {', '.join(known_kinds())}",
             field=f"targets.{spec.name}.kind",
         )
-    target: Target = _factory(kind)(spec)
+    try:
+        target: Target = _factory(kind)(spec)
+    except SpecError as exc:
+        if exc.field is not None and exc.field.startswith("targets."):
+            raise
+        # Name the target, so that a spec with several of one kind says which one is wrong.
+        where = f"targets.{spec.name}" + (f".{exc.field}" if exc.field else "")
+        raise SpecError(exc.message, path=exc.path, field=where) from None
     return target
