@@ -188,6 +188,10 @@ def test_interrupted_llm_run_resumes_without_resending(tmp_path: Path) -> None:
     assert process.returncode == 130, err.decode()[-2000:]
     first = json.loads((tmp_path / "first" / "report.json").read_text())
     run_id = first["run_id"]
+    # Partial measurements write no deployable router configuration.
+    assert first["routing_files"] == [] and first["manifest_file"] is None
+    assert not (tmp_path / "first" / "claude-code-router.json").exists()
+    assert not (tmp_path / "first" / "litellm-config.yaml").exists()
     received = _cached_rows(db)
     assert 5 <= received < total
     with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "5"):
@@ -197,6 +201,7 @@ def test_interrupted_llm_run_resumes_without_resending(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     report = json.loads((tmp_path / "second" / "report.json").read_text())
     assert report["run_id"] == run_id
+    assert (tmp_path / "second" / "claude-code-router.json").exists()  # complete: written
     tasks = report["models"][0]["tasks"]
     assert sum(t["answers"] for t in tasks) == total
     assert sum(t["cached"] for t in tasks) == received

@@ -85,3 +85,27 @@ def test_url_password_is_hidden() -> None:
     store = RunStore.__new__(RunStore)
     store.url = "postgresql://user:hunter2@127.0.0.1/db"
     assert "hunter2" not in store.display_url
+
+
+def test_a_report_rendered_again_links_no_file_it_does_not_write(tmp_path: Path) -> None:
+    """Router configs and manifests are written with a run; `report RUN_ID` renders only the
+    report, so the report it writes must not point at files that are not there."""
+    from typer.testing import CliRunner
+
+    from modelmeter.cli.app import app
+
+    db = str(tmp_path / "runs.sqlite3")
+    stored = _report("run-files").model_copy(
+        update={"manifest_file": "kubernetes.yaml", "routing_files": ["litellm-config.yaml"]}
+    )
+    store = RunStore(db)
+    store.save(stored, {})
+    store.close()
+    out = tmp_path / "again"
+    result = CliRunner().invoke(app, ["report", "run-files", "--out", str(out), "--db", db])
+    assert result.exit_code == 0, result.output
+    written = (out / "report.md").read_text(encoding="utf-8")
+    again = Report.model_validate_json((out / "report.json").read_text(encoding="utf-8"))
+    assert again.manifest_file is None and again.routing_files == []
+    assert "written with a run, not when its report is rendered again" in written
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]

@@ -53,7 +53,12 @@ def register(app: typer.Typer) -> None:
         """Re-render a stored run's report into --out."""
         from modelmeter.report import write_report
         from modelmeter.store import RunStore
+        from modelmeter.study.result import without_side_files
 
-        report = RunStore(db).load_report(run_id)
+        report = without_side_files(
+            RunStore(db).load_report(run_id),
+            "Router configurations and Kubernetes manifests are written with a run, not when its "
+            "report is rendered again from the store; run the spec again to get them.",
+        )
         for path in write_report(report, out).values():
             console.print(f"wrote {path}", highlight=False)

@@ -36,6 +36,7 @@ from modelmeter.study.result import (
     LOAD_PHASE,
     QUALITY_PHASE,
     RunResult,
+    without_side_files,
 )
 from modelmeter.tasks.results import routing_candidate
 
@@ -197,6 +198,14 @@ def run_result(
     else:
         inputs = [s.input for s in samples]
     report.advice = advise(report, RunFacts(inputs=inputs))
+    if interrupted and (llm.decision is not None or manifests):
+        # Deployable files from partial measurements would route traffic on half the evidence.
+        report = without_side_files(
+            report,
+            "The run was interrupted, so no router configuration or Kubernetes manifests were "
+            "written from its partial measurements.",
+        )
+        llm.decision, manifests = None, []
     outcomes: dict[tuple[str, str], OutcomeSink] = {}
     for name, m in measured.items():
         outcomes[(name, QUALITY_PHASE)] = m.quality_outcomes

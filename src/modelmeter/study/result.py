@@ -23,6 +23,7 @@ __all__ = [
     "LOAD_PHASE",
     "QUALITY_PHASE",
     "RunResult",
+    "without_side_files",
 ]
 
 CLAUDE_CODE_ROUTER_FILE = "claude-code-router.json"
@@ -30,6 +31,16 @@ LITELLM_CONFIG_FILE = "litellm-config.yaml"
 KUBERNETES_FILE = "kubernetes.yaml"
 QUALITY_PHASE = "quality"
 LOAD_PHASE = "load"
+
+
+def without_side_files(report: Report, why: str) -> Report:
+    """``report`` no longer linking router configurations or manifests, with ``why`` in its
+    notes: for a report whose files beside it are not (or must not be) written."""
+    if not report.routing_files and report.manifest_file is None:
+        return report
+    return report.model_copy(
+        update={"routing_files": [], "manifest_file": None, "notes": [*report.notes, why]}
+    )
 
 
 @dataclass
