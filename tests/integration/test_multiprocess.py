@@ -212,7 +212,7 @@ def test_a_target_that_cannot_start_raises_its_own_error_class(tmp_path: Path) -
     unknown = PythonTargetSpec(kind="python", name="p", function="no_such_module_xyz:predict")
     with pytest.raises(SpecError) as raised_spec:
         asyncio.run(run_plan_in_processes(unknown, SAMPLES, plan, processes=2))
-    assert raised_spec.value.field == "function"
+    assert raised_spec.value.field == "targets.p.function"  # which target, which field
     assert multiprocessing.active_children() == []
 
 
