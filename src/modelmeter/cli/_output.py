@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from modelmeter.cli._console import EXIT_FAILED, EXIT_INTERRUPTED, console, stdout
@@ -61,7 +62,7 @@ def check_out_dir(out_dir: Path) -> None:
 def finish_run(
     result: RunResult, out_dir: Path, db: str | None, store: bool, *, replace: bool = False
 ) -> None:
-    """Write report.html/.md/.json (and router configs), store the run, say where things went.
+    """Store the run, write report.html/.md/.json (and router configs), say where things went.
 
     ``replace``: the run continues a stored partial run of the same id, which it supersedes.
     """
@@ -87,8 +88,8 @@ def finish_run(
             else ""
         )
         console.print(
-            f"[bold red]error:[/] cannot write the report to {out_dir}: {exc.strerror or exc}"
-            f"{again}",
+            f"[bold red]error:[/] cannot write the report to {escape(str(out_dir))}: "
+            f"{escape(str(exc.strerror or exc))}{again}",
             highlight=False,
         )
         raise typer.Exit(EXIT_FAILED) from None
