@@ -113,7 +113,16 @@ def test_stored_run_lists_and_rerenders(demo: Path) -> None:
     assert listed.returncode == 0 and report["run_id"] in listed.stdout
     again = modelmeter("report", report["run_id"][:17], "--db", db, "--out", "again", cwd=demo)
     assert again.returncode == 0, again.stderr
-    assert json.loads((demo / "again" / "report.json").read_text()) == report
+    again_report = json.loads((demo / "again" / "report.json").read_text())
+    # The same report, except that it no longer links the manifests it does not write again.
+    assert report["manifest_file"] == "kubernetes.yaml" and again_report["manifest_file"] is None
+    assert not (demo / "again" / "kubernetes.yaml").exists()
+    added = again_report["notes"][len(report["notes"]) :]
+    assert again_report["notes"][: len(report["notes"])] == report["notes"]
+    assert len(added) == 1 and "not when its report is rendered again" in added[0]
+    for changed in ("manifest_file", "notes"):
+        del report[changed], again_report[changed]
+    assert again_report == report
 
 
 def test_inprocess_example_runs(demo: Path) -> None:
