@@ -503,3 +503,13 @@ def test_slice_tables_share_n_when_models_agree() -> None:
     markdown = render_markdown(report)
     assert "| language | base F1 | base n | optimised F1 | optimised n |" in markdown
     assert "| fr | 0.700 | 99 | 0.854 (0.834–0.924) | 230 |" in markdown
+
+
+def test_an_interrupted_run_says_so_at_the_top_of_both_renderings() -> None:
+    stopped = make_report().model_copy(update={"interrupted": True})
+    html, markdown = render_html(stopped), render_markdown(stopped)
+    for text, heading in ((html, 'id="recommendation"'), (markdown, "## Recommendation")):
+        assert "Interrupted run:" in text
+        assert text.index("Interrupted run:") < text.index(heading)
+    complete = make_report()
+    assert "Interrupted run:" not in render_html(complete) + render_markdown(complete)

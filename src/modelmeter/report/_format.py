@@ -14,6 +14,11 @@ from modelmeter._money import format_money
 from modelmeter.results import Interval
 
 MISSING = "–"
+# Said at the top of a report whose run was stopped early, in both renderings.
+INTERRUPTED_BANNER = (
+    "the run was stopped before it had measured everything; every figure and judgment below "
+    "covers only what was measured before that."
+)
 
 
 def finite(value: float | None) -> bool:

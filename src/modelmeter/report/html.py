@@ -46,5 +46,6 @@ def render_html(report: Report) -> str:
         definitions=report.definitions,
         missing=fmt.MISSING,
         summary_llm_note=_tables.SUMMARY_LLM_NOTE,
+        interrupted_banner=fmt.INTERRUPTED_BANNER,
         llm_count_note=_tables.LLM_COUNT_NOTE,
     )

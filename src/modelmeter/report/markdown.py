@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from modelmeter.report import _decision_tables, _llm_tables, _tables
 from modelmeter.report import _format as fmt
 from modelmeter.report._decision_tables import DecisionView, LinkedFile
+from modelmeter.report._format import INTERRUPTED_BANNER
 from modelmeter.report._llm_tables import LlmView
 from modelmeter.report._tables import Table
 from modelmeter.results import Report
@@ -232,6 +233,8 @@ def render_markdown(report: Report) -> str:
     decision = _decision_tables.decision_view(report)
     out: list[str] = [f"# {escape(report.name)}", "", "*modelmeter report*", ""]
     out += _facts(view.facts)
+    if report.interrupted:
+        out += ["", f"> **Interrupted run:** {INTERRUPTED_BANNER}"]
 
     out += ["", "## Recommendation", ""]
     out += [

@@ -113,6 +113,11 @@ class Report(ResultModel):
         default_factory=dict, description="Metric name -> one-line definition."
     )
     notes: list[str] = Field(default_factory=list)
+    interrupted: bool = Field(
+        default=False,
+        description="True when the run was stopped before it measured everything: every figure "
+        "covers only what was measured before.",
+    )
     pricing_source: str | None = Field(
         default=None, description="The price catalogue used: its source and date."
     )

@@ -180,6 +180,7 @@ def run_result(
         priority_weights={k: dict(v) for k, v in PRESET_WEIGHTS.items()},
         definitions=dict(DEFINITIONS),
         notes=[*notes, *llm.notes, *plans.notes],
+        interrupted=interrupted,
         comparisons=comparisons,
         tie_groups=ties,
         quality_metric=objectives.quality_metric,
