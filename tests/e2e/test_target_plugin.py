@@ -55,8 +55,11 @@ HOSTED = TargetKind(
 '''
 
 
-def _install_plugin(site: Path) -> None:
-    """Lay the plugin out as an installed distribution: a package and its dist-info."""
+def _install_plugin(tmp_path: Path) -> Path:
+    """Lay the plugin out as an installed distribution (a module and its dist-info) in a
+    folder of its own, returned for PYTHONPATH."""
+    site = tmp_path / "site"
+    site.mkdir()
     (site / "echo_plugin.py").write_text(PLUGIN, encoding="utf-8")
     info = site / "echo_plugin-0.1.dist-info"
     info.mkdir()
@@ -68,6 +71,7 @@ def _install_plugin(site: Path) -> None:
         "broken = echo_plugin_gone:KIND\n",
         encoding="utf-8",
     )
+    return site
 
 
 def _run(spec: Path, tmp_path: Path, site: Path) -> subprocess.CompletedProcess[str]:
@@ -104,9 +108,7 @@ def _spec(tmp_path: Path, targets: str) -> Path:
 
 
 def test_an_entry_point_kind_runs_from_a_spec(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    _install_plugin(site)
+    site = _install_plugin(tmp_path)
     spec = _spec(
         tmp_path,
         "  - {name: parrot, kind: echo}\n  - {name: fixed, kind: echo, reply: billing}\n",
@@ -123,9 +125,7 @@ def test_an_entry_point_kind_runs_from_a_spec(tmp_path: Path) -> None:
 
 
 def test_a_plugin_kind_is_validated_by_its_own_model(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    _install_plugin(site)
+    site = _install_plugin(tmp_path)
     spec = _spec(tmp_path, "  - {name: parrot, kind: echo, shout: maybe}\n")
     result = _run(spec, tmp_path, site)
     assert result.returncode == 2, result.stderr
@@ -145,9 +145,7 @@ def test_without_the_plugin_the_kind_is_unknown_and_the_known_ones_are_listed(
 
 
 def test_a_kind_whose_sdk_is_missing_says_what_to_install(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    _install_plugin(site)
+    site = _install_plugin(tmp_path)
     spec = _spec(tmp_path, "  - {name: remote, kind: hosted}\n")
     result = _run(spec, tmp_path, site)
     assert result.returncode == 2, result.stderr
@@ -158,9 +156,7 @@ def test_a_kind_whose_sdk_is_missing_says_what_to_install(tmp_path: Path) -> Non
 
 
 def test_a_plugin_that_cannot_load_is_named_when_a_spec_uses_its_kind(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    _install_plugin(site)
+    site = _install_plugin(tmp_path)
     spec = _spec(tmp_path, "  - {name: b, kind: broken}\n")
     result = _run(spec, tmp_path, site)
     assert result.returncode == 2, result.stderr

@@ -36,10 +36,13 @@ LOAD_PHASE = "load"
 def without_side_files(report: Report, why: str) -> Report:
     """``report`` no longer linking router configurations or manifests, with ``why`` in its
     notes: for a report whose files beside it are not (or must not be) written."""
-    if not report.routing_files and report.manifest_file is None:
+    files = [*report.routing_files, *([report.manifest_file] if report.manifest_file else [])]
+    if not files:
         return report
+    # Notes about those files (e.g. "kubernetes.yaml names no real image") go with them.
+    kept = [note for note in report.notes if not any(name in note for name in files)]
     return report.model_copy(
-        update={"routing_files": [], "manifest_file": None, "notes": [*report.notes, why]}
+        update={"routing_files": [], "manifest_file": None, "notes": [*kept, why]}
     )
 
 
