@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from modelmeter._figures import fmt_ms
+from modelmeter._money import format_money
+from modelmeter.decide import inconsistencies
+from modelmeter.results import Report
 from tests.e2e.test_cli_errors import modelmeter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +42,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _assert_consistent(path: Path) -> None:
+    """No two sections of the report disagree (modelmeter.decide.inconsistencies)."""
+    report = Report.model_validate_json(path.read_text(encoding="utf-8"))
+    assert inconsistencies(report) == []
+
+
 def test_demo_writes_the_contract(demo: Path) -> None:
     out = demo / "modelmeter-report"
     for name in ("report.html", "report.md", "report.json"):
@@ -61,10 +70,12 @@ def test_demo_writes_the_contract(demo: Path) -> None:
     recommendation = report["recommendation"]
     assert recommendation["chosen"] in names
     assert set(recommendation["by_priority"]) >= {"quality", "latency", "cost", "balanced"}
-    # The text is written from the figures: the chosen model and its P95 appear in it.
+    # The text is written from the figures: the chosen model and the cost its rule
+    # subtracted (balanced: the value of its answers minus its cost) appear in it.
     chosen = next(m for m in report["models"] if m["name"] == recommendation["chosen"])
     assert recommendation["chosen"] in recommendation["text"]
-    assert fmt_ms(chosen["latency_ms"]["p95"]) in recommendation["text"]
+    cost = format_money(Decimal(str(chosen["cost"]["per_1000_requests"])), "EUR")
+    assert f"− {cost} cost" in recommendation["text"]
     # Decisions a team can defend: intervals, paired tests, plan, case, advice.
     for model in report["models"]:
         ci = model["latency_ms"]["p95_ci"]
@@ -78,7 +89,12 @@ def test_demo_writes_the_contract(demo: Path) -> None:
     assert {"weeks 1-2", "weeks 7-12"} <= {a["horizon"] for a in report["advice"]}
     if recommendation["chosen"] != "base":
         assert report["business_case"]["baseline"] == "base"
+    _assert_consistent(out / "report.json")
+    decision = report["decision"]
+    assert decision["chosen"] == recommendation["chosen"]
+    assert decision["value_source"] == "business.value_per_correct"
     html = (out / "report.html").read_text(encoding="utf-8")
+    assert "How the choice is made" in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
     assert html.count("<svg") >= 5
@@ -142,6 +158,7 @@ def test_inprocess_example_runs(demo: Path) -> None:
     # The same model files give the same answers in-process and behind the server.
     assert in_process["base-sklearn"] == pytest.approx(demo_f1["base"])
     assert in_process["distilled-onnx"] == pytest.approx(demo_f1["distilled"])
+    _assert_consistent(demo / "inprocess" / "report.json")
 
 
 def test_oip_example_runs_against_modelmeter_serve(demo: Path) -> None:
@@ -167,3 +184,4 @@ def test_oip_example_runs_against_modelmeter_serve(demo: Path) -> None:
         load = model["load"]
         assert load["mode"] == "poisson" and load["rate_rps"] == 200
         assert load["completed"] > 0 and model["latency_ms"]["p95"] > 0
+    _assert_consistent(demo / "oip" / "report.json")

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from modelmeter.decide import inconsistencies
+from modelmeter.results import Report
 from tests.e2e.test_cli_errors import modelmeter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,3 +75,5 @@ def test_llm_example_finds_the_highest_rate_within_the_sla(tmp_path: Path) -> No
         assert series["best"]["value"] <= capacity * 1.5
     html = (tmp_path / "llm" / "report.html").read_text()
     assert "TTFT" in html
+    parsed = Report.model_validate_json((tmp_path / "llm" / "report.json").read_text())
+    assert inconsistencies(parsed) == []

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import yaml
 
+from modelmeter.decide import inconsistencies
 from modelmeter.economics import builtin_catalogue
+from modelmeter.results import Report
 from modelmeter.routing import validate_claude_code_router, validate_litellm_config
 from modelmeter.simulate import load_answer_book
 from modelmeter.tasks.multiple_choice import load_mmlu
@@ -146,6 +148,12 @@ def test_llm_tasks_example_scores_prices_and_routes(tmp_path: Path) -> None:
     assert validate_litellm_config(litellm) == []
     html = (tmp_path / "out" / "report.html").read_text()
     assert "humaneval" in html and "Routing" in html
+    # The strong model answers about 30 points more right for a few cents more per 1,000
+    # requests: balanced weighs that in money and chooses it, and the default route agrees.
+    assert report["recommendation"]["chosen"] == "strong"
+    assert next(r for r in report["routing"] if r["route"] == "default")["model"] == "strong"
+    parsed = Report.model_validate_json((tmp_path / "out" / "report.json").read_text())
+    assert inconsistencies(parsed) == []
 
 
 def _cached_rows(db: Path) -> int:

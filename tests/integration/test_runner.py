@@ -6,8 +6,12 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
+
 import modelmeter
 from modelmeter.spec import parse_spec
+from modelmeter.study import RunOptions
+from modelmeter.study.preflight import PreflightFailed
 
 
 def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
@@ -34,7 +38,13 @@ def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
         },
         path=tmp_path / "spec.yaml",
     )
-    result = modelmeter.run(spec)
+    # By default a target that fails the preflight request stops the run before anything is
+    # measured, naming it; without the preflight the others are measured all the same.
+    with pytest.raises(PreflightFailed) as stopped:
+        modelmeter.run(spec)
+    [line] = stopped.value.failures
+    assert line.startswith("target 'down' at http://127.0.0.1:9: connect: cannot connect")
+    result = modelmeter.run(spec, RunOptions(preflight=False))
     report = result.report
     down, upper = report.models
     assert down.quality is None and down.latency_ms is None and not down.sla.met

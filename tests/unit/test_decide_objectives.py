@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from pydantic import ValidationError
 
 import modelmeter.decide as decide
-from modelmeter.spec.objectives import PRESET_WEIGHTS, PRIORITIES, Objectives, Sla
+from modelmeter.spec.objectives import PRIORITIES, Objectives, Sla
 
 
-def test_presets_cover_every_priority_and_sum_to_one() -> None:
-    assert set(PRESET_WEIGHTS) == set(PRIORITIES)
-    for priority, weights in PRESET_WEIGHTS.items():
-        assert set(weights) == {"quality", "latency", "cost"}
-        assert math.fsum(weights.values()) == pytest.approx(1.0)
-        if priority != "balanced":
-            assert max(weights, key=weights.__getitem__) == priority
-
-
-def test_priority_weights_are_used_without_custom_weights() -> None:
+def test_the_priority_and_its_knobs_have_documented_defaults() -> None:
     objectives = Objectives(priority="cost")
     assert objectives.label == "cost"
-    assert objectives.resolved_weights() == PRESET_WEIGHTS["cost"]
-    objectives.resolved_weights()["cost"] = 0.0  # a copy: the preset is untouched
-    assert PRESET_WEIGHTS["cost"]["cost"] == 0.6
+    assert objectives.quality_tolerance == 0.02
+    assert objectives.value_per_correct is None
+    with pytest.raises(ValidationError, match="quality_tolerance"):
+        Objectives(quality_tolerance=1.5)
+    with pytest.raises(ValidationError, match="value_per_correct"):
+        Objectives(value_per_correct=0)
+    assert set(PRIORITIES) == {"quality", "latency", "cost", "balanced"}
 
 
 def test_custom_weights_are_normalised_and_override_the_priority() -> None:
     objectives = Objectives(priority="latency", weights={"quality": 3, "cost": 1})
     assert objectives.weights == {"quality": 0.75, "latency": 0.0, "cost": 0.25}
-    assert objectives.resolved_weights() == {"quality": 0.75, "latency": 0.0, "cost": 0.25}
     assert objectives.label == "custom"
 
 

@@ -1,13 +1,13 @@
-"""Paired comparisons within a run, tie groups, and a ranking that does not stretch ties."""
+"""Paired comparisons within a run, tie groups, and a decision that does not split ties."""
 
 from __future__ import annotations
 
 from scipy.stats import binomtest
 
-from modelmeter.decide import rank
+from modelmeter.decide import decide, rank
 from modelmeter.decide.paired import compare_models
 from modelmeter.results import ItemResults, ModelResult
-from modelmeter.spec.objectives import Objectives
+from modelmeter.spec.objectives import Objectives, Sla
 from tests.unit._decide_models import model_result
 
 
@@ -47,38 +47,49 @@ def test_items_missing_in_a_model_are_left_out_of_every_pair() -> None:
     assert comparisons[0].items == 2  # i1 and i2 only
 
 
-def test_tied_models_count_as_equal_on_quality_in_the_ranking() -> None:
-    # Quality first: without ties, a's 0.001 lead would take the whole quality range.
-    a = model_result("a", 0.902, 15.9, "0.0000318")
-    b = model_result("b", 0.901, 4.7, "0.0000126")
+def _order(models: list[ModelResult], objectives: Objectives, comparisons=()) -> list[str]:
+    decision = decide(models, objectives, comparisons)
+    return [ranked.name for ranked in rank(models, decision, objectives)]
+
+
+def test_models_the_paired_test_cannot_tell_apart_are_one_quality_group() -> None:
+    # Quality first: without a paired test, a's 0.001 lead (narrow intervals) decides; with a
+    # paired test that is not significant, both are the top group and the cheaper b wins.
+    a = model_result("a", 0.902, 15.9, "0.0000318", interval=(0.9015, 0.9025))
+    b = model_result("b", 0.901, 4.7, "0.0000126", interval=(0.9005, 0.9015 - 1e-9))
     objectives = Objectives(priority="quality")
-    assert rank([a, b], objectives)[0].name == "a"
-    ranked = rank([a, b], objectives, ties=[["a", "b"]])
-    assert ranked[0].name == "b"  # equal on quality, so latency and cost decide
-    assert any("not distinguishable from a" in reason for reason in ranked[0].reasons)
+    assert _order([a, b], objectives) == ["a", "b"]
+    graded = [
+        _with_items(a, [True, True, False, True]),
+        _with_items(b, [True, False, True, True]),
+    ]
+    comparisons, _ties = compare_models(graded)
+    assert not comparisons[0].distinguishable
+    decision = decide([a, b], objectives, comparisons)
+    assert decision.chosen == "b"
+    assert decision.top_group == ["a", "b"]
+    assert "paired test not significant" in decision.choices[0].steps[0]
 
 
 def test_a_cost_limit_makes_a_model_ineligible() -> None:
-    from modelmeter.spec.objectives import Sla
-
     cheap = model_result("cheap", 0.80, 10.0, "0.5")
     dear = model_result("dear", 0.95, 10.0, "2.0")
     objectives = Objectives(priority="quality", sla=Sla(max_cost_per_1000=1.0))
-    ranked = rank([dear, cheap], objectives)
+    decision = decide([dear, cheap], objectives)
+    ranked = rank([dear, cheap], decision, objectives)
     assert [r.name for r in ranked] == ["cheap", "dear"]
     assert not ranked[1].eligible
     assert any("cost per 1,000 requests 2 > 1" in r for r in ranked[1].reasons)
 
 
-def test_cost_per_correct_answer_can_be_what_the_ranking_weighs() -> None:
+def test_cost_per_correct_answer_can_be_what_cost_first_weighs() -> None:
     # Per 1,000 requests a is cheaper; per correct answer (cost / 1000 / accuracy) b is:
     # a: 1.00 / 1000 / 0.50 = 0.0020, b: 1.20 / 1000 / 0.90 = 0.00133.
     a = model_result("a", 0.50, 10.0, "1.00")
     b = model_result("b", 0.90, 10.0, "1.20")
-    a = a.model_copy(update={"quality": a.quality.model_copy(update={"accuracy": 0.50})})  # type: ignore[union-attr]
-    b = b.model_copy(update={"quality": b.quality.model_copy(update={"accuracy": 0.90})})  # type: ignore[union-attr]
-    per_request = rank([a, b], Objectives(weights={"cost": 1.0}))
-    per_correct = rank([a, b], Objectives(weights={"cost": 1.0}, cost_metric="per_correct_answer"))
-    assert per_request[0].name == "a"
-    assert per_correct[0].name == "b"
-    assert any("per correct answer" in reason for reason in per_correct[0].reasons)
+    tolerant = {"priority": "cost", "quality_tolerance": 1.0}
+    assert _order([a, b], Objectives(**tolerant)) == ["a", "b"]
+    per_correct = Objectives(**tolerant, cost_metric="per_correct_answer")
+    assert _order([a, b], per_correct) == ["b", "a"]
+    # Per correct answer, b is as fast, better and cheaper: a is off the front.
+    assert decide([a, b], per_correct).dominated == {"a": ["b"]}

@@ -2,14 +2,13 @@
 
 Every field of every model a spec can contain must have a row in one of the doc's tables, with
 the right default; the doc's annotated example must be a valid spec; the priority presets table
-must match ``PRESET_WEIGHTS``. Adding a field without documenting it fails here.
+must word each rule as the decision does. Adding a field without documenting it fails here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from modelmeter.decide import RULES
 from modelmeter.spec import (
     DatasetSpec,
     EvaluationSpec,
@@ -33,7 +33,7 @@ from modelmeter.spec import (
     TraceSpec,
     parse_spec,
 )
-from modelmeter.spec.objectives import PRESET_WEIGHTS, Objectives, Sla
+from modelmeter.spec.objectives import Objectives, Sla
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "spec.md"
@@ -171,12 +171,8 @@ def test_the_annotated_example_is_a_valid_spec(monkeypatch: pytest.MonkeyPatch) 
     assert priced == {"instance", "api"}
 
 
-def test_the_priority_table_matches_the_preset_weights() -> None:
-    criteria = ("quality", "latency", "cost")
-    header = "| priority | " + " | ".join(criteria) + " |"
-    assert header in DOC
-    for priority, weights in PRESET_WEIGHTS.items():
-        rows = [row for row in ROWS.get(priority, []) if len(row) == 1 + len(criteria)]
+def test_the_priority_table_gives_each_rule_as_the_decision_words_it() -> None:
+    for priority in ("quality", "latency", "cost", "balanced"):
+        rows = [row for row in ROWS.get(priority, []) if len(row) == 2]
         assert rows, f"no row for priority '{priority}' in the priorities table"
-        documented = [float(Fraction(cell)) for cell in rows[0][1:]]
-        assert documented == pytest.approx([weights[c] for c in criteria]), priority
+        assert rows[0][1] == RULES[priority], priority

@@ -53,6 +53,10 @@ def _chosen(report: Report) -> ModelResult | None:
 
 
 def _best_quality(report: Report) -> ModelResult | None:
+    """The decision's quality reference; without a decision, the best quality figure."""
+    decision = report.decision
+    if decision is not None and decision.quality_reference is not None:
+        return next(m for m in report.models if m.name == decision.quality_reference)
     metric = _metric(report)
     scored = [m for m in report.models if quality_of(m, metric) is not None]
     return max(scored, key=lambda m: quality_of(m, metric) or 0.0, default=None)
@@ -77,15 +81,18 @@ def _switch(report: Report) -> list[Advice]:
     cost = chosen.cost.per_1000_requests
     if cost is not None:
         figures.append(f"{cost:.3g} {chosen.cost.currency} per 1,000 requests")
+    decision = report.decision
+    made = decision.choice(decision.priority) if decision is not None else None
+    rule = f" (its rule: {made.rule})" if made is not None else ""
     return [
         Advice(
             title=f"Adopt {chosen.name} for {report.recommendation.priority} use",
             finding=f"{chosen.name} was chosen for the '{report.recommendation.priority}' "
-            f"priority: {', '.join(figures)}.",
+            f"priority{rule}: {', '.join(figures)}.",
             action=f"Route production traffic to {chosen.name} behind a flag, keeping the "
             "current model as the control.",
             expected_effect="The figures above, if production traffic resembles the evaluated "
-            "data; the A/B test of weeks 3-6 confirms it online.",
+            "data; an online A/B test on the logged outcomes confirms it.",
             verify="`modelmeter compare BASELINE NEW` in CI on every change; an online A/B test "
             "(`modelmeter ab`) on the logged outcomes.",
             horizon="weeks 1-2",
@@ -120,19 +127,31 @@ def _cache(facts: RunFacts) -> list[Advice]:
     ]
 
 
+def _same_quality_as(report: Report, model: ModelResult, best: ModelResult) -> bool:
+    """Whether the decision put ``model`` in ``best``'s quality group (the tests cannot tell
+    them apart); without a decision, whether its figure is inside ``best``'s interval."""
+    if report.decision is not None:
+        return model.name in report.decision.top_group and best.name in report.decision.top_group
+    metric = _metric(report)
+    quality, best_ci = quality_of(model, metric), quality_interval(best, metric)
+    return quality is not None and best_ci is not None and quality >= best_ci.low
+
+
 def _faster_variant(report: Report) -> list[Advice]:
-    """A model as good as the best within the intervals that serves much more throughput."""
+    """A self-hosted model of the best's quality group that serves much more throughput.
+
+    Hosted-API models have no instances to save, so they get no such advice."""
     best = _best_quality(report)
-    if best is None or not best.throughput_rps:
+    if best is None or not best.throughput_rps or best.cost.basis != "instance":
         return []
     metric = _metric(report)
     best_ci = quality_interval(best, metric)
     out = []
     for model in report.models:
-        if model is best or not model.throughput_rps:
+        if model is best or not model.throughput_rps or model.cost.basis != "instance":
             continue
         quality = quality_of(model, metric)
-        if quality is None or best_ci is None or quality < best_ci.low:
+        if quality is None or best_ci is None or not _same_quality_as(report, model, best):
             continue  # not tied with the best: a different trade-off, not a free gain
         speedup = model.throughput_rps / best.throughput_rps
         if speedup < _MIN_SPEEDUP:
@@ -148,8 +167,8 @@ def _faster_variant(report: Report) -> list[Advice]:
                 title=f"Serve {model.name} where {best.name} runs today",
                 finding=f"{model.name} served {model.throughput_rps:,.0f} req/s against "
                 f"{best.name}'s {best.throughput_rps:,.0f} ({speedup:.1f}×){latency}, with "
-                f"{_label(report)} {_fmt(quality)} inside {best.name}'s interval "
-                f"({_fmt(best_ci.low)}–{_fmt(best_ci.high)}).",
+                f"{_label(report)} {_fmt(quality)} against {_fmt(quality_of(best, metric) or 0.0)}"
+                " — a difference the measurement cannot tell from noise.",
                 action=f"Deploy {model.name} (its batching, export or distillation) and size "
                 "the deployment from its measured capacity.",
                 expected_effect=f"About {speedup:.1f}× the requests per instance at no "

@@ -58,6 +58,14 @@ def register(app: typer.Typer) -> None:
                 "nothing, write nothing.",
             ),
         ] = False,
+        no_preflight: Annotated[
+            bool,
+            typer.Option(
+                "--no-preflight",
+                help="Measure even when a target fails the one request sent to every target "
+                "before measuring (by default such a run stops at once, exit 2).",
+            ),
+        ] = False,
     ) -> None:
         """Measure quality, latency, throughput and cost of the spec's targets; write a report."""
         from modelmeter.spec import load_spec
@@ -96,6 +104,7 @@ def register(app: typer.Typer) -> None:
                         client_ceiling_rps=client_ceiling(),
                         cache=store.response_cache(run_id) if store is not None else None,
                         resume_from=resume,
+                        preflight=not no_preflight,
                     ),
                 )
         finally:

@@ -1,5 +1,7 @@
-"""Decisions: SLA checks, the Pareto frontier, ranking by weighted objectives, recommendations."""
+"""Decisions: SLA checks, the Pareto frontier, one decision per run, its ranking and words."""
 
+from modelmeter.decide.consistency import inconsistencies
+from modelmeter.decide.decision import PRINCIPLE, RULES, decide, eligibility
 from modelmeter.decide.pareto import (
     ParetoPoint,
     dominated_by,
@@ -7,17 +9,21 @@ from modelmeter.decide.pareto import (
     pareto_front,
     pareto_points,
 )
-from modelmeter.decide.ranking import normalise, rank
+from modelmeter.decide.ranking import rank
 from modelmeter.decide.recommend import recommend
 from modelmeter.decide.sla import check_sla, check_sla_values, sla_value_violations, sla_violations
 
 __all__ = [
+    "PRINCIPLE",
+    "RULES",
     "ParetoPoint",
     "check_sla",
     "check_sla_values",
+    "decide",
     "dominated_by",
     "dominates",
-    "normalise",
+    "eligibility",
+    "inconsistencies",
     "pareto_front",
     "pareto_points",
     "rank",

@@ -1,224 +1,96 @@
-"""Ranking under SLA constraints by a weighted score over quality, latency and cost.
+"""The ranking table: the models in the order the spec's priority prefers them, with why.
 
-Each criterion is normalised across the models with min-max scaling to [0, 1]: the best measured
-value scores 1 and the worst 0 (latency is response-time P95 and cost is per 1,000 requests, both
-inverted so that lower is better). When every measured value is equal, each scores 1. A model
-without a figure for a criterion scores 0 on it, the same as the worst measured value, so a missing
-figure is never an advantage. The score is the weighted sum, in [0, 1].
-
-Models that break an SLA limit are not eligible: they come after every eligible model, each group
-ordered by score (ties keep the input order). Normalisation runs over all models, eligible or
-not, so a model's score does not depend on which others broke the SLA.
-
-Eligibility reads both the objectives' SLA, checked afresh on each model's figures, and the
-model's own recorded ``sla`` check, which can carry failures no figure shows (a target that did
-not start). To rank stored results under a different SLA, refresh each model's ``sla`` with
-:func:`~modelmeter.decide.check_sla` first.
+The order is the decision record's (:func:`~modelmeter.decide.decide`): the chosen model, then
+the rule applied again to the eligible models left, then the models that break the SLA. Each row
+gives the figures the rule read, its net value or weighted score where the rule weighs one, and
+what put the model where it is (off the front, outside the quality tolerance, an SLA breach).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 
 from modelmeter._figures import fmt_ms, fmt_quality
-from modelmeter.decide._facts import (
-    QUALITY_LABELS,
-    check_names_and_currency,
-    cost_of,
-    fmt_cost,
-    fmt_score,
-    p95_of,
-    quality_of,
-)
-from modelmeter.decide.sla import sla_violations
-from modelmeter.results import ModelResult, RankedModel
-from modelmeter.spec.objectives import CRITERIA, Objectives, QualityMetric
-from modelmeter.spec.sla import SlaViolation
+from modelmeter.decide._facts import QUALITY_LABELS, fmt_cost, join_words
+from modelmeter.decide.noise import figures_of
+from modelmeter.results import Decision, ModelResult, RankedModel
+from modelmeter.spec.objectives import Objectives
 
-__all__ = ["normalise", "rank"]
+__all__ = ["rank"]
 
 
-def normalise(values: Sequence[float | None], *, higher_is_better: bool) -> list[float]:
-    """Min-max scale to [0, 1], best = 1; all equal -> 1 each; missing (None) -> 0."""
-    present = [value for value in values if value is not None]
-    if not present:
-        return [0.0 for _ in values]
-    low, high = min(present), max(present)
-    if high == low:
-        return [0.0 if value is None else 1.0 for value in values]
-    span = high - low
-    scaled = []
-    for value in values:
-        if value is None:
-            scaled.append(0.0)
-        elif higher_is_better:
-            scaled.append((value - low) / span)
-        else:
-            scaled.append((high - value) / span)
-    return scaled
-
-
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    model: ModelResult
-    position: int
-    quality: float | None
-    p95_ms: float | None
-    cost: Decimal | None
-    normalised: Mapping[str, float]
-    score: float
-    violations: list[SlaViolation]
-    recorded: list[str]
-    """Failures in the model's recorded SLA check that the figures do not show."""
-    tied_with: tuple[str, ...] = ()
-    """Models the paired tests cannot tell apart from this one on quality."""
-
-    @property
-    def eligible(self) -> bool:
-        return not self.violations and not self.recorded
-
-
-def _recorded_failures(model: ModelResult, found: Sequence[SlaViolation]) -> list[str]:
-    described = {violation.describe() for violation in found}
-    extra = [text for text in model.sla.violations if text not in described]
-    if not model.sla.met and not extra and not found:
-        extra = ["its recorded SLA check failed"]
-    return extra
-
-
-def _tied_quality(
-    models: Sequence[ModelResult], quality: Sequence[float | None], ties: Sequence[Sequence[str]]
-) -> tuple[list[float | None], list[tuple[str, ...]]]:
-    """Quality as the ranking scores it: the mean of each tie group for its members.
-
-    Min-max normalisation would otherwise stretch a difference the paired tests call noise
-    into the full range of the quality criterion.
-    """
-    value = {model.name: q for model, q in zip(models, quality, strict=True)}
-    group_of = {name: tuple(group) for group in ties for name in group}
-    scored: list[float | None] = []
-    partners: list[tuple[str, ...]] = []
-    for model, q in zip(models, quality, strict=True):
-        group = [n for n in group_of.get(model.name, ()) if value.get(n) is not None]
-        if q is None or len(group) < 2:
-            scored.append(q)
-            partners.append(())
-            continue
-        scored.append(sum(value[n] or 0.0 for n in group) / len(group))
-        partners.append(tuple(n for n in group if n != model.name))
-    return scored, partners
-
-
-def _score(
-    models: Sequence[ModelResult],
-    objectives: Objectives,
-    weights: Mapping[str, float],
-    ties: Sequence[Sequence[str]] = (),
-) -> list[_Scored]:
-    """Score every model (input order) with ``weights``; SLA from ``objectives``; models in one
-    tie group count as equal on quality."""
-    check_names_and_currency(models)
-    metric = objectives.quality_metric
-    quality = [quality_of(model, metric) for model in models]
-    scored_quality, partners = _tied_quality(models, quality, ties)
-    p95 = [p95_of(model) for model in models]
-    cost = [cost_of(model, objectives.cost_metric) for model in models]
-    columns = {
-        "quality": normalise(scored_quality, higher_is_better=True),
-        "latency": normalise(p95, higher_is_better=False),
-        # float is exact enough to scale; the amounts themselves stay Decimal.
-        "cost": normalise([None if c is None else float(c) for c in cost], higher_is_better=False),
-    }
-    scored = []
-    for i, model in enumerate(models):
-        violations = sla_violations(model, objectives.sla, metric)
-        normalised: dict[str, float] = {c: columns[c][i] for c in CRITERIA}
-        score = sum(weights.get(criterion, 0.0) * normalised[criterion] for criterion in CRITERIA)
-        scored.append(
-            _Scored(
-                model=model,
-                position=i,
-                quality=quality[i],
-                p95_ms=p95[i],
-                cost=cost[i],
-                normalised=normalised,
-                score=score,
-                violations=violations,
-                recorded=_recorded_failures(model, violations),
-                tied_with=partners[i],
-            )
-        )
-    return scored
-
-
-def _ordered(scored: Sequence[_Scored]) -> list[_Scored]:
-    # Rounded so that float noise in equal weighted sums does not decide a tie.
-    return sorted(scored, key=lambda s: (not s.eligible, -round(s.score, 12), s.position))
-
-
-def _reasons(
-    item: _Scored,
-    weights: Mapping[str, float],
-    metric: QualityMetric,
-    cost_metric: str = "per_1000_requests",
-) -> list[str]:
-    def term(criterion: str) -> str:
-        return (
-            f"normalised {fmt_score(item.normalised[criterion])} × weight "
-            f"{fmt_score(weights.get(criterion, 0.0))}"
-        )
-
-    label = QUALITY_LABELS[metric]
+def _figures_text(model: ModelResult, position: int, objectives: Objectives) -> list[str]:
+    item = figures_of(model, position, objectives.quality_metric, objectives.cost_metric)
+    label = QUALITY_LABELS[objectives.quality_metric]
     quality = (
         f"{label} {fmt_quality(item.quality)}"
         if item.quality is not None
         else (f"{label} not measured")
     )
     latency = f"P95 {fmt_ms(item.p95_ms)} ms" if item.p95_ms is not None else "P95 not measured"
-    model_cost = item.model.cost
-    if item.cost is not None:
-        per = "per correct answer" if cost_metric == "per_correct_answer" else "per 1,000 requests"
-        cost = f"cost {fmt_cost(item.cost, model_cost.currency)} {per}"
-        if model_cost.within_sla is False:
-            cost += " (at a throughput beyond the SLA)"
-    else:
+    if item.cost is None:
         cost = "cost unknown"
-    if item.tied_with:
-        quality += (
-            f", not distinguishable from {', '.join(item.tied_with)} (paired test, Holm-adjusted)"
-            ": scored as their group's mean"
+    else:
+        per = (
+            "per correct answer"
+            if objectives.cost_metric == "per_correct_answer"
+            else "per 1,000 requests"
         )
-    reasons = [
-        f"{quality}: {term('quality')}",
-        f"{latency}: {term('latency')}",
-        f"{cost}: {term('cost')}",
-        f"score {fmt_score(item.score)}",
-    ]
-    reasons.extend(f"breaks the SLA: {violation.describe()}" for violation in item.violations)
-    reasons.extend(f"breaks the SLA: {failure}" for failure in item.recorded)
-    return reasons
+        cost = f"cost {fmt_cost(item.cost, model.cost.currency)} {per}"
+        if model.cost.within_sla is False:
+            cost += " (at a throughput beyond the SLA)"
+    return [quality, latency, cost]
+
+
+def _standing(name: str, decision: Decision) -> list[str]:
+    """What placed ``name``: chosen, off the front, outside the tolerance, SLA breaches."""
+    own = decision.choice(decision.priority)
+    if name in decision.ineligible:
+        return [f"breaks the SLA: {text}" for text in decision.ineligible[name]]
+    notes = []
+    if own is not None and own.chosen == name:
+        notes.append(f"chosen: {'; then '.join(own.steps)}")
+    if name in decision.dominated:
+        beaten_by = join_words(decision.dominated[name])
+        notes.append(f"off the front: beaten on every criterion by {beaten_by}")
+    elif decision.priority in ("latency", "cost") and name not in decision.acceptable:
+        notes.append(
+            f"below {decision.quality_reference} by more than the quality tolerance "
+            f"({fmt_quality(decision.quality_tolerance)}), and significantly"
+        )
+    elif decision.priority == "quality" and name not in decision.top_group:
+        notes.append(f"significantly below {decision.quality_reference} on quality")
+    return notes
 
 
 def rank(
-    models: Sequence[ModelResult], objectives: Objectives, ties: Sequence[Sequence[str]] = ()
+    models: Sequence[ModelResult], decision: Decision, objectives: Objectives
 ) -> list[RankedModel]:
-    """Rank ``models`` by the weighted score of ``objectives``, SLA-eligible models first.
-
-    ``reasons`` gives each criterion's figure, its normalised value and weight, the score, and
-    each broken SLA limit. ``ties`` are the tie groups of the paired comparisons
-    (:func:`~modelmeter.decide.paired.compare_models`): their members count as equal on quality.
-    Raises :class:`~modelmeter.economics.CurrencyMismatchError` when costs
-    are in more than one currency, and ``ValueError`` for duplicate model names.
-    """
-    weights = objectives.resolved_weights()
-    return [
-        RankedModel(
-            name=item.model.name,
-            score=item.score,
-            eligible=item.eligible,
-            reasons=_reasons(item, weights, objectives.quality_metric, objectives.cost_metric),
+    """The models of ``decision`` in its priority's order, each with its figures and standing."""
+    own = decision.choice(decision.priority)
+    order = own.ranking if own is not None else [m.name for m in models]
+    position = {model.name: i for i, model in enumerate(models)}
+    by_name = {model.name: model for model in models}
+    values = own.values if own is not None else {}
+    ranked = []
+    for name in order:
+        reasons = _figures_text(by_name[name], position[name], objectives)
+        if name in values:
+            kind = "net value" if decision.priority == "balanced" else "weighted score"
+            if decision.priority == "balanced":
+                amount = Decimal(repr(values[name]))
+                shown = f"{fmt_cost(amount, decision.currency)} per 1,000 requests"
+            else:
+                shown = f"{values[name]:.2f}"
+            reasons.append(f"{kind} {shown}")
+        reasons += _standing(name, decision)
+        ranked.append(
+            RankedModel(
+                name=name,
+                score=values.get(name),
+                eligible=name not in decision.ineligible,
+                reasons=reasons,
+            )
         )
-        for item in _ordered(_score(models, objectives, weights, ties))
-    ]
+    return ranked

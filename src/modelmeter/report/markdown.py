@@ -242,6 +242,8 @@ def render_markdown(report: Report) -> str:
         for line in report.recommendation.text.splitlines()
     ]
     out += ["", *table(view.priorities)]
+    if report.decision is not None:
+        out += ["", f"*How the choice is made:* {escape(report.decision.principle)}"]
 
     out += ["", "## Summary", "", *table(view.summary)]
     out += [

@@ -19,8 +19,10 @@ from modelmeter.results.cost import (
 )
 from modelmeter.results.decision import (
     Advice,
+    Decision,
     Horizon,
     PairComparison,
+    PriorityChoice,
     RankedModel,
     Recommendation,
     RouteChoiceResult,
@@ -71,6 +73,7 @@ __all__ = [
     "ClassMetrics",
     "CostLine",
     "CostResult",
+    "Decision",
     "Horizon",
     "HostFacts",
     "Interval",
@@ -81,6 +84,7 @@ __all__ = [
     "LoadResult",
     "ModelResult",
     "PairComparison",
+    "PriorityChoice",
     "QualityResult",
     "Quantity",
     "RankedModel",

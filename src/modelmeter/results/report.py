@@ -14,6 +14,7 @@ from modelmeter.results._base import Interval, ResultModel
 from modelmeter.results.cost import BreakEven, Budget, CostResult, LlmCostBreakdown
 from modelmeter.results.decision import (
     Advice,
+    Decision,
     PairComparison,
     RankedModel,
     Recommendation,
@@ -104,6 +105,11 @@ class Report(ResultModel):
     pareto: list[str] = Field(description="Names of the models on the quality/P95/cost frontier.")
     ranking: list[RankedModel]
     recommendation: Recommendation
+    decision: Decision | None = Field(
+        default=None,
+        description="The one decision every section derives from (None in reports stored "
+        "before it existed).",
+    )
     sla: dict[str, float] = Field(default_factory=dict, description="The SLA limits applied.")
     quality_metric: str = Field(
         default="f1_macro", description="The quality metric the ranking and the SLA used."

@@ -34,7 +34,8 @@ from modelmeter.spec.load import (
 )
 from modelmeter.spec.objectives import (
     CRITERIA,
-    PRESET_WEIGHTS,
+    DEFAULT_QUALITY_TOLERANCE,
+    DEFAULT_VALUE_PER_CORRECT,
     PRIORITIES,
     Criterion,
     Objectives,
@@ -81,8 +82,9 @@ __all__ = [
     "CRITERIA",
     "DEFAULT_DAYS_PER_MONTH",
     "DEFAULT_HOURS_PER_MONTH",
+    "DEFAULT_QUALITY_TOLERANCE",
+    "DEFAULT_VALUE_PER_CORRECT",
     "ENTRY_POINT_GROUP",
-    "PRESET_WEIGHTS",
     "PRIORITIES",
     "ROUTER_FORMATS",
     "ApiPricing",

@@ -5,20 +5,26 @@ These models sit directly in the YAML spec::
     objectives:
       sla: {p95_ms: 100, max_error_rate: 0.01, min_quality: 0.8}
       priority: cost            # or quality, latency, balanced
+      quality_tolerance: 0.02   # latency- and cost-first give up at most this much quality
+      value_per_correct: 0.01   # balanced: what a correct answer is worth, in the costs' currency
       weights: {quality: 0.5, latency: 0.2, cost: 0.3}   # optional, overrides the priority
       quality_metric: f1_macro
+
+How each priority chooses is written in docs/decisions.md.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "CRITERIA",
-    "PRESET_WEIGHTS",
+    "DEFAULT_QUALITY_TOLERANCE",
+    "DEFAULT_VALUE_PER_CORRECT",
     "PRIORITIES",
     "Criterion",
     "Objectives",
@@ -35,14 +41,12 @@ QualityMetric = Literal["f1_macro", "accuracy", "f1_weighted", "task_score"]
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
 
-_THIRD = 1.0 / 3.0
-PRESET_WEIGHTS: dict[str, dict[str, float]] = {
-    "quality": {"quality": 0.6, "latency": 0.2, "cost": 0.2},
-    "latency": {"quality": 0.2, "latency": 0.6, "cost": 0.2},
-    "cost": {"quality": 0.2, "latency": 0.2, "cost": 0.6},
-    "balanced": {"quality": _THIRD, "latency": _THIRD, "cost": _THIRD},
-}
-"""Weights over quality, latency (P95) and cost per priority; each row sums to 1."""
+DEFAULT_QUALITY_TOLERANCE = 0.02
+"""Quality (on the metric's 0-1 scale) latency- and cost-first may give up: two points."""
+
+DEFAULT_VALUE_PER_CORRECT = Decimal("0.01")
+"""Balanced, without a stated value: a correct answer is worth one hundredth of the currency
+(a cent), so a point of quality outweighs cost differences below 0.10 per 1,000 requests."""
 
 
 class Sla(BaseModel):
@@ -90,7 +94,7 @@ class Sla(BaseModel):
 
 
 class Objectives(BaseModel):
-    """How models are judged: SLA limits first, then a weighted score over three criteria."""
+    """How models are judged: SLA limits first, then the priority's rule (docs/decisions.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,15 +102,33 @@ class Objectives(BaseModel):
     priority: Priority = Field(
         default="balanced",
         description=(
-            "Which criterion weighs most: quality, latency, cost, or balanced (equal weights). "
-            "Ignored when `weights` is given."
+            "How to choose (docs/decisions.md): quality (the best quality group, then the "
+            "cheapest), latency / cost (the fastest / cheapest model within "
+            "`quality_tolerance` of the best), balanced (the highest net value: correct answers "
+            "at `value_per_correct` minus cost). Ignored when `weights` is given."
         ),
+    )
+    quality_tolerance: float = Field(
+        default=DEFAULT_QUALITY_TOLERANCE,
+        ge=0.0,
+        le=1.0,
+        description="Quality latency- and cost-first may give up against the best model "
+        "(0.02 = two points of the quality metric); a model not significantly below the best "
+        "always qualifies.",
+    )
+    value_per_correct: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="Balanced: what one correct answer (one point of quality per request) is "
+        "worth, in the models' currency. Default: business.value_per_correct when the spec has "
+        "one, else 0.01.",
     )
     weights: dict[str, float] | None = Field(
         default=None,
         description=(
             "Custom weights over quality, latency and cost (non-negative, not all zero; "
-            "normalised to sum to 1, a missing key weighs 0). Overrides `priority`."
+            "normalised to sum to 1, a missing key weighs 0), min-max scaled over the eligible "
+            "models on the front. Overrides `priority`."
         ),
     )
     cost_metric: CostMetric = Field(
@@ -144,9 +166,3 @@ class Objectives(BaseModel):
     def label(self) -> str:
         """The priority's name, or ``"custom"`` when custom weights are given."""
         return "custom" if self.weights is not None else self.priority
-
-    def resolved_weights(self) -> dict[str, float]:
-        """Weights over quality, latency and cost that the ranking uses (a fresh dict)."""
-        if self.weights is not None:
-            return dict(self.weights)
-        return dict(PRESET_WEIGHTS[self.priority])

@@ -28,6 +28,8 @@ class RunOptions:
       calibrate``); load phases that come near it are marked client-bound.
     - ``cache``: where LLM task answers are written as they arrive, and read back when
       ``evaluation.cache`` is on or when ``resume_from`` names the run being resumed.
+    - ``preflight``: send one request to every target before measuring any, and stop with
+      :class:`~modelmeter.study.preflight.PreflightFailed` when one does not answer (default).
     """
 
     samples: Sequence[Sample] | None = None
@@ -37,3 +39,4 @@ class RunOptions:
     client_ceiling_rps: float | None = None
     cache: AnswerCache | None = None
     resume_from: str | None = None
+    preflight: bool = True

@@ -14,16 +14,15 @@ from typing import Any
 from modelmeter._version import __version__
 from modelmeter.advice import RunFacts, advise
 from modelmeter.data.sample import Sample
-from modelmeter.decide import pareto_front, rank, recommend
+from modelmeter.decide import decide, pareto_front, rank, recommend
 from modelmeter.decide.paired import compare_models
 from modelmeter.definitions import DEFINITIONS
 from modelmeter.economics.catalogue import Catalogue
 from modelmeter.load.outcome import OutcomeSink
 from modelmeter.production.kubernetes import deployment_manifests, kubernetes_name
-from modelmeter.results import HostFacts, ModelResult, Report, RouteChoiceResult
+from modelmeter.results import Decision, HostFacts, ModelResult, Report, RouteChoiceResult
 from modelmeter.routing import Candidate, RoutingDecision, choose_routes
 from modelmeter.spec import Spec
-from modelmeter.spec.objectives import PRESET_WEIGHTS
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from modelmeter.study.models import model_result
 from modelmeter.study.options import TaskItems
@@ -80,6 +79,7 @@ def _llm_parts(
     models: Sequence[ModelResult],
     measured: Mapping[str, Measured],
     catalogue: Catalogue | None,
+    decision: Decision,
 ) -> _LlmParts:
     parts = _LlmParts(
         dataset={
@@ -94,7 +94,11 @@ def _llm_parts(
             parts.candidates.append(candidate)
     if spec.routing is not None and parts.candidates:
         parts.decision = choose_routes(
-            parts.candidates, long_context_threshold=spec.routing.long_context_threshold
+            parts.candidates,
+            long_context_threshold=spec.routing.long_context_threshold,
+            recommended=decision.chosen,
+            recommended_why=f"the model chosen for {decision.priority} use by its rule "
+            "(see the recommendation)",
         )
         parts.routes = [
             RouteChoiceResult(route=c.route, model=c.model_name, reason=c.reason)
@@ -127,6 +131,21 @@ def _manifests(spec: Spec, plans: ProductionPlans) -> list[dict[str, Any]]:
     )
 
 
+def _stated_value(spec: Spec, models: Sequence[ModelResult]) -> dict[str, Any]:
+    """The business section's value of a correct answer, for balanced, when it is in the
+    currency the models are priced in (amounts are never converted)."""
+    business = spec.business
+    if business is None or business.value_per != "correct":
+        return {}
+    currencies = {m.cost.currency for m in models if m.cost.per_1000_requests is not None}
+    if currencies and currencies != {business.currency}:
+        return {}
+    return {
+        "value_per_correct": business.value_per_correct,
+        "value_source": "business.value_per_correct",
+    }
+
+
 def run_result(
     spec: Spec,
     measured: Mapping[str, Measured],
@@ -147,14 +166,19 @@ def run_result(
         for t in spec.targets
     ]
     comparisons, ties = compare_models(models, seed=spec.seed)
-    ranking = rank(models, objectives, ties)
+    decision = decide(models, objectives, comparisons, **_stated_value(spec, models))
+    ranking = rank(models, decision, objectives)
     pareto = pareto_front(models, quality_metric=objectives.quality_metric)
-    recommendation = recommend(models, ranking, pareto, objectives, ties)
+    recommendation = recommend(models, decision, pareto, objectives, comparisons)
     notes = []
     if interrupted:
         notes.append("The run was interrupted; figures cover only what was measured before.")
     notes += [note for t in spec.targets for note in measured[t.name].notes]
-    llm = _llm_parts(spec, models, measured, catalogue) if spec.task == "llm" else _LlmParts()
+    llm = (
+        _llm_parts(spec, models, measured, catalogue, decision)
+        if spec.task == "llm"
+        else _LlmParts()
+    )
     plans = production_plans(Decided(models, recommendation.chosen, comparisons), spec)
     manifests = _manifests(spec, plans)
     report = Report(
@@ -176,8 +200,9 @@ def run_result(
         pareto=pareto,
         ranking=ranking,
         recommendation=recommendation,
+        decision=decision,
         sla={k: v for k, v in objectives.sla.model_dump().items() if v is not None},
-        priority_weights={k: dict(v) for k, v in PRESET_WEIGHTS.items()},
+        priority_weights={"custom": dict(objectives.weights)} if objectives.weights else {},
         definitions=dict(DEFINITIONS),
         notes=[*notes, *llm.notes, *plans.notes],
         interrupted=interrupted,

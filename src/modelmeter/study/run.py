@@ -9,6 +9,7 @@ recommendation, plans and advice, assembled into the Report in one place
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from modelmeter._exceptions import SpecError
 from modelmeter._loop import run as run_on_fast_loop
@@ -19,8 +20,9 @@ from modelmeter.economics.pricing import resolve_target_pricing
 from modelmeter.progress import SilentProgress
 from modelmeter.results import Report
 from modelmeter.spec import LlmTaskSpec, Spec
-from modelmeter.study.options import RunOptions
+from modelmeter.study.options import RunOptions, TaskItems
 from modelmeter.study.phases import LlmContext, Measured, measure_target
+from modelmeter.study.preflight import preflight
 from modelmeter.study.report import run_result
 from modelmeter.study.result import RunResult
 from modelmeter.targets import create_target
@@ -70,6 +72,16 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
     # Every target is built before the first is measured, so a spec error in the last one (a
     # function that cannot be imported, an unknown kind) costs seconds, not the others' runs.
     targets = {t.name: create_target(t) for t in spec.targets}
+    if options.preflight:
+        probe = _preflight_sample(samples, tasks)
+        if probe is not None:
+            listener.begin("preflight: one request to every target", None)
+            try:
+                await preflight(
+                    {t.name: create_target(t) for t in spec.targets}, spec.targets, probe
+                )
+            finally:
+                listener.end()
     measured = {t.name: Measured() for t in spec.targets}
     interrupted = False
     try:
@@ -107,6 +119,13 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
         run_id=options.run_id,
         interrupted=interrupted,
     )
+
+
+def _preflight_sample(samples: Sequence[Sample], tasks: TaskItems) -> Sample | None:
+    """The first item the run will send: a dataset sample, else the first task item."""
+    if samples:
+        return samples[0]
+    return next((items[0] for _task, items in tasks if items), None)
 
 
 def check_study(spec: Spec) -> str:

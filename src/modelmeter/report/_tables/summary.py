@@ -55,7 +55,9 @@ def facts(report: Report) -> tuple[tuple[str, str], ...]:
 
 
 def priorities(report: Report) -> Table:
+    """Per priority: the model its rule chose, the rule, and the steps with their figures."""
     rec = report.recommendation
+    decision = report.decision
     # The run's own priority is always listed, with the model chosen for it.
     choices = {**rec.by_priority}
     choices.setdefault(rec.priority, rec.chosen)
@@ -65,8 +67,14 @@ def priorities(report: Report) -> Table:
     for priority in names:
         chosen = choices[priority]
         label = f"{priority} (this run)" if priority == rec.priority else priority
-        rows.append(Row((label, chosen or fmt.MISSING), chosen=priority == rec.priority))
-    return Table((Column("priority"), Column("chosen model")), tuple(rows))
+        made = decision.choice(priority) if decision is not None else None
+        rule = made.rule if made is not None else fmt.MISSING
+        steps = "; then ".join(made.steps) if made is not None and made.steps else fmt.MISSING
+        rows.append(
+            Row((label, chosen or fmt.MISSING, rule, steps), chosen=priority == rec.priority)
+        )
+    columns = (Column("priority"), Column("chosen model"), Column("rule"), Column("how it chose"))
+    return Table(columns, tuple(rows))
 
 
 def has_llm(report: Report) -> bool:
@@ -180,7 +188,7 @@ def ranking(report: Report) -> Table:
     columns = (
         Column("rank", numeric=True),
         Column("model"),
-        Column("score", numeric=True),
+        Column("net value / score", numeric=True),
         Column("eligible", flag=True),
         Column("reasons"),
     )

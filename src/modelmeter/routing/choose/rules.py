@@ -133,8 +133,14 @@ def choose_routes(
     long_context_threshold: int = DEFAULT_LONG_CONTEXT_THRESHOLD,
     think_task: str | None = None,
     background_min_quality: float | None = None,
+    recommended: str | None = None,
+    recommended_why: str = "",
 ) -> RoutingDecision:
     """Choose a model per route from measured candidates; see the module docstring for the rules.
+
+    ``recommended`` is the run's decision (:func:`modelmeter.decide.decide`): when it is among
+    the candidates that meet the SLA, the default route takes it, with ``recommended_why`` as
+    the reason, so that the router configuration and the recommendation agree.
 
     ``think_task`` names the task type the think route is judged on (default: the hardest one
     measured). ``background_min_quality`` replaces the background route's "interval reaches the
@@ -161,7 +167,11 @@ def choose_routes(
         sla_note = "no model met the SLA, so this choice is among all models"
     ctx = _Context(pool, sla_note)
 
-    default_order = _order(pool, lambda left: _pick_default(ctx, left))
+    def pick_default(left: Sequence[Candidate]) -> Candidate:
+        named = [c for c in left if c.name == recommended]
+        return named[0] if named and met else _pick_default(ctx, left)
+
+    default_order = _order(pool, pick_default)
     rank = {c.name: i for i, c in enumerate(default_order)}
     default = default_order[0]
     choices: list[RouteChoice] = []
@@ -178,7 +188,12 @@ def choose_routes(
             )
         )
 
-    add("default", default, _default_reason(ctx, default, pool), default_order)
+    if default.name == recommended and met:
+        why = recommended_why or "the model the recommendation chose"
+        reason = f"{why}; {_figures(default, ctx.tasks_of(default))}"
+    else:
+        reason = _default_reason(ctx, default, pool)
+    add("default", default, reason, default_order)
 
     background, rule = _pick_background(ctx, pool, background_min_quality)
     background_order = _order(
