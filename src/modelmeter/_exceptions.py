@@ -2,7 +2,8 @@
 
     ModelmeterError
     ├── SpecError            a spec file is malformed or names something that does not exist
-    │   └── CatalogueError       a price catalogue cannot be read or lacks the model asked for
+    │   ├── CatalogueError       a price catalogue cannot be read or lacks the model asked for
+    │   └── PreflightFailed      a target did not answer the one request sent before measuring
     ├── DatasetError         a dataset file or row is malformed (carries path and line)
     ├── ModelError           a model artefact cannot be loaded or run
     ├── ServerError          a local server could not be started or did not become ready
@@ -53,6 +54,20 @@ class SpecError(ModelmeterError):
         if field:
             where += f"{field}: "
         super().__init__(f"{where}{message}")
+
+
+class PreflightFailed(SpecError):
+    """A target did not answer the one request sent to every target before measuring;
+    ``failures`` has one line per target (name, URL, status, start of the body)."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        count = len(self.failures)
+        head = f"{count} target{'s' if count != 1 else ''} did not answer the preflight request"
+        super().__init__(
+            f"{head} (nothing was measured; --no-preflight measures anyway):\n  "
+            + "\n  ".join(self.failures)
+        )
 
 
 class DatasetError(ModelmeterError):

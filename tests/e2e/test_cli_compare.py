@@ -110,7 +110,10 @@ def test_sla_breach_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     text = md.read_text(encoding="utf-8")
     assert "| clf | sla | ❌ fail | breach: the SLA was met in BASELINE" in text
-    assert "| clf | latency | ❌ fail | regression: P95 100.0 ms → 180.0 ms (+80.0%)" in text
+    assert (
+        "| clf | latency | ❌ fail | regression: P95 100.0 [95.0–105.0] ms → 180.0 [171.0–189.0] ms"
+        in text
+    )
 
 
 def test_run_ids_in_a_sqlite_store(tmp_path: Path) -> None:

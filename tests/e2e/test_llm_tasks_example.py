@@ -185,6 +185,9 @@ def test_interrupted_llm_run_resumes_without_resending(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+            # A shell that started these tests in the background passes SIGINT on ignored;
+            # the run must see Ctrl-C as a user's terminal sends it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 120
         while _cached_rows(db) < 5:

@@ -11,7 +11,6 @@ import pytest
 import modelmeter
 from modelmeter.spec import parse_spec
 from modelmeter.study import RunOptions
-from modelmeter.study.preflight import PreflightFailed
 
 
 def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
@@ -40,7 +39,7 @@ def test_run_keeps_going_when_a_target_is_down(tmp_path: Path) -> None:
     )
     # By default a target that fails the preflight request stops the run before anything is
     # measured, naming it; without the preflight the others are measured all the same.
-    with pytest.raises(PreflightFailed) as stopped:
+    with pytest.raises(modelmeter.PreflightFailed) as stopped:
         modelmeter.run(spec)
     [line] = stopped.value.failures
     assert line.startswith("target 'down' at http://127.0.0.1:9: connect: cannot connect")

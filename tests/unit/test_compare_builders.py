@@ -20,6 +20,7 @@ from modelmeter.results import (
     Interval,
     ItemResults,
     LatencySummary,
+    LoadResult,
     ModelResult,
     QualityResult,
     Recommendation,
@@ -47,9 +48,17 @@ def item_ids(n: int, start: int = 0) -> list[str]:
     return [f"q{i:04d}" for i in range(start, start + n)]
 
 
-def latency(p95: float) -> LatencySummary:
+def latency(p95: float, spread: float = 0.05) -> LatencySummary:
+    """A P95 with an interval of ± ``spread`` (relative) around it."""
     return LatencySummary(
-        count=500, mean=p95 * 0.6, p50=p95 * 0.5, p90=p95 * 0.9, p95=p95, p99=p95 * 1.2, max=p95 * 2
+        count=500,
+        mean=p95 * 0.6,
+        p50=p95 * 0.5,
+        p90=p95 * 0.9,
+        p95=p95,
+        p99=p95 * 1.2,
+        max=p95 * 2,
+        p95_ci=Interval(low=p95 * (1 - spread), high=p95 * (1 + spread), method="order-statistics"),
     )
 
 
@@ -76,6 +85,8 @@ def model(
     ids: Sequence[str] | None = None,
     score: Sequence[float] | None = None,
     p95: float | None = 100.0,
+    p95_spread: float = 0.05,
+    verdict: str = "ok",
     sla_met: bool = True,
     violations: Sequence[str] = (),
     monthly: Budget | None = None,
@@ -110,9 +121,19 @@ def model(
         name=name,
         target_kind="oip",
         quality=quality,
-        latency_ms=latency(p95) if p95 is not None else None,
+        latency_ms=latency(p95, p95_spread) if p95 is not None else None,
         throughput_rps=200.0 if p95 is not None else None,
-        load=None,
+        load=None
+        if verdict == "ok"
+        else LoadResult(
+            mode="concurrency",
+            duration_s=5.0,
+            requests=1000,
+            completed=1000,
+            error_rate=0.0,
+            verdict=verdict,  # type: ignore[arg-type]
+            diagnosis=f"{verdict[0].upper()}{verdict[1:]}: figures.",
+        ),
         cost=CostResult(
             currency="EUR",
             per_1000_requests=Decimal("0.0125"),

@@ -284,29 +284,40 @@ def test_two_models_of_one_run() -> None:
 
 def test_latency_rule() -> None:
     def latency_of(
-        base_p95: float, new_p95: float, sla: dict[str, float] | None
+        base_p95: float,
+        new_p95: float,
+        sla: dict[str, float] | None = None,
+        *,
+        spread: float = 0.05,
+        verdict: str = "ok",
     ) -> ComparisonResult:
         return compare_reports(
-            report(BASE_RUN, [model("m", p95=base_p95)], sla=sla),
-            report(NEW_RUN, [model("m", p95=new_p95)], sla=sla),
+            report(BASE_RUN, [model("m", p95=base_p95, p95_spread=spread)], sla=sla),
+            report(NEW_RUN, [model("m", p95=new_p95, p95_spread=spread, verdict=verdict)], sla=sla),
         )
 
-    within = latency_of(100.0, 105.0, {"p95_ms": 102.0})
-    assert _check(within, "latency")[0] == "pass"  # +5%: the SLA check judges the limit
-    warned = latency_of(100.0, 130.0, None)
-    status, message = _check(warned, "latency")
-    assert status == "warn" and "no SLA P95 limit" in message and "+30.0%" in message
-    assert warned.passed and warned.warnings == 1
-    under_limit = latency_of(100.0, 130.0, {"p95_ms": 150.0})
-    assert _check(under_limit, "latency")[0] == "warn"
+    within = latency_of(100.0, 115.0, {"p95_ms": 102.0})
+    assert _check(within, "latency")[0] == "pass"  # +15%: the SLA check judges the limit
+    # +30%, intervals 95-105 and 123.5-136.5 apart: a real rise beyond 20% fails.
+    real = latency_of(100.0, 130.0)
+    status, message = _check(real, "latency")
+    assert status == "fail" and "above BASELINE's P95 interval" in message
+    assert "P95 100.0 [95.0–105.0] ms → 130.0 [123.5–136.5] ms (+30.0%)" in message
+    assert not real.passed
     broken = latency_of(100.0, 130.0, {"p95_ms": 120.0})
-    status, message = _check(broken, "latency")
-    assert status == "fail" and "above the SLA's P95 limit of 120.0 ms" in message
+    assert "and above the SLA's P95 limit of 120.0 ms" in _check(broken, "latency")[1]
     latency = broken.models[0].latency
-    assert latency is not None
+    assert latency is not None and latency.real and latency.breaks_sla
     assert latency.relative_change == pytest.approx(0.30)
-    assert latency.beyond_tolerance and latency.breaks_sla
-    assert not broken.passed
+    # The same +30% with intervals of ±20% (80-120 and 104-156): not established, a warning.
+    noisy = latency_of(100.0, 130.0, {"p95_ms": 120.0}, spread=0.2)
+    status, message = _check(noisy, "latency")
+    assert status == "warn" and "not established" in message and noisy.passed
+    # A load phase the target did not pace alone says nothing about the target.
+    busy = latency_of(100.0, 130.0, verdict="host busy")
+    status, message = _check(busy, "latency")
+    assert status == "skip" and message.startswith("inconclusive: ") and busy.passed
+    assert "NEW (Host busy: figures.)" in message
     looser = compare_reports(
         report(BASE_RUN, [model("m", p95=100.0)]),
         report(NEW_RUN, [model("m", p95=130.0)], sla={"p95_ms": 120.0}),

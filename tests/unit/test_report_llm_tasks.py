@@ -341,7 +341,7 @@ def test_cost_table_shows_every_figure_per_model() -> None:
     assert row["tokens"] == "70,000"
     assert row["total"] == "0.45 USD"
     assert row["per request"] == "0.0045 USD"
-    assert row["per 1,000 requests"] == "4.50 USD"
+    assert row["per 1,000 evaluated requests"] == "4.50 USD"
     assert row["per 1M tokens"] == "6.429 USD"
     assert row["per correct answer"] == "0.006429 USD"
     assert row["blended 3:1 per 1M"] == "6.00 USD"

@@ -59,6 +59,36 @@ def check_out_dir(out_dir: Path) -> None:
             return
 
 
+def too_many_errors(report: Report, limit: float) -> list[str]:
+    """One line per model whose load phase (else quality pass) failed more than ``limit`` of
+    its requests, with the error kinds and one sample message."""
+    lines = []
+    for model in report.models:
+        load = model.load
+        if load is not None and load.requests:
+            rate, failed, total = load.error_rate, load.requests - load.completed, load.requests
+            kinds = load.errors_by_status or load.errors
+            sample = next(iter(load.error_samples.values()), "")
+        elif model.quality is not None and model.quality.n:
+            failed, total = model.quality.n_failed, model.quality.n
+            rate, kinds, sample = failed / total, {}, ""
+        else:
+            continue
+        if rate <= limit:
+            continue
+        by_kind = ", ".join(f"{count:,} {kind}" for kind, count in kinds.items())
+        line = (
+            f"{model.name}: {failed:,} of {total:,} requests failed ({rate:.1%}, above the "
+            f"{limit:.0%} allowed by --max-error-rate)"
+        )
+        if by_kind:
+            line += f": {by_kind}"
+        if sample:
+            line += f"; e.g. {sample[:200]}"
+        lines.append(line)
+    return lines
+
+
 def finish_run(
     result: RunResult, out_dir: Path, db: str | None, store: bool, *, replace: bool = False
 ) -> None:
@@ -95,10 +125,18 @@ def finish_run(
         raise typer.Exit(EXIT_FAILED) from None
     stdout.print(summary_table(report))
     for model in report.models:
-        if model.load is not None and model.load.client_bound:
+        load = model.load
+        if load is not None and load.errors_by_status:
+            kinds = ", ".join(f"{n:,} {kind}" for kind, n in load.errors_by_status.items())
+            first = next(iter(load.error_samples.values()), "")
             stdout.print(
-                f"[yellow]{model.name}: client-bound.[/] {model.load.client_bound_reason} "
-                "Its latency and throughput partly measure this machine's load generator.",
+                f"[yellow]{escape(model.name)}: {kinds} failed requests.[/]"
+                + (f" First message: {escape(first[:200])}" if first else ""),
+                highlight=False,
+            )
+        if load is not None and load.verdict != "ok" and load.diagnosis:
+            stdout.print(
+                f"[yellow]{escape(model.name)}: {load.verdict}.[/] {escape(load.diagnosis)}",
                 highlight=False,
             )
     stdout.print(f"\n[bold]Recommendation[/]\n{report.recommendation.text}\n", highlight=False)

@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from modelmeter.cli._console import (
+    EXIT_FAILED,
     RichProgress,
     client_ceiling,
     configure_logging,
     console,
     friendly_errors,
 )
-from modelmeter.cli._output import check_out_dir, finish_run
+from modelmeter.cli._output import check_out_dir, finish_run, too_many_errors
 
 OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for report.html, report.md and report.json.")
@@ -58,6 +60,16 @@ def register(app: typer.Typer) -> None:
                 "nothing, write nothing.",
             ),
         ] = False,
+        max_error_rate: Annotated[
+            float,
+            typer.Option(
+                "--max-error-rate",
+                min=0.0,
+                max=1.0,
+                help="Share of failed requests of any target above which the run, its report "
+                "written, exits 1 (0.05 = 5%).",
+            ),
+        ] = 0.05,
         no_preflight: Annotated[
             bool,
             typer.Option(
@@ -111,3 +123,8 @@ def register(app: typer.Typer) -> None:
             if store is not None:
                 store.close()
         finish_run(result, out, db, store=not no_store, replace=resume is not None)
+        failing = too_many_errors(result.report, max_error_rate)
+        for line in failing:
+            console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        if failing:
+            raise typer.Exit(EXIT_FAILED)

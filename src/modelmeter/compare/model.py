@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelmeter._money import Money
+from modelmeter.results import Interval
 
 __all__ = [
     "CHECKS",
@@ -113,7 +114,7 @@ class LatencyComparison(_Model):
     """P95 response time of the two load phases, and the SLA limit it is held against.
 
     Two runs' latency samples are not paired (different requests at different moments), so
-    there is no paired test; the rule is a relative tolerance plus the SLA limit.
+    there is no paired test; the rule is a relative tolerance plus disjoint P95 intervals.
     """
 
     baseline_p95_ms: float = Field(description="BASELINE's P95 response time, ms.")
@@ -128,6 +129,18 @@ class LatencyComparison(_Model):
     )
     beyond_tolerance: bool = Field(description="The P95 rose by more than the tolerance.")
     breaks_sla: bool = Field(description="NEW's P95 is above sla_p95_ms.")
+    baseline_p95_ci: Interval | None = Field(default=None, description="BASELINE's P95 interval.")
+    new_p95_ci: Interval | None = Field(default=None, description="NEW's P95 interval.")
+    real: bool = Field(
+        default=True,
+        description="NEW's P95 interval lies wholly above BASELINE's (without intervals: the "
+        "P95 rose).",
+    )
+    inconclusive: str = Field(
+        default="",
+        description="Why the latency check says nothing: a load phase the target did not pace "
+        "alone (host busy, client-bound, saturated), per run; empty when conclusive.",
+    )
 
 
 class ModelFigures(_Model):

@@ -15,6 +15,7 @@ from typing import Any
 
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, run_plan
+from modelmeter.load.host import busy_before, cpu_times, host_reading
 from modelmeter.load.multiprocess import run_plan_in_processes
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import OutcomeRecorder
@@ -137,7 +138,9 @@ async def _measure_level(
     outcomes = OutcomeRecorder(keep_predictions=False)
     state.current = outcomes
     total = plan.max_requests if plan.mode == "concurrency" else expected_arrivals(plan)
+    quiet = await busy_before()
     listener.begin(f"{target.name}: {label}", total)
+    host_start = cpu_times()
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     tick: OnOutcome = listener.tick
     cpu_percent: float | None = None
@@ -164,10 +167,12 @@ async def _measure_level(
         if wall > 0:
             cpu_percent = 100 * (time.process_time() - cpu_before) / wall
     listener.end()
+    host = host_reading(quiet, host_start, cpu_times())
     if target.kind == "python":
-        # An in-process target runs the model on the generator's CPU: the share says nothing.
-        cpu_percent = None
-    summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps)
+        # An in-process target runs the model on the generator's CPU: the share says nothing,
+        # and the ceiling calibrated over HTTP does not apply to it.
+        cpu_percent, client_ceiling_rps = None, None
+    summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps, host)
     response = summary.response_time_ms
     llm = summary.load.llm
     result = PointResult(

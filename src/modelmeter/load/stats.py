@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from modelmeter.load.host import HostReading
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import Distribution, MeasuredStats, OutcomeRecorder, measured_stats
+from modelmeter.load.recorder.recorder import error_key
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.results import Interval, LatencySummary, LlmLoadMetrics, LoadResult
 
@@ -27,6 +29,11 @@ CLIENT_BOUND_CPU_PERCENT = 80.0
 # Throughput at this share of the ceiling `modelmeter calibrate` measured on this host is near
 # what the client can drive at all.
 NEAR_CEILING_SHARE = 0.7
+# Other work on the host: this share of all cores busy just before the phase, or this much steal.
+HOST_BUSY_PERCENT = 25.0
+HOST_STEAL_PERCENT = 10.0
+# Open loop: delivering less than this share of the offered rate means the target saturated.
+DELIVERED_SHARE = 0.9
 
 
 def summarize_distribution(values: Distribution) -> LatencySummary | None:
@@ -112,31 +119,80 @@ class PhaseSummary:
     measured: MeasuredStats
 
 
+def _error_details(
+    outcomes: OutcomeRecorder | Iterable[Outcome],
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Failed measured requests by kind and HTTP status, and the first message of each."""
+    if isinstance(outcomes, OutcomeRecorder):
+        return dict(outcomes.error_counts), dict(outcomes.error_samples)
+    counts: dict[str, int] = {}
+    samples: dict[str, str] = {}
+    for o in outcomes:
+        if o.error is None or o.warmup or o.cooldown:
+            continue
+        key = error_key(o.error, o.error_detail)
+        counts[key] = counts.get(key, 0) + 1
+        samples.setdefault(key, o.error_detail or "")
+    return counts, samples
+
+
+def _host_busy(host: HostReading | None) -> str:
+    if host is None:
+        return ""
+    parts = []
+    if host.busy_before_percent is not None and host.busy_before_percent >= HOST_BUSY_PERCENT:
+        parts.append(
+            f"other processes kept {host.busy_before_percent:.0f}% of the {host.cores} cores busy "
+            "just before the phase"
+        )
+    if host.steal_percent is not None and host.steal_percent >= HOST_STEAL_PERCENT:
+        parts.append(f"the hypervisor took {host.steal_percent:.0f}% of the CPU time (steal)")
+    if not parts:
+        return ""
+    load = f" (load average {host.load_average:.1f})" if host.load_average is not None else ""
+    return (
+        "Host busy: " + " and ".join(parts) + load + ", so latency and throughput are slower "
+        "than on a quiet host."
+    )
+
+
 def summarize_phase(
     outcomes: OutcomeRecorder | Iterable[Outcome],
     plan: LoadPlan,
     client_cpu_percent: float | None = None,
     client_ceiling_rps: float | None = None,
+    host: HostReading | None = None,
 ) -> PhaseSummary:
     """Statistics over the measured window: requests intended after the warm-up and before the
-    cool-down.
+    cool-down, and what set the pace (the verdict).
 
     The window runs from the first measured request's intended send time to the last answer;
     throughput counts successful answers only. Percentiles are over successful answers (exact,
-    or from a histogram for very long runs); errors are counted by kind.
+    or from a histogram for very long runs); errors are counted by kind. Pass
+    ``client_cpu_percent`` None for an in-process target (the model runs on the generator's
+    CPU) and ``client_ceiling_rps`` None where the HTTP calibration does not apply.
     """
+    if not isinstance(outcomes, OutcomeRecorder):
+        outcomes = list(outcomes)  # read twice below
+    by_status, samples = _error_details(outcomes)
     stats = measured_stats(outcomes)
     duration_s = stats.duration_s
     service_summary = summarize_distribution(stats.service_ns)
     lag_summary = summarize_distribution(stats.lag_ns)
     reasons = []
+    cpu_low = client_cpu_percent is not None and client_cpu_percent < CLIENT_BOUND_CPU_PERCENT
+    lagged = ""
     if lag_summary is not None and service_summary is not None:
         threshold = max(CLIENT_BOUND_MIN_LAG_MS, CLIENT_BOUND_LAG_SHARE * service_summary.p50)
         if lag_summary.p99 > threshold:
-            reasons.append(
+            lagged = (
                 f"schedule lag P99 {lag_summary.p99:.2f} ms passed the "
                 f"{threshold:.2f} ms threshold."
             )
+            # With the generator mostly idle, late sends waited for the target (its
+            # connections were all busy): saturation, not a slow client.
+            if not cpu_low:
+                reasons.append(lagged)
     if client_cpu_percent is not None and client_cpu_percent >= CLIENT_BOUND_CPU_PERCENT:
         reasons.append(
             f"the load generator used {client_cpu_percent:.0f}% of a CPU core (threshold "
@@ -148,6 +204,25 @@ def summarize_phase(
             f"{throughput:,.0f} req/s is {throughput / client_ceiling_rps:.0%} of this host's "
             f"calibrated load-generation ceiling ({client_ceiling_rps:,.0f} req/s)."
         )
+    offered = plan.rate_rps if plan.mode != "concurrency" else None
+    busy = _host_busy(host)
+    verdict, diagnosis = "ok", ""
+    if busy:
+        verdict, diagnosis = "host busy", busy
+    elif reasons:
+        verdict = "client-bound"
+        diagnosis = "Client-bound: " + " ".join(reasons)
+    elif offered and throughput is not None and throughput < DELIVERED_SHARE * offered:
+        cpu = (
+            f", with the load generator at {client_cpu_percent:.0f}% of a core"
+            if client_cpu_percent is not None
+            else ""
+        )
+        verdict = "target saturated"
+        diagnosis = (
+            f"Target saturated at {throughput:,.1f} of {offered:,.1f} req/s offered{cpu}: the "
+            "target, not the client, set the pace."
+        )
     load = LoadResult(
         mode=plan.mode,
         concurrency=plan.concurrency if plan.mode == "concurrency" else None,
@@ -156,6 +231,8 @@ def summarize_phase(
         requests=stats.requests,
         completed=stats.completed,
         errors=stats.errors,
+        errors_by_status=by_status,
+        error_samples=samples,
         error_rate=(stats.requests - stats.completed) / stats.requests if stats.requests else 0.0,
         latency_histogram_ms=histogram_ms(stats.response_ns),
         service_time_ms=service_summary,
@@ -163,6 +240,12 @@ def summarize_phase(
         client_cpu_percent=client_cpu_percent,
         client_bound=bool(reasons),
         client_bound_reason=" ".join(r[0].upper() + r[1:] for r in reasons),
+        offered_rps=offered,
+        host_busy_before_percent=host.busy_before_percent if host is not None else None,
+        host_steal_percent=host.steal_percent if host is not None else None,
+        host_load_average=host.load_average if host is not None else None,
+        verdict=verdict,
+        diagnosis=diagnosis,
         llm=summarize_llm(stats, duration_s),
     )
     return PhaseSummary(

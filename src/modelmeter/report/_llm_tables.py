@@ -325,7 +325,7 @@ def _cost_table(report: Report) -> Table | None:
         Column("tokens", numeric=True),
         Column("total", numeric=True),
         Column("per request", numeric=True),
-        Column("per 1,000 requests", numeric=True),
+        Column("per 1,000 evaluated requests", numeric=True),
         Column("per 1M tokens", numeric=True),
         Column("per correct answer", numeric=True),
         Column("blended 3:1 per 1M", numeric=True),

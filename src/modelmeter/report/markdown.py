@@ -235,6 +235,9 @@ def render_markdown(report: Report) -> str:
     out += _facts(view.facts)
     if report.interrupted:
         out += ["", f"> **Interrupted run:** {INTERRUPTED_BANNER}"]
+    if view.diagnoses:
+        out += ["", "> **Load phases the target did not pace alone:**"]
+        out += [f"> - {escape(name)}: {escape(text)}" for name, text in view.diagnoses]
 
     out += ["", "## Recommendation", ""]
     out += [

@@ -73,6 +73,16 @@ class LoadResult(ResultModel):
     requests: int
     completed: int
     errors: dict[str, int] = Field(default_factory=dict, description="Failed requests by kind.")
+    errors_by_status: dict[str, int] = Field(
+        default_factory=dict,
+        description="Failed requests by kind, HTTP status failures by their status "
+        "('http_status 401').",
+    )
+    error_samples: dict[str, str] = Field(
+        default_factory=dict,
+        description="The first error message of each key of errors_by_status (500 characters "
+        "at most).",
+    )
     error_rate: float
     latency_histogram_ms: list[tuple[float, int]] = Field(
         default_factory=list,
@@ -92,6 +102,26 @@ class LoadResult(ResultModel):
     client_bound_reason: str = Field(
         default="", description="Why the run is marked client-bound, with the figures."
     )
+    offered_rps: float | None = Field(
+        default=None, description="Open loop: the arrival rate offered (None in a closed loop)."
+    )
+    host_busy_before_percent: float | None = Field(
+        default=None,
+        description="Share of all cores busy in a quiet moment just before the phase: other "
+        "processes' work (Linux; None elsewhere).",
+    )
+    host_steal_percent: float | None = Field(
+        default=None, description="CPU time the hypervisor gave to other guests during the phase."
+    )
+    host_load_average: float | None = Field(
+        default=None, description="The host's 1-minute load average at the end of the phase."
+    )
+    verdict: Literal["ok", "host busy", "client-bound", "target saturated"] = Field(
+        default="ok",
+        description="What set the pace: the target (ok), other work on the host, the load "
+        "generator, or the target's capacity below the offered rate.",
+    )
+    diagnosis: str = Field(default="", description="The verdict in a sentence, with the figures.")
     llm: LlmLoadMetrics | None = Field(
         default=None, description="Streaming LLM metrics, when the target streams tokens."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
@@ -129,6 +130,24 @@ class Spec(SpecModel):
                 "load.search looks for the highest rate that meets the SLA, so objectives.sla "
                 "needs a latency or error-rate limit (p95_ms, p99_ms, ttft_p95_ms, itl_p95_ms "
                 "or max_error_rate)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_workload(self) -> Spec:
+        """The business case and the capacity plan must plan for the same traffic."""
+        capacity, business = self.capacity, self.business
+        if capacity is None or business is None or capacity.average_rps is None:
+            return self
+        seconds = capacity.hours_per_month * 3600
+        implied = Decimal(repr(capacity.average_rps)) * seconds
+        declared = business.monthly_requests
+        if abs(declared - implied) > implied * Decimal("0.05"):
+            raise ValueError(
+                f"business.monthly_requests ({declared:,.0f}) and capacity.average_rps "
+                f"({capacity.average_rps:g} req/s × {capacity.hours_per_month:g} h = "
+                f"{implied:,.0f} a month) describe different workloads; declare one volume "
+                "(within 5%) so that the business case and the capacity plan agree"
             )
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from modelmeter._exceptions import HTTPStatusFailure, SpecError, TargetError
+from modelmeter._exceptions import HTTPStatusFailure, PreflightFailed, TargetError
 from modelmeter._net import display_url
 from modelmeter.data.sample import Sample
 from modelmeter.spec import TargetSpec
@@ -18,19 +18,6 @@ from modelmeter.targets.base import Target
 __all__ = ["PreflightFailed", "preflight"]
 
 _BODY_SHOWN = 160
-
-
-class PreflightFailed(SpecError):
-    """A target did not answer its preflight request; ``failures`` has one line per target."""
-
-    def __init__(self, failures: Sequence[str]) -> None:
-        self.failures = list(failures)
-        count = len(self.failures)
-        head = f"{count} target{'s' if count != 1 else ''} did not answer the preflight request"
-        super().__init__(
-            f"{head} (nothing was measured; --no-preflight measures anyway):\n  "
-            + "\n  ".join(self.failures)
-        )
 
 
 def _what_failed(exc: Exception) -> str:

@@ -75,6 +75,13 @@ def _capacity(decided: Decided, spec: Spec, plans: ProductionPlans) -> None:
     chosen = _chosen(decided)
     if chosen is None:
         return
+    if chosen.cost.basis == "api":
+        # A hosted API has no replicas, instances or autoscaler of ours to size.
+        plans.notes.append(
+            f"No capacity plan: {chosen.name} is a hosted API priced per token or request, so "
+            "there are no replicas or instances to size."
+        )
+        return
     capacity = _per_replica(chosen)
     if capacity is None:
         plans.notes.append(f"No capacity plan: {chosen.name} has no measured throughput.")

@@ -373,7 +373,7 @@ def llm_cost_breakdown(
         per_1000 = _CONTEXT.multiply(per_request, _THOUSAND)
         explanation.append(
             f"per request = {_money(total, currency)} / {usage.requests:,} = "
-            f"{_money(per_request, currency)}; per 1,000 requests = "
+            f"{_money(per_request, currency)}; per 1,000 evaluated requests = "
             f"{_money(per_1000, currency)}"
         )
     else:

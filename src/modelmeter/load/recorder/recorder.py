@@ -60,6 +60,15 @@ from modelmeter.load.recorder.spill import (
 __all__ = ["OutcomeRecorder", "measured_stats"]
 
 
+def error_key(kind: str, detail: str | None) -> str:
+    """``kind``, or for an HTTP status failure ``http_status NNN`` read from its message."""
+    if kind == ErrorKind.HTTP_STATUS and detail and detail.startswith("HTTP "):
+        status = detail[5:8]
+        if status.isdigit():
+            return f"{kind} {status}"
+    return str(kind)
+
+
 class OutcomeRecorder:
     """A list-like sink for the load engine that keeps outcomes as columns, mostly on disk.
 
@@ -100,6 +109,10 @@ class OutcomeRecorder:
         self._samples = Interner("sample id", CODE_LIMITS["sample"])
         self._targets = Interner("target", CODE_LIMITS["sample"])
         self._error_codes = self._errors.codes
+        # Failed measured requests by kind and HTTP status, with the first message of each:
+        # what a user needs to see why a target failed (kept apart from the hot path's columns).
+        self.error_counts: dict[str, int] = {}
+        self.error_samples: dict[str, str] = {}
         self._source_codes = self._sources.codes
         self._sample_codes = self._samples.codes
         self._target_codes = self._targets.codes
@@ -161,6 +174,11 @@ class OutcomeRecorder:
         else:
             found = self._error_codes.get(error)
             error_code = self._errors.add(error) if found is None else found
+            if not o.warmup and not o.cooldown:
+                key = error_key(error, detail)
+                self.error_counts[key] = self.error_counts.get(key, 0) + 1
+                if key not in self.error_samples:
+                    self.error_samples[key] = detail or ""
         source = o.token_source
         if source is None:
             source_code = 0

@@ -178,10 +178,19 @@ def _load_facts(model: ModelResult) -> tuple[tuple[str, str], ...]:
         ),
         (
             "Errors by kind",
-            ", ".join(f"{kind}: {fmt.integer(n)}" for kind, n in sorted(load.errors.items()))
+            ", ".join(
+                f"{kind}: {fmt.integer(n)}"
+                for kind, n in sorted((load.errors_by_status or load.errors).items())
+            )
             or "none",
         ),
     ]
+    rows += [
+        (f"First {kind} message", message[:300])
+        for kind, message in sorted(load.error_samples.items())
+    ]
+    if load.verdict != "ok" or load.host_busy_before_percent is not None:
+        rows.append(("What set the pace", load.diagnosis or "the target (verdict ok)"))
     return tuple(rows)
 
 

@@ -289,5 +289,10 @@ def view(report: Report) -> ReportView:
         definitions=tuple(report.definitions.items()),
         notes=tuple(report.notes),
         client_bound=tuple(m.name for m in report.models if m.load and m.load.client_bound),
+        diagnoses=tuple(
+            (m.name, m.load.diagnosis)
+            for m in report.models
+            if m.load is not None and m.load.verdict != "ok" and m.load.diagnosis
+        ),
         llm=has_llm(report),
     )

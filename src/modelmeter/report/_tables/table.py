@@ -107,5 +107,7 @@ class ReportView:
     notes: tuple[str, ...] = field(default_factory=tuple)
     client_bound: tuple[str, ...] = field(default_factory=tuple)
     """Names of the models whose load generator could not keep up."""
+    diagnoses: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """(model, diagnosis) of each load phase the target did not pace alone (verdict not ok)."""
     llm: bool = False
     """Some model streamed tokens: the summary has TTFT, ITL and output tokens/s columns."""
