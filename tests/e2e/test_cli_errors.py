@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -148,3 +151,93 @@ def test_check_builds_every_target_and_sends_nothing(tmp_path: Path) -> None:
     message = " ".join(result.stderr.split())
     assert "ready to run: 2 items; targets echo (python) built; nothing was sent" in message
     assert not (tmp_path / "never").exists()
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """/key answers 401 with a JSON error; /shape answers 200 without the label field."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body = (
+            (401, b'{"error": {"message": "Invalid API key"}}')
+            if self.path == "/key"
+            else (200, b'{"result": {"class": "greet"}}')
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_targets_that_refuse_the_preflight_stop_the_run_with_one_line_each(
+    tmp_path: Path,
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        (tmp_path / "d.jsonl").write_text('{"text": "hi", "label": "greet"}\n', encoding="utf-8")
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(
+            "name: s\ndataset: {path: d.jsonl}\ntargets:\n"
+            f"  - {{name: keyed, kind: http, url: 'http://127.0.0.1:{port}/key'}}\n"
+            f"  - {{name: shaped, kind: http, url: 'http://127.0.0.1:{port}/shape', "
+            "response_path: label}\n"
+            "load: {mode: concurrency, concurrency: 1, duration_s: 1}\n",
+            encoding="utf-8",
+        )
+        started = time.monotonic()
+        result = modelmeter("run", str(spec), "--out", "out", "--no-store", cwd=tmp_path)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    err = " ".join(result.stderr.split())
+    assert "2 targets did not answer the preflight request (nothing was measured" in err
+    assert (
+        f"target 'keyed' at http://127.0.0.1:{port}/key: HTTP 401, body: "
+        '{"error": {"message": "Invalid API key"}}' in err
+    )
+    assert f"target 'shaped' at http://127.0.0.1:{port}/shape: protocol: " in err
+    assert "label" in err.split("target 'shaped'")[1]
+    assert not (tmp_path / "out").exists()
+    assert took < 60  # seconds, not a full run of errors (a loose bound: CI may be busy)
+
+
+def test_a_run_with_too_many_errors_writes_its_report_and_exits_1(tmp_path: Path) -> None:
+    # A model that fails on 3 of every 10 inputs: 30% of the load phase's requests fail.
+    (tmp_path / "flaky_model.py").write_text(
+        "def answer(text):\n"
+        "    if text.startswith('bad'):\n"
+        "        raise ValueError('cannot read ' + text)\n"
+        "    return 'ok'\n",
+        encoding="utf-8",
+    )
+    rows = [
+        f'{{"text": "{"bad" if i % 10 < 3 else "good"} {i}", "label": "ok"}}' for i in range(10)
+    ]
+    (tmp_path / "d.jsonl").write_text("\n".join(rows[3:] + rows[:3]) + "\n", encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: s\ndataset: {path: d.jsonl}\ntargets:\n"
+        "  - {name: flaky, kind: python, function: 'flaky_model:answer'}\n"
+        "load: {mode: concurrency, concurrency: 1, duration_s: 0.5}\n",
+        encoding="utf-8",
+    )
+    result = modelmeter("run", str(spec), "--out", "out", "--no-store", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out" / "report.json").is_file()
+    err = " ".join(result.stderr.split())
+    assert "flaky: " in err and "above the 5% allowed by --max-error-rate" in err
+    assert "model; e.g. " in err and "cannot read bad" in err
+    looser = modelmeter(
+        "run", str(spec), "--out", "out2", "--no-store", "--max-error-rate", "0.5", cwd=tmp_path
+    )
+    assert looser.returncode == 0, looser.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,39 @@ def test_two_load_processes_merge_into_one_exact_schedule(tmp_path: Path, fault_
     model = result.report.models[0]
     assert model.load is not None and model.load.requests == 50
     assert model.quality is not None and model.quality.accuracy == 1.0
+
+
+def test_an_open_loop_phase_prices_an_upper_bound_not_the_capacity(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": f"r{i}", "text": f"msg {i}", "label": f"MSG {i}"} for i in range(20)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    def spec(load: dict[str, object]) -> Any:
+        return parse_spec(
+            {
+                "name": "cost basis",
+                "dataset": {"path": str(data)},
+                "targets": [
+                    {
+                        "name": "upper",
+                        "kind": "python",
+                        "function": "tests.integration.test_runner:shout",
+                        "pricing": {"kind": "instance", "price_per_hour": "1", "currency": "EUR"},
+                    }
+                ],
+                "load": load,
+            },
+            path=tmp_path / "spec.yaml",
+        )
+
+    offered = modelmeter.run(spec({"mode": "constant", "rate_rps": 50, "duration_s": 0.4}))
+    [model] = offered.report.models
+    assert model.cost.at_capacity is False
+    assert "Not at capacity: the throughput is what one open-loop phase at 50 req/s" in (
+        model.cost.explanation
+    )
+    assert "is an upper bound: measured at an offered open-loop rate" in (
+        offered.report.recommendation.text
+    )
+    closed = modelmeter.run(spec({"mode": "concurrency", "concurrency": 2, "duration_s": 0.3}))
+    assert closed.report.models[0].cost.at_capacity is True

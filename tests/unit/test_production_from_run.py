@@ -38,7 +38,11 @@ def test_replicas_and_monthly_cost_from_the_measured_throughput(tmp_path: Path) 
     # ceil(250 × 1.2 / 100 req/s) = 3 replicas × 0.5 EUR/h × 730 h = 1,095 EUR a month.
     assert plans.capacity.replicas == 3
     assert plans.capacity.monthly_cost == Decimal("1095")
-    assert plans.capacity.source == "throughput"
+    # b's throughput was measured with its figures meeting the SLA, and the plan says so.
+    assert plans.capacity.source == "throughput_within_sla"
+    beyond = [model_result("a", 0.9, 10.0, "1"), model_result("b", 0.9, 5.0, "1", within_sla=False)]
+    unchecked = production_plans(Decided.from_report(_report(beyond, "b")), spec)  # type: ignore[arg-type]
+    assert unchecked.capacity is not None and unchecked.capacity.source == "throughput"
     # Same cost per 1,000 requests and accuracy: no lift and no extra cost.
     assert any("Switching from a to b" in note for note in plans.notes)
 

@@ -12,8 +12,15 @@ from rich.table import Table
 from modelmeter.cli._console import EXIT_FAILED, EXIT_INTERRUPTED, console, stdout
 
 if TYPE_CHECKING:
-    from modelmeter.results import Report
+    from modelmeter.results import ModelResult, Report
     from modelmeter.study import RunResult
+
+
+def _sla_word(model: ModelResult) -> str:
+    if model.sla.met:
+        return "met"
+    unmeasured = model.quality is None and model.latency_ms is None and model.task_score is None
+    return "not measured" if unmeasured else "missed"
 
 
 def summary_table(report: Report) -> Table:
@@ -39,9 +46,7 @@ def summary_table(report: Report) -> Table:
             else "–"
         )
         star = " ★" if model.name in report.pareto else ""
-        table.add_row(
-            model.name + star, f1, p95, rps, errors, money, "met" if model.sla.met else "missed"
-        )
+        table.add_row(model.name + star, f1, p95, rps, errors, money, _sla_word(model))
     return table
 
 

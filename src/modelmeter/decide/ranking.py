@@ -40,6 +40,8 @@ def _figures_text(model: ModelResult, position: int, objectives: Objectives) -> 
         cost = f"cost {fmt_cost(item.cost, model.cost.currency)} {per}"
         if model.cost.within_sla is False:
             cost += " (at a throughput beyond the SLA)"
+        if model.cost.at_capacity is False:
+            cost += " (an upper bound: not at capacity)"
     return [quality, latency, cost]
 
 

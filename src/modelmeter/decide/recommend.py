@@ -160,9 +160,19 @@ def _caveats_text(models: Sequence[ModelResult], metric: str) -> str:
         for m in models
         if m.cost.per_1000_requests is not None and m.cost.within_sla is False
     ]
+    upper = [
+        m.name
+        for m in models
+        if m.cost.per_1000_requests is not None and m.cost.at_capacity is False
+    ]
     parts = []
     if missing:
         parts.append(f"Missing figures count as the worst value: {'; '.join(missing)}.")
+    if upper:
+        parts.append(
+            f"The cost of {join_words(upper)} is an upper bound: measured at an offered "
+            "open-loop rate, not at capacity."
+        )
     if optimistic:
         parts.append(
             f"The cost of {join_words(optimistic)} uses a throughput measured beyond the SLA, so "

@@ -47,6 +47,10 @@ Quantity = Money
 
 _SOURCE_WORDS: dict[str, str] = {
     "sla_search": "the highest arrival rate that met the SLA in the SLA search",
+    "throughput_within_sla": (
+        "the throughput of the load phase, whose latency and errors met the SLA (one load "
+        "level, not the highest rate that would)"
+    ),
     "throughput": (
         "the throughput measured without an SLA check, so latency at this rate was not held to "
         "a limit and the plan may be optimistic"

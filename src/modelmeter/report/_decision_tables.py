@@ -65,6 +65,7 @@ _HOLM_DEFINITIONS = ("holm",)
 
 _SOURCE_WORDS = {
     "sla_search": "the highest arrival rate that met the SLA (SLA search)",
+    "throughput_within_sla": "the load phase's throughput, whose figures met the SLA",
     "throughput": "the throughput measured without an SLA check, so the plan may be optimistic",
 }
 

@@ -35,6 +35,12 @@ class CostResult(BaseModel):
         default=None,
         description="Instance pricing: whether the throughput used was measured within the SLA.",
     )
+    at_capacity: bool | None = Field(
+        default=None,
+        description="Instance pricing: whether the throughput is the target's capacity (a "
+        "closed-loop phase, a sweep or an SLA search), not an offered open-loop rate it kept up "
+        "with (then the cost is an upper bound); None for API pricing.",
+    )
 
 
 class CostLine(ResultModel):

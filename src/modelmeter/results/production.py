@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-CapacitySource = Literal["sla_search", "throughput"]
+CapacitySource = Literal["sla_search", "throughput_within_sla", "throughput"]
 
 
 class CapacityPlan(BaseModel):
@@ -32,7 +32,8 @@ class CapacityPlan(BaseModel):
     per_replica_rps: float = Field(description="Requests per second one replica carries.")
     source: CapacitySource = Field(
         description="Where per_replica_rps comes from: 'sla_search' (highest rate within the "
-        "SLA) or 'throughput' (measured without an SLA check)."
+        "SLA), 'throughput_within_sla' (the load phase's throughput, whose figures met the "
+        "SLA) or 'throughput' (measured without an SLA check, or beyond the SLA)."
     )
     peak_rps: float = Field(description="Peak request rate planned for, in requests per second.")
     headroom: float = Field(description="Spare capacity on top of the peak, as a share of it.")

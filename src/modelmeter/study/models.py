@@ -7,7 +7,7 @@ from modelmeter.economics import cost_per_1000_requests
 from modelmeter.economics.catalogue import Catalogue
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.stats import summarize_phase
-from modelmeter.results import CostResult, ModelResult, SlaCheck
+from modelmeter.results import CostResult, LoadResult, ModelResult, SlaCheck
 from modelmeter.spec import Spec, TargetSpec
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
 from modelmeter.study.phases import Measured
@@ -63,6 +63,7 @@ def model_result(
         input_tokens=stats.input_tokens if stats else None,
         output_tokens=stats.output_tokens if stats else None,
     )
+    cost = _capacity_basis(cost, spec, measured, phase.load if phase is not None else None)
     # Checked with everything known: the cost limit, and for LLM runs the pooled score.
     sla = check_sla(
         provisional.model_copy(update={"cost": cost}),
@@ -73,6 +74,30 @@ def model_result(
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
     return provisional.model_copy(update={"cost": cost, "sla": sla})
+
+
+def _capacity_basis(
+    cost: CostResult, spec: Spec, measured: Measured, load: LoadResult | None
+) -> CostResult:
+    """Say whether a self-hosted cost rests on the target's capacity.
+
+    A closed loop, a sweep or an SLA search drives the target as fast as it goes (within the
+    SLA where one is set). One open-loop phase only shows the target kept up with the rate
+    offered: the cost per 1,000 requests at that rate is an upper bound, not the cost.
+    """
+    if cost.basis != "instance" or cost.per_1000_requests is None:
+        return cost
+    single_open_loop = spec.load.mode != "concurrency" and measured.load.series is None
+    saturated = load is not None and load.verdict == "target saturated"
+    if not single_open_loop or saturated:
+        return cost.model_copy(update={"at_capacity": True})
+    offered = f"{spec.load.rate_rps:g} req/s" if spec.load.rate_rps else "the offered rate"
+    note = (
+        f" Not at capacity: the throughput is what one open-loop phase at {offered} offered, "
+        "so this is an upper bound; a closed-loop phase, a sweep or load.search measures "
+        "the capacity."
+    )
+    return cost.model_copy(update={"at_capacity": False, "explanation": cost.explanation + note})
 
 
 def _with_tasks(

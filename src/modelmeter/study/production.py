@@ -20,6 +20,7 @@ from modelmeter.production.capacity import plan_capacity
 from modelmeter.results import (
     BusinessCase,
     CapacityPlan,
+    CapacitySource,
     Interval,
     ModelResult,
     PairComparison,
@@ -62,12 +63,13 @@ def _chosen(decided: Decided) -> ModelResult | None:
     return next((m for m in decided.models if m.name == decided.chosen), None)
 
 
-def _per_replica(model: ModelResult) -> tuple[float, str] | None:
+def _per_replica(model: ModelResult) -> tuple[float, CapacitySource] | None:
     sweep = model.sweep
     if sweep is not None and sweep.kind == "sla_search" and sweep.best is not None:
         return sweep.best.value, "sla_search"
     if model.throughput_rps:
-        return model.throughput_rps, "throughput"
+        within = model.cost.within_sla is True
+        return model.throughput_rps, "throughput_within_sla" if within else "throughput"
     return None
 
 
@@ -101,7 +103,7 @@ def _capacity(decided: Decided, spec: Spec, plans: ProductionPlans) -> None:
     try:
         plans.capacity = plan_capacity(
             rate,
-            source="sla_search" if source == "sla_search" else "throughput",
+            source=source,
             peak_rps=section.peak_rps,
             headroom=section.headroom,
             min_replicas=section.min_replicas,

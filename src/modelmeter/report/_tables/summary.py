@@ -82,6 +82,14 @@ def has_llm(report: Report) -> bool:
     return any(m.load is not None and m.load.llm is not None for m in report.models)
 
 
+def _sla_cell(model: ModelResult) -> str:
+    """yes / no, or "not measured" for a model with no figure at all (an interrupted run)."""
+    unmeasured = model.quality is None and model.latency_ms is None and model.task_score is None
+    if not model.sla.met and unmeasured:
+        return "not measured"
+    return fmt.yes_no(model.sla.met)
+
+
 def summary(report: Report) -> Table:
     d = report
     llm = has_llm(report)
@@ -135,7 +143,7 @@ def summary(report: Report) -> Table:
                     *(_llm_summary_cells(model) if llm else ()),
                     _errors(model),
                     fmt.money(model.cost.per_1000_requests, model.cost.currency),
-                    fmt.yes_no(model.sla.met),
+                    _sla_cell(model),
                     "★" if model.name in frontier else "",
                 ),
                 color=color,
