@@ -85,11 +85,8 @@ class Noise:
             verdict = "not significant" if not pair.distinguishable else "significant"
             return f"paired test {verdict}, Holm {p}"
         if a.quality_ci is not None and b.quality_ci is not None:
-            return (
-                "intervals overlap"
-                if _overlap(a.quality_ci, b.quality_ci)
-                else ("intervals do not overlap")
-            )
+            overlap = _overlap(a.quality_ci, b.quality_ci)
+            return "intervals overlap" if overlap else "intervals do not overlap"
         return "equal figures" if a.quality == b.quality else "no interval to test"
 
     def same_p95(self, a: Figures, b: Figures) -> bool:

@@ -154,7 +154,8 @@ def _step_net_value(items: list[Figures], context: Context, outcome: Outcome) ->
             return (1, worth)
         return (2, worth - cost)
 
-    outcome.values = {i.name: float(key(i)[1]) for i in items if key(i)[0] == 2 or (key(i)[0] == 1)}
+    # Only true net values: a model without a cost has no net value to show.
+    outcome.values = {i.name: float(key(i)[1]) for i in items if key(i)[0] == 2}
     best = max(key(i) for i in items)
     kept = [i for i in items if key(i) == best]
     value = fmt_cost(context.value_per_correct, context.currency)
