@@ -342,6 +342,18 @@ def test_sla_met_then_missed_fails() -> None:
     assert _check(recovered, "sla")[0] == "pass"
 
 
+def test_a_latency_breach_on_a_busy_host_is_inconclusive_not_a_failure() -> None:
+    slow = model("m", sla_met=False, violations=["P95 250 ms > 200 ms"], verdict="host busy")
+    result = compare_reports(report(BASE_RUN, [model("m")]), report(NEW_RUN, [slow]))
+    status, message = _check(result, "sla")
+    assert status == "skip" and message.startswith("inconclusive: the SLA is missed in NEW")
+    assert "NEW (Host busy: figures.)" in message and result.passed
+    # A quality breach is the model's, whatever the host did.
+    worse = model("m", sla_met=False, violations=["quality 0.7 < 0.8"], verdict="host busy")
+    failed = compare_reports(report(BASE_RUN, [model("m")]), report(NEW_RUN, [worse]))
+    assert _check(failed, "sla")[0] == "fail" and not failed.passed
+
+
 def test_budget_breach_in_new_fails() -> None:
     over = model("m", monthly=budget("1250.00", "1000"))
     result = compare_reports(report(BASE_RUN, [model("m")]), report(NEW_RUN, [over]))

@@ -12,7 +12,8 @@ the two runs' P95 intervals do not overlap — *and* larger than the relative to
 beyond the tolerance that the intervals do not confirm is a warning. A run whose load phase the
 target did not pace alone (host busy, client-bound, target saturated) says nothing about the
 target's latency: the latency check is inconclusive and neither passes nor fails. An SLA met in
-BASELINE and missed in NEW fails, and so does a NEW monthly cost above its budget.
+BASELINE and missed in NEW fails (inconclusive, too, when only timing limits broke and a phase
+was unpaced), and so does a NEW monthly cost above its budget.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from dataclasses import dataclass
 
 from modelmeter._exceptions import CompareError
 from modelmeter._money import format_money
-from modelmeter.compare.latency import LATENCY_RULE, latency_check, latency_comparison
+from modelmeter.compare.latency import (
+    LATENCY_RULE,
+    latency_check,
+    latency_comparison,
+    unpaced_runs,
+)
 from modelmeter.compare.model import (
     Check,
     CheckStatus,
@@ -34,6 +40,7 @@ from modelmeter.compare.model import (
     QualityVerdict,
 )
 from modelmeter.results import Interval, ItemResults, ModelResult, PairComparison, Report
+from modelmeter.spec.sla import LIMIT_LABELS
 from modelmeter.stats import (
     HOLM,
     PairedProportionTest,
@@ -440,8 +447,29 @@ def _violations(model: ModelResult) -> str:
     return "; ".join(model.sla.violations) or "no violation recorded"
 
 
+# Limits whose figures move with the host as well as the model (the cost per 1,000 requests of a
+# self-hosted model is a price over a measured throughput).
+_TIMED = tuple(label for name, label in LIMIT_LABELS.items() if name.endswith("_ms"))
+
+
+def _timing_only(model: ModelResult) -> bool:
+    """Whether every SLA violation of ``model`` is a latency (or self-hosted cost) limit."""
+    timed = _TIMED + (("cost per 1,000 requests",) if model.cost.basis == "instance" else ())
+    return bool(model.sla.violations) and all(
+        violation.startswith(timed) for violation in model.sla.violations
+    )
+
+
 def _sla_check(pair: _Pair) -> Check:
     base, cand = pair.baseline.sla, pair.new.sla
+    why = unpaced_runs(pair.baseline, pair.new)
+    if base.met and not cand.met and why and _timing_only(pair.new):
+        return Check(
+            name="sla",
+            status="skip",
+            message=f"inconclusive: the SLA is missed in NEW ({_violations(pair.new)}) on timing "
+            f"alone, but the target did not pace a load phase alone: {why}",
+        )
     if base.met and not cand.met:
         return Check(
             name="sla",

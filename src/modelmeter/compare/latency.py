@@ -9,7 +9,7 @@ from __future__ import annotations
 from modelmeter.compare.model import Check, LatencyComparison
 from modelmeter.results import Interval, ModelResult
 
-__all__ = ["LATENCY_RULE", "latency_check", "latency_comparison"]
+__all__ = ["LATENCY_RULE", "latency_check", "latency_comparison", "unpaced", "unpaced_runs"]
 
 LATENCY_RULE = (
     "Latency has no paired test (two runs' requests are different requests at different "
@@ -20,7 +20,17 @@ LATENCY_RULE = (
 )
 
 
-def _unpaced(model: ModelResult) -> str:
+def unpaced_runs(baseline: ModelResult, new: ModelResult) -> str:
+    """Which run's load phase the target did not pace alone, and why; empty when both did."""
+    return "; ".join(
+        f"{run} ({text})"
+        for run, text in (("BASELINE", unpaced(baseline)), ("NEW", unpaced(new)))
+        if text
+    )
+
+
+def unpaced(model: ModelResult) -> str:
+    """Why ``model``'s load phase was not paced by the target alone, or empty."""
     load = model.load
     if load is None or load.verdict == "ok":
         return ""
@@ -41,11 +51,7 @@ def latency_comparison(
         real = cand.p95_ci.low > base.p95_ci.high
     else:
         real = cand.p95 > base.p95
-    unpaced = [
-        f"{run} ({text})"
-        for run, text in (("BASELINE", _unpaced(baseline)), ("NEW", _unpaced(new)))
-        if text
-    ]
+    reasons = unpaced_runs(baseline, new)
     return LatencyComparison(
         baseline_p95_ms=base.p95,
         new_p95_ms=cand.p95,
@@ -57,7 +63,7 @@ def latency_comparison(
         baseline_p95_ci=base.p95_ci,
         new_p95_ci=cand.p95_ci,
         real=real,
-        inconclusive="; ".join(unpaced),
+        inconclusive=reasons,
     )
 
 
