@@ -10,6 +10,7 @@ from modelmeter.results import (
     LatencySummary,
     LoadResult,
     ModelResult,
+    PairComparison,
     QualityResult,
     SlaCheck,
 )
@@ -63,4 +64,20 @@ def model_result(
             within_sla=within_sla,
         ),
         sla=SlaCheck(met=True),
+    )
+
+
+def paired_test(a: str, b: str, p: float, *, difference: float = 0.0) -> PairComparison:
+    """The run's McNemar test of ``a`` against ``b`` with this (Holm-adjusted) p-value;
+    significant when p ≤ 0.05."""
+    return PairComparison(
+        a=a,
+        b=b,
+        difference=difference,
+        interval=Interval(low=difference - 0.01, high=difference + 0.01, method="newcombe"),
+        p_value=p,
+        p_adjusted=p,
+        distinguishable=p <= 0.05,
+        method="mcnemar-exact",
+        items=1000,
     )

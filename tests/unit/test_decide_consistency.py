@@ -9,14 +9,12 @@ from modelmeter.decide import decide, inconsistencies, pareto_front, rank, recom
 from modelmeter.results import (
     Advice,
     HostFacts,
-    Interval,
     ModelResult,
-    PairComparison,
     Report,
     RouteChoiceResult,
 )
 from modelmeter.spec.objectives import Objectives
-from tests.unit._decide_models import model_result
+from tests.unit._decide_models import model_result, paired_test
 
 
 def _models() -> list[ModelResult]:
@@ -27,25 +25,10 @@ def _models() -> list[ModelResult]:
     ]
 
 
-def _pair(a: str, b: str, significant: bool) -> PairComparison:
-    p = 0.019 if significant else 1.0
-    return PairComparison(
-        a=a,
-        b=b,
-        difference=0.016,
-        interval=Interval(low=0.003, high=0.03, method="newcombe"),
-        p_value=p,
-        p_adjusted=p,
-        distinguishable=significant,
-        method="mcnemar-exact",
-        items=1080,
-    )
-
-
 COMPARISONS = [
-    _pair("base", "optimised", False),
-    _pair("base", "distilled", True),
-    _pair("optimised", "distilled", True),
+    paired_test("base", "optimised", 1.0, difference=0.001),
+    paired_test("base", "distilled", 0.019, difference=0.016),
+    paired_test("optimised", "distilled", 0.019, difference=0.015),
 ]
 
 

@@ -17,7 +17,7 @@ from modelmeter.decide.noise import figures_of
 from modelmeter.decide.pareto import ParetoPoint
 from modelmeter.results import Decision, Interval, ModelResult, PairComparison
 from modelmeter.spec.objectives import Objectives, Sla
-from tests.unit._decide_models import model_result
+from tests.unit._decide_models import model_result, paired_test
 
 RULE_PRIORITIES = ("quality", "latency", "cost", "balanced")
 
@@ -52,19 +52,7 @@ def _study(draw: st.DrawFn) -> tuple[list[ModelResult], list[PairComparison], Ob
     if draw(st.booleans()):
         for a, b in combinations(models, 2):
             significant = draw(st.booleans())
-            comparisons.append(
-                PairComparison(
-                    a=a.name,
-                    b=b.name,
-                    difference=0.0,
-                    interval=Interval(low=-0.01, high=0.01, method="exact"),
-                    p_value=0.01 if significant else 0.5,
-                    p_adjusted=0.01 if significant else 0.5,
-                    distinguishable=significant,
-                    method="mcnemar-exact",
-                    items=100,
-                )
-            )
+            comparisons.append(paired_test(a.name, b.name, 0.01 if significant else 0.5))
     limit = draw(st.one_of(st.none(), st.integers(2, 40).map(lambda v: v * 5.0)))
     objectives = Objectives(
         sla=Sla(p95_ms=limit),

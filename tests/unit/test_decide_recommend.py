@@ -18,7 +18,7 @@ from modelmeter.results import (
     SlaCheck,
 )
 from modelmeter.spec.objectives import Objectives, Sla
-from tests.unit._decide_models import model_result
+from tests.unit._decide_models import model_result, paired_test
 
 
 def _reference() -> list[ModelResult]:
@@ -37,21 +37,6 @@ def _recommend(
     decision = decide(models, objectives, comparisons)
     front = pareto_front(models, objectives.quality_metric)
     return recommend(models, decision, front, objectives, comparisons), decision
-
-
-def _pair(a: str, b: str, difference: float, significant: bool) -> PairComparison:
-    p = 0.01 if significant else 0.6
-    return PairComparison(
-        a=a,
-        b=b,
-        difference=difference,
-        interval=Interval(low=difference - 0.01, high=difference + 0.01, method="exact"),
-        p_value=p,
-        p_adjusted=p,
-        distinguishable=significant,
-        method="mcnemar-exact",
-        items=1000,
-    )
 
 
 def test_reference_scenario_every_priority_takes_distilled_and_says_why() -> None:
@@ -85,9 +70,9 @@ def test_priorities_differ_when_the_figures_do() -> None:
         model_result("c", 0.935, 40, "0.05", interval=(0.925, 0.945)),
     ]
     comparisons = [
-        _pair("a", "b", 0.02, True),
-        _pair("a", "c", 0.015, True),
-        _pair("b", "c", -0.005, False),
+        paired_test("a", "b", 0.01, difference=0.02),
+        paired_test("a", "c", 0.01, difference=0.015),
+        paired_test("b", "c", 0.6, difference=-0.005),
     ]
     decision = decide(models, Objectives(), comparisons)
     chosen = {c.priority: c.chosen for c in decision.choices}
@@ -127,9 +112,9 @@ def test_latency_first_takes_the_faster_model_inside_the_tolerance() -> None:
         model_result("distilled", 0.886, 3.3, "0.00000633", interval=(0.867, 0.903)),
     ]
     comparisons = [
-        _pair("base", "optimised", 0.001, False),
-        _pair("base", "distilled", 0.016, True),
-        _pair("optimised", "distilled", 0.015, True),
+        paired_test("base", "optimised", 0.6, difference=0.001),
+        paired_test("base", "distilled", 0.01, difference=0.016),
+        paired_test("optimised", "distilled", 0.01, difference=0.015),
     ]
     result, decision = _recommend(models, Objectives(priority="latency"), comparisons)
     assert decision.chosen == "distilled"

@@ -145,13 +145,12 @@ def _faster_variant(report: Report) -> list[Advice]:
     if best is None or not best.throughput_rps or best.cost.basis != "instance":
         return []
     metric = _metric(report)
-    best_ci = quality_interval(best, metric)
     out = []
     for model in report.models:
         if model is best or not model.throughput_rps or model.cost.basis != "instance":
             continue
         quality = quality_of(model, metric)
-        if quality is None or best_ci is None or not _same_quality_as(report, model, best):
+        if quality is None or not _same_quality_as(report, model, best):
             continue  # not tied with the best: a different trade-off, not a free gain
         speedup = model.throughput_rps / best.throughput_rps
         if speedup < _MIN_SPEEDUP:

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 def _sla_word(model: ModelResult) -> str:
     if model.sla.met:
         return "met"
-    unmeasured = model.quality is None and model.latency_ms is None and model.task_score is None
-    return "not measured" if unmeasured else "missed"
+    return "missed" if model.measured else "not measured"
 
 
 def summary_table(report: Report) -> Table:

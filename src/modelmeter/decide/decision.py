@@ -25,7 +25,7 @@ from decimal import Decimal
 from modelmeter.decide._facts import QUALITY_LABELS, check_names_and_currency
 from modelmeter.decide.noise import Figures, Noise, figures_of
 from modelmeter.decide.pareto import ParetoPoint, dominates
-from modelmeter.decide.rules import Context, Outcome, choose
+from modelmeter.decide.rules import Context, choose
 from modelmeter.decide.sla import sla_violations
 from modelmeter.results import Decision, ModelResult, PairComparison, PriorityChoice
 from modelmeter.spec.objectives import DEFAULT_VALUE_PER_CORRECT, Objectives
@@ -52,8 +52,9 @@ PRINCIPLE = (
     "other eligible model beats on every criterion. Then each priority applies its own rule, "
     "one criterion at a time, and a difference the measurement cannot tell from noise (a "
     "paired test that is not significant, overlapping P95 intervals) never decides: the next "
-    "criterion does. A model that is not chosen, and is not the best on quality, cannot change "
-    "the choice."
+    "criterion does. A model that breaks the SLA or is beaten on every criterion cannot change "
+    "the choice; nor can another model that is not chosen, unless it is the best on quality or "
+    "the only model beating another."
 )
 
 
@@ -171,7 +172,7 @@ def decide(
     priorities = [*PRIORITY_ORDER, *(["custom"] if objectives.weights is not None else [])]
     choices = []
     for priority in priorities:
-        outcome: Outcome = choose(priority, context)
+        outcome = choose(priority, context)
         order = _ranking(priority, eligible, noise, objectives, value, currency)
         choices.append(
             PriorityChoice(

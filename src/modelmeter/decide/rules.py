@@ -62,9 +62,8 @@ def _names(items: Sequence[Figures]) -> str:
     return join_words([item.name for item in items])
 
 
-def _cost_text(item: Figures, context: Context, amount: Decimal | None = None) -> str:
-    value = item.cost if amount is None else amount
-    return "unknown" if value is None else fmt_cost(value, context.currency)
+def _cost_text(item: Figures, context: Context) -> str:
+    return "unknown" if item.cost is None else fmt_cost(item.cost, context.currency)
 
 
 def _keep_extreme(
@@ -169,7 +168,7 @@ def _step_net_value(items: list[Figures], context: Context, outcome: Outcome) ->
         minus = " − unknown cost" if cost is None else f" − {fmt_cost(cost, context.currency)} cost"
         return f"{item.name} ({fmt_cost(worth, context.currency)} of answers{tied}{minus})"
 
-    ordered = sorted(items, key=lambda i: key(i), reverse=True)
+    ordered = sorted(items, key=key, reverse=True)
     outcome.steps.append(
         f"the highest net value per 1,000 requests, a correct answer counted at {value}: "
         f"{', '.join(shown(i) for i in ordered)}"

@@ -82,6 +82,12 @@ class ModelResult(ResultModel):
         "throughput.",
     )
 
+    @property
+    def measured(self) -> bool:
+        """Whether anything was measured: quality, a task score or latency (an interrupted run
+        can leave a model with none)."""
+        return not (self.quality is None and self.task_score is None and self.latency_ms is None)
+
 
 class HostFacts(ResultModel):
     python: str

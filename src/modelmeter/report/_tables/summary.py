@@ -84,8 +84,7 @@ def has_llm(report: Report) -> bool:
 
 def _sla_cell(model: ModelResult) -> str:
     """yes / no, or "not measured" for a model with no figure at all (an interrupted run)."""
-    unmeasured = model.quality is None and model.latency_ms is None and model.task_score is None
-    if not model.sla.met and unmeasured:
+    if not model.sla.met and not model.measured:
         return "not measured"
     return fmt.yes_no(model.sla.met)
 
