@@ -222,12 +222,16 @@ class MisbehavingSpec(TargetSettings):
 
     kind: Literal["misbehave"] = "misbehave"
     name: str = "m"
-    how: Literal["raise", "exit"]
+    how: Literal["raise", "exit", "fatal"]
     after: int = 5
 
 
 class UnexpectedBug(Exception):
     pass
+
+
+class FatalBug(BaseException):
+    """What the engine does not catch (an Exception costs one request, see below)."""
 
 
 class MisbehavingTarget:
@@ -247,6 +251,8 @@ class MisbehavingTarget:
         if self._answered > self._spec.after:
             if self._spec.how == "exit":
                 os._exit(3)  # a worker that dies without a word (killed, crashed)
+            if self._spec.how == "fatal":
+                raise FatalBug("not even an Exception: the run cannot go on")
             raise UnexpectedBug("not a TargetError: the run cannot go on")
         return Prediction(label=sample.input)
 
@@ -262,14 +268,32 @@ def _misbehaving(spec: MisbehavingSpec) -> MisbehavingTarget:
 def test_a_worker_whose_run_raises_stops_the_run_with_that_error() -> None:
     plan = LoadPlan(mode="concurrency", concurrency=2, duration_s=30.0)
     sink: list[Outcome] = []
-    with pytest.raises(UnexpectedBug, match="cannot go on"):
+    with pytest.raises(FatalBug, match="cannot go on"):
         asyncio.run(
             run_plan_in_processes(
-                MisbehavingSpec(how="raise"), SAMPLES, plan, processes=2, sink=sink
+                MisbehavingSpec(how="fatal"), SAMPLES, plan, processes=2, sink=sink
             )
         )
     assert multiprocessing.active_children() == []
     assert len(sink) >= 5  # what was answered before the failure came back
+
+
+def test_a_target_that_raises_on_an_answer_costs_that_request_not_the_run() -> None:
+    # A bug a plugin target (or ours) hits on some answers is a counted protocol error with its
+    # message, and the requests after it are still sent.
+    plan = LoadPlan(mode="concurrency", concurrency=2, duration_s=30.0, max_requests=20)
+    outcomes = asyncio.run(
+        run_plan_in_processes(MisbehavingSpec(how="raise"), SAMPLES, plan, processes=2)
+    )
+    assert len(outcomes) == 20
+    failed = [o for o in outcomes if not o.ok]
+    assert len(failed) == 20 - 2 * 5  # each worker's target answers its first 5
+    assert {o.error for o in failed} == {ErrorKind.PROTOCOL}
+    assert all(
+        o.error_detail == "unexpected UnexpectedBug reading the answer: not a TargetError: "
+        "the run cannot go on"
+        for o in failed
+    )
 
 
 def test_a_worker_that_dies_raises_worker_failed() -> None:
@@ -285,7 +309,7 @@ def test_a_progress_callback_that_raises_stops_the_run() -> None:
     def tick(outcome: Outcome) -> None:
         raise RuntimeError("progress display broke")
 
-    spec = MisbehavingSpec(how="raise", after=10**9)
+    spec = MisbehavingSpec(how="exit", after=10**9)
     with pytest.raises(RuntimeError, match="progress display broke"):
         asyncio.run(run_plan_in_processes(spec, SAMPLES, plan, processes=2, on_outcome=tick))
     assert multiprocessing.active_children() == []

@@ -8,12 +8,14 @@ piece with the receive time of each read. Works on asyncio and uvloop; never set
 """
 
 from modelmeter.client._client import HttpClient
+from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest
 from modelmeter.client._response import BodyListener, Response
 from modelmeter.client.sse import SseEvent, SseParser
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
     "BodyListener",
     "Endpoint",
     "HttpClient",

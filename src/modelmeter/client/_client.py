@@ -7,7 +7,7 @@ from collections import deque
 from types import TracebackType
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset
-from modelmeter.client._connection import Connection, Unanswered
+from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES, Connection, Unanswered
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest
 from modelmeter.client._response import BodyListener, Response
@@ -22,7 +22,9 @@ class HttpClient:
     Idle keep-alive connections are reused (most recently used first); when none is idle a new
     one is opened, up to ``max_connections`` (None: no limit), and beyond that requests queue
     until a connection is free. ``timeout_s`` bounds each request from the moment it is written
-    until its answer is complete, and separately bounds opening a connection.
+    until its answer is complete, and separately bounds opening a connection. An answer whose
+    body exceeds ``max_body_bytes`` (or whose headers exceed 256 KiB) fails with
+    `ProtocolFailure` and its connection is dropped.
 
     Every network failure is one of: `ConnectFailed` (refused, unreachable, TLS handshake
     failed, connect timed out), `RequestTimeout`, `ConnectionReset` (the peer closed or reset
@@ -39,6 +41,7 @@ class HttpClient:
         "_closed",
         "_idle",
         "_max",
+        "_max_body_bytes",
         "_open",
         "_timeout_s",
         "_waiters",
@@ -46,7 +49,12 @@ class HttpClient:
     )
 
     def __init__(
-        self, endpoint: Endpoint, *, timeout_s: float = 30.0, max_connections: int | None = None
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout_s: float = 30.0,
+        max_connections: int | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
@@ -55,6 +63,7 @@ class HttpClient:
         self.endpoint = endpoint
         self._timeout_s = timeout_s
         self._max = max_connections
+        self._max_body_bytes = max_body_bytes
         self._idle: list[Connection] = []
         self._all: set[Connection] = set()
         self._open = 0  # connected plus connecting
@@ -166,7 +175,7 @@ class HttpClient:
         try:
             async with asyncio.timeout(timeout_s) as deadline:
                 _, connection = await loop.create_connection(
-                    lambda: Connection(self, loop, timeout_s),
+                    lambda: Connection(self, loop, timeout_s, self._max_body_bytes),
                     endpoint.host,
                     endpoint.port,
                     ssl=endpoint.tls,

@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# A body longer than this fails its request (a server streaming without end would otherwise
+# fill memory within its timeout); targets may set their own limit.
+DEFAULT_MAX_BODY_BYTES = 16 << 20
+# Servers send a few hundred bytes of headers; this much is a broken or hostile server.
+MAX_HEADER_BYTES = 256 << 10
+
 
 class Unanswered(ConnectionReset):
     """The connection went away before any byte of the answer came back.
@@ -78,14 +84,17 @@ class Connection(asyncio.Protocol):
     """
 
     __slots__ = (
+        "_body_bytes",
         "_client",
         "_first_byte_at",
         "_head",
+        "_header_bytes",
         "_headers",
         "_keep_alive",
         "_listener",
         "_loop",
         "_lost_waiter",
+        "_max_body_bytes",
         "_on_timeout_cb",
         "_parser",
         "_parts",
@@ -102,8 +111,15 @@ class Connection(asyncio.Protocol):
         "reused",
     )
 
-    def __init__(self, client: ConnectionOwner, loop: asyncio.AbstractEventLoop, timeout_s: float):
+    def __init__(
+        self,
+        client: ConnectionOwner,
+        loop: asyncio.AbstractEventLoop,
+        timeout_s: float,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ):
         self._client = client
+        self._max_body_bytes = max_body_bytes
         self._loop = loop
         self._timeout_s = timeout_s
         self._timeout_ns = round(timeout_s * 1e9)
@@ -114,7 +130,9 @@ class Connection(asyncio.Protocol):
         self._listener: BodyListener | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
         self._parts: list[bytes] = []
+        self._body_bytes = 0
         self._status = 0
         self._keep_alive = True
         self._head = False
@@ -192,9 +210,16 @@ class Connection(asyncio.Protocol):
         if self._waiter is None:
             raise _Unsolicited
         self._headers = []
+        self._header_bytes = 0
         self._parts = []
+        self._body_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise ProtocolFailure(
+                f"{self._client.endpoint} sent more than {MAX_HEADER_BYTES:,} bytes of headers"
+            )
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -205,6 +230,12 @@ class Connection(asyncio.Protocol):
             raise _HeadersOnly
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self._max_body_bytes:
+            raise ProtocolFailure(
+                f"answer from {self._client.endpoint} is over {self._max_body_bytes:,} bytes "
+                "(the target's max_response_bytes)"
+            )
         listener = self._listener
         if listener is None:
             self._parts.append(body)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from time import monotonic_ns
 
-from modelmeter._exceptions import TargetError
+from modelmeter._exceptions import ErrorKind, TargetError
 from modelmeter.data.sample import Sample
 from modelmeter.load.outcome import Outcome, OutcomeSink
 from modelmeter.load.schedule import (
@@ -25,6 +26,8 @@ from modelmeter.load.schedule import (
     measured_window_ns,
 )
 from modelmeter.targets.base import Target
+
+logger = logging.getLogger(__name__)
 
 OnOutcome = Callable[[Outcome], None]
 # Where the loop hands each outcome: a sink's append, a worker's outbox.
@@ -44,25 +47,33 @@ async def sleep_until(due_ns: int) -> None:
 
 
 async def _send(
-    target: Target, sample: Sample, intended_at: int | None, phase: Phase = Phase.MEASURED
+    target: Target,
+    sample: Sample,
+    intended_at: int | None,
+    phase: Phase = Phase.MEASURED,
+    window_end: int | None = None,
 ) -> Outcome:
-    """Send one sample; ``intended_at`` None means "intended when sent" (closed loop)."""
+    """Send one sample; ``intended_at`` None means "intended when sent" (closed loop).
+
+    ``window_end`` (a ``monotonic_ns`` value) is when the measured window closes: a warm-up
+    request still unanswered then counts in the window (see :func:`_phase_when_done`).
+    """
     called_at = monotonic_ns()
     try:
         prediction = await target.predict(sample)
     except TargetError as exc:
-        return Outcome(
-            sample_id=sample.id,
-            target=target.name,
-            intended_at=called_at if intended_at is None else intended_at,
-            sent_at=called_at,
-            done_at=monotonic_ns(),
-            error=exc.kind,
-            error_detail=str(exc)[:500],
-            warmup=phase == Phase.WARMUP,
-            cooldown=phase == Phase.COOLDOWN,
-        )
+        phase = _phase_when_done(phase, window_end)
+        return _failed(target, sample, intended_at, called_at, phase, exc.kind, str(exc))
+    except Exception as exc:
+        # Targets turn every bad answer into a TargetError; anything else is a gap in a target
+        # (a plugin's, or ours) that one answer exposed. It costs that request, never the run,
+        # and the report keeps its message as the sample of its kind.
+        logger.debug("target %s raised unexpectedly", target.name, exc_info=True)
+        detail = f"unexpected {type(exc).__name__} reading the answer: {exc}"
+        phase = _phase_when_done(phase, window_end)
+        return _failed(target, sample, intended_at, called_at, phase, ErrorKind.PROTOCOL, detail)
     returned_at = monotonic_ns()
+    phase = _phase_when_done(phase, window_end)
     # A target that timed the wire itself knows better than the call boundary, which also
     # counts the target's own overhead.
     sent_at = called_at if prediction.sent_at is None else prediction.sent_at
@@ -82,6 +93,41 @@ async def _send(
         first_token_at=prediction.first_token_at,
         first_reasoning_at=prediction.first_reasoning_at,
         token_gaps_ns=prediction.token_gaps_ns,
+        warmup=phase == Phase.WARMUP,
+        cooldown=phase == Phase.COOLDOWN,
+    )
+
+
+def _phase_when_done(phase: Phase, window_end: int | None) -> Phase:
+    """The phase a request counts in, known once it is done.
+
+    A request counts in the phase it was intended in, with one exception: a warm-up request
+    still unanswered when the measured window closes held its worker (or its in-flight slot)
+    through the whole window. Leaving it out would let a server that stopped answering show an
+    empty window, "0 requests, 0% errors", instead of the timeouts it caused.
+    """
+    if phase == Phase.WARMUP and window_end is not None and monotonic_ns() >= window_end:
+        return Phase.MEASURED
+    return phase
+
+
+def _failed(
+    target: Target,
+    sample: Sample,
+    intended_at: int | None,
+    called_at: int,
+    phase: Phase,
+    kind: ErrorKind,
+    detail: str,
+) -> Outcome:
+    return Outcome(
+        sample_id=sample.id,
+        target=target.name,
+        intended_at=called_at if intended_at is None else intended_at,
+        sent_at=called_at,
+        done_at=monotonic_ns(),
+        error=kind,
+        error_detail=detail[:500],
         warmup=phase == Phase.WARMUP,
         cooldown=phase == Phase.COOLDOWN,
     )
@@ -138,7 +184,7 @@ async def closed_loop(
                 phase = Phase.COOLDOWN
             else:
                 phase = Phase.MEASURED
-            emit(await _send(target, samples[index % count], None, phase))
+            emit(await _send(target, samples[index % count], None, phase, cool_start))
 
     ramp_ns = int(ramp_up_s * NS_PER_S)
     await asyncio.gather(*(worker(ramp_ns * k // coroutines) for k in range(coroutines)))
@@ -172,7 +218,7 @@ async def open_loop(
 
     async def send_one(sample: Sample, intended_at: int, phase: Phase) -> None:
         try:
-            outcome = await _send(target, sample, intended_at, phase)
+            outcome = await _send(target, sample, intended_at, phase, start_ns + window_end)
         finally:
             slots.release()
         emit(outcome)

@@ -196,6 +196,8 @@ async def _measure_level(
         itl_p95_ms=llm.itl_ms.p95 if llm and llm.itl_ms else None,
         itl_p99_ms=llm.itl_ms.p99 if llm and llm.itl_ms else None,
         client_bound=summary.load.client_bound,
+        requests=summary.measured.requests,
+        completed=summary.measured.completed,
     )
     level = _Level(result, plan, outcomes, summary)
     state.levels.append(level)

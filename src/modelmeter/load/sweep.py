@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter.load.schedule import LoadPlan
-from modelmeter.spec.sla import LimitName, limit_violations, near_limits
+from modelmeter.spec.sla import LimitName, empty_window, limit_violations, near_limits
 
 if TYPE_CHECKING:
     from modelmeter.spec.objectives import Sla
@@ -97,6 +97,10 @@ class PointResult:
     itl_p95_ms: float | None = None
     itl_p99_ms: float | None = None
     client_bound: bool = False
+    # How many requests the window held and how many of them completed; None when not counted
+    # (a measure that only reports rates).
+    requests: int | None = None
+    completed: int | None = None
 
 
 Measure = Callable[[LoadPoint], Awaitable[PointResult]]
@@ -176,8 +180,11 @@ class Slo:
         """Broken limits, e.g. ``'P95 142.3 ms > 100 ms'``; a missing figure breaks its limit
         (a point cannot be shown to meet an SLO without the evidence). The judgment is
         :func:`modelmeter.spec.sla.limit_violations`, the same as for a model's results."""
-        found = limit_violations(self._limits(), self._figures(result))
-        return [violation.describe() for violation in found]
+        found = [v.describe() for v in limit_violations(self._limits(), self._figures(result))]
+        if result.requests is not None and result.completed is not None:
+            empty = empty_window(result.requests, result.completed)
+            found += [empty] if empty is not None else []
+        return found
 
     def met_by(self, result: PointResult) -> bool:
         return not self.violations(result)

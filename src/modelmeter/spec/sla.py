@@ -15,7 +15,14 @@ from typing import Literal
 
 from modelmeter._figures import finite_or_none, fmt_ms, fmt_percent, fmt_quality
 
-__all__ = ["LIMIT_LABELS", "LimitName", "SlaViolation", "limit_violations", "near_limits"]
+__all__ = [
+    "LIMIT_LABELS",
+    "LimitName",
+    "SlaViolation",
+    "empty_window",
+    "limit_violations",
+    "near_limits",
+]
 
 LimitName = Literal[
     "p95_ms",
@@ -89,6 +96,19 @@ class SlaViolation:
         if self.limit_name == "max_error_rate":
             return f"{fmt_percent(excess).removesuffix('%')} percentage points over"
         return f"{fmt_quality(excess)} below"
+
+
+def empty_window(requests: int, completed: int) -> str | None:
+    """Why a load phase that completed no request fails, whatever limits are set; else None.
+
+    Nothing answered means nothing was shown to work: a server that hung through the whole
+    window must read as failed, never as "SLA met" with 0% errors over 0 requests.
+    """
+    if completed > 0:
+        return None
+    if requests == 0:
+        return "load phase: no request in the measured window (nothing was measured)"
+    return f"load phase: none of the {requests:,} requests in the measured window completed"
 
 
 def limit_violations(

@@ -53,6 +53,12 @@ class TargetSettings(SpecModel):
     )
     description: str = Field(default="", description="One line on what this target is.")
     timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per-request timeout.")
+    max_response_bytes: int = Field(
+        default=16 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="An answer with a longer body counts as a protocol error (HTTP targets).",
+    )
     pricing: Pricing | None = Field(default=None, description="How this target is paid for.")
 
 

@@ -10,6 +10,7 @@ from modelmeter.load.stats import summarize_phase
 from modelmeter.results import CostResult, LoadResult, ModelResult, SlaCheck
 from modelmeter.spec import Spec, TargetSpec
 from modelmeter.spec.pricing import ApiPricing, InstancePricing
+from modelmeter.spec.sla import empty_window
 from modelmeter.study.phases import Measured
 from modelmeter.tasks.results import economics_for, pooled_score, task_results
 
@@ -73,6 +74,10 @@ def model_result(
     if measured.start_error:
         sla.met = False
         sla.violations.append(f"did not start: {measured.start_error}")
+    empty = empty_window(stats.requests, stats.completed) if stats is not None else None
+    if empty is not None:
+        sla.met = False
+        sla.violations.append(empty)
     return provisional.model_copy(update={"cost": cost, "sla": sla})
 
 

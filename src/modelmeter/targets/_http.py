@@ -6,12 +6,18 @@ timestamps (sent, first byte, done), which the engine prefers to its own call bo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from modelmeter._exceptions import HTTPStatusFailure, ProtocolFailure
-from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import (
+    DEFAULT_MAX_BODY_BYTES,
+    Endpoint,
+    HttpClient,
+    PreparedRequest,
+    Response,
+)
+from modelmeter.targets._answers import decode_json
 
 
 def path_of(url: str) -> str:
@@ -24,15 +30,24 @@ def path_of(url: str) -> str:
 class JsonHttpClient:
     """POSTs (or GETs) JSON to one server and decodes the answers."""
 
-    def __init__(self, url: str, timeout_s: float, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float,
+        headers: dict[str, str] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
         self.endpoint = Endpoint.from_url(url)
         self._timeout_s = timeout_s
+        self._max_body_bytes = max_body_bytes
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._client: HttpClient | None = None
 
     async def open(self) -> None:
         if self._client is None:
-            self._client = HttpClient(self.endpoint, timeout_s=self._timeout_s)
+            self._client = HttpClient(
+                self.endpoint, timeout_s=self._timeout_s, max_body_bytes=self._max_body_bytes
+            )
 
     async def close(self) -> None:
         if self._client is not None:
@@ -52,11 +67,7 @@ class JsonHttpClient:
         response = await self._client.request(request)
         if response.status >= 400:
             raise HTTPStatusFailure(response.status, response.body.decode("utf-8", "replace"))
-        try:
-            return response, json.loads(response.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            where = f"{self.endpoint.authority}"
-            raise ProtocolFailure(f"answer from {where} is not JSON: {exc}") from None
+        return response, decode_json(response.body, f"answer from {self.endpoint.authority}")
 
 
 def dig(document: Any, dotted: str) -> Any:

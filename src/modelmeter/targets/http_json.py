@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from modelmeter._exceptions import ProtocolFailure
-from modelmeter.client import PreparedRequest
+from modelmeter.client import DEFAULT_MAX_BODY_BYTES, PreparedRequest
 from modelmeter.data.sample import Sample
 from modelmeter.spec.targets import HttpTargetSpec
+from modelmeter.targets._answers import token_count
 from modelmeter.targets._http import JsonHttpClient, dig, path_of
 from modelmeter.targets.base import Prediction
 
@@ -29,10 +30,7 @@ def fill_template(template: Any, text: str) -> Any:
 def _token_count(answer: Any, path: str | None) -> int | None:
     if path is None:
         return None
-    value = dig(answer, path)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ProtocolFailure(f"token count at '{path}' is not a non-negative integer: {value!r}")
-    return value
+    return token_count(dig(answer, path), f"at '{path}'")
 
 
 class HttpJsonTarget:
@@ -50,6 +48,7 @@ class HttpJsonTarget:
         input_tokens_path: str | None = None,
         output_tokens_path: str | None = None,
         timeout_s: float = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.name = name
         self._path = path_of(url)
@@ -58,7 +57,7 @@ class HttpJsonTarget:
         self._response_path = response_path
         self._input_tokens_path = input_tokens_path
         self._output_tokens_path = output_tokens_path
-        self._client = JsonHttpClient(url, timeout_s, headers)
+        self._client = JsonHttpClient(url, timeout_s, headers, max_response_bytes)
         self._requests: dict[str, PreparedRequest] = {}
 
     async def start(self) -> None:
@@ -71,19 +70,28 @@ class HttpJsonTarget:
             prepared = self._client.prepare(self._method, self._path, body)
             self._requests[sample.id] = prepared
         response, answer = await self._client.send(prepared)
+        label, input_tokens, output_tokens = self.read_answer(answer)
+        return Prediction(
+            label=label,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            token_source="usage" if self._output_tokens_path else None,
+            sent_at=response.sent_at,
+            first_byte_at=response.first_byte_at,
+            done_at=response.done_at,
+        )
+
+    def read_answer(self, answer: Any) -> tuple[str, int | None, int | None]:
+        """The label and the token counts (input, output) in a decoded answer."""
         label = dig(answer, self._response_path)
         if isinstance(label, dict | list) or label is None:
             raise ProtocolFailure(
                 f"value at '{self._response_path}' is a {type(label).__name__}, expected text"
             )
-        return Prediction(
-            label=str(label),
-            input_tokens=_token_count(answer, self._input_tokens_path),
-            output_tokens=_token_count(answer, self._output_tokens_path),
-            token_source="usage" if self._output_tokens_path else None,
-            sent_at=response.sent_at,
-            first_byte_at=response.first_byte_at,
-            done_at=response.done_at,
+        return (
+            str(label),
+            _token_count(answer, self._input_tokens_path),
+            _token_count(answer, self._output_tokens_path),
         )
 
     async def close(self) -> None:
@@ -101,4 +109,5 @@ def from_spec(spec: HttpTargetSpec) -> HttpJsonTarget:
         input_tokens_path=spec.input_tokens_path,
         output_tokens_path=spec.output_tokens_path,
         timeout_s=spec.timeout_s,
+        max_response_bytes=spec.max_response_bytes,
     )

@@ -14,13 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from modelmeter._exceptions import HTTPStatusFailure, ModelError, ProtocolFailure
-from modelmeter.client import Endpoint, HttpClient, PreparedRequest
-from modelmeter.client.sse import SseParser
+from modelmeter._exceptions import HTTPStatusFailure, ModelError
+from modelmeter.client import DEFAULT_MAX_BODY_BYTES, Endpoint, HttpClient, PreparedRequest
 from modelmeter.data.sample import Sample
 from modelmeter.spec.targets import OpenAITargetSpec
 from modelmeter.targets.base import Prediction, TokenSource
 from modelmeter.targets.http_json import fill_template
+from modelmeter.targets.openai_answer import StreamedAnswer, Usage, read_whole
 
 
 class TokenCounter:
@@ -41,87 +41,6 @@ class TokenCounter:
 
     def count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
-
-class _StreamState:
-    """Collects one streamed answer as its server-sent events arrive.
-
-    The receive path only stamps and keeps the bytes (``on_body``); events are parsed and their
-    JSON decoded once the response is complete (``finish``). Decoding as chunks arrive would
-    delay the receive stamps of every other stream whose bytes the same loop iteration
-    delivers, skewing their inter-token gaps under bursts.
-    """
-
-    __slots__ = (
-        "chunks",
-        "content_times",
-        "error",
-        "first_reasoning_at",
-        "head",
-        "parser",
-        "pieces",
-        "raw",
-        "reasoning",
-        "usage",
-    )
-
-    def __init__(self) -> None:
-        self.parser = SseParser()
-        self.raw: list[tuple[bytes, int]] = []
-        self.pieces: list[str] = []
-        self.reasoning: list[str] = []
-        self.content_times: list[int] = []
-        self.error: str | None = None
-        # The first bytes, kept for the message when the server answers with an error status.
-        self.head = b""
-        self.first_reasoning_at: int | None = None
-        self.usage: dict[str, Any] | None = None
-        self.chunks = 0
-
-    def on_body(self, data: bytes, received_at: int) -> None:
-        # Called from the connection's receive path: keep it to an append.
-        self.raw.append((data, received_at))
-
-    def finish(self) -> None:
-        """Parse what arrived, in order, with each piece's receive time; never raises."""
-        for data, received_at in self.raw:
-            if len(self.head) < 2048:
-                self.head += data[: 2048 - len(self.head)]
-            for event in self.parser.feed(data, received_at):
-                if event.data == "[DONE]" or self.error is not None:
-                    continue
-                try:
-                    chunk = json.loads(event.data)
-                except json.JSONDecodeError:
-                    self.error = f"stream chunk is not JSON: {event.data[:120]!r}"
-                    continue
-                self._take(chunk, event.received_at)
-        self.raw.clear()
-        self.parser.close()
-
-    def _take(self, chunk: Any, received_at: int) -> None:
-        if not isinstance(chunk, dict):
-            self.error = "stream chunk is not a JSON object"
-            return
-        if "error" in chunk:
-            self.error = f"error in stream: {str(chunk['error'])[:200]}"
-            return
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict):
-                continue
-            delta = choice.get("delta")
-            text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
-            reasoning = delta.get("reasoning_content") if isinstance(delta, dict) else None
-            if reasoning:
-                self.reasoning.append(reasoning)
-                if self.first_reasoning_at is None:
-                    self.first_reasoning_at = received_at
-            if text:
-                self.pieces.append(text)
-                self.content_times.append(received_at)
-                self.chunks += 1
 
 
 def _gaps(times: list[int], tokens_per_chunk: list[int]) -> tuple[int, ...]:
@@ -154,6 +73,7 @@ class OpenAITarget:
         extra_body: dict[str, Any] | None = None,
         tokenizer: Path | None = None,
         timeout_s: float = 120.0,
+        max_response_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.name = name
         base = Endpoint.from_url(url)
@@ -175,6 +95,7 @@ class OpenAITarget:
         self._tokenizer_path = tokenizer
         self._counter: TokenCounter | None = None
         self._timeout_s = timeout_s
+        self._max_response_bytes = max_response_bytes
         self._client: HttpClient | None = None
         self._requests: dict[str, PreparedRequest] = {}
 
@@ -182,7 +103,11 @@ class OpenAITarget:
         if self._tokenizer_path is not None and self._counter is None:
             self._counter = TokenCounter(self._tokenizer_path)
         if self._client is None:
-            self._client = HttpClient(self._endpoint, timeout_s=self._timeout_s)
+            self._client = HttpClient(
+                self._endpoint,
+                timeout_s=self._timeout_s,
+                max_body_bytes=self._max_response_bytes,
+            )
 
     def _body(self, text: str) -> dict[str, Any]:
         prompt = fill_template(self._template, text)
@@ -230,75 +155,62 @@ class OpenAITarget:
         response = await client.request(self._prepared(sample))
         if response.status >= 400:
             raise HTTPStatusFailure(response.status, response.body.decode("utf-8", "replace"))
-        try:
-            answer = json.loads(response.body)
-            choice = answer["choices"][0]
-            text = choice["message"]["content"] if self._chat else choice["text"]
-        except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-            raise ProtocolFailure(f"not an OpenAI completion: {exc}") from None
-        usage = answer.get("usage") if isinstance(answer, dict) else None
-        output_tokens, source = self._count(text or "", usage, chunks=None)
+        text, usage = read_whole(response.body, chat=self._chat, where=self._endpoint.authority)
+        output_tokens, source = self._count(text, usage, chunks=None)
         return Prediction(
-            label=(text or "").strip(),
-            input_tokens=_usage_int(usage, "prompt_tokens"),
+            label=text.strip(),
+            input_tokens=usage.prompt if usage else None,
             output_tokens=output_tokens,
             token_source=source,
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
-            cached_input_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
+            reasoning_tokens=usage.reasoning if usage else None,
+            cached_input_tokens=usage.cached if usage else None,
             sent_at=response.sent_at,
             first_byte_at=response.first_byte_at,
             done_at=response.done_at,
         )
 
     async def _predict_stream(self, client: HttpClient, sample: Sample) -> Prediction:
-        state = _StreamState()
-        response = await client.request(self._prepared(sample), on_body=state.on_body)
-        state.finish()
+        answer = StreamedAnswer()
+        response = await client.request(self._prepared(sample), on_body=answer.on_body)
+        answer.finish()
         if response.status >= 400:
-            raise HTTPStatusFailure(response.status, state.head.decode("utf-8", "replace"))
-        if state.error is not None:
-            raise ProtocolFailure(state.error)
-        if state.parser.malformed:
-            raise ProtocolFailure(f"malformed server-sent events ({state.parser.malformed})")
-        text = "".join(state.pieces)
-        output_tokens, source = self._count(text, state.usage, chunks=state.chunks)
-        tokens_per_chunk = self._tokens_per_chunk(state, output_tokens)
+            raise HTTPStatusFailure(response.status, answer.head.decode("utf-8", "replace"))
+        answer.check()
+        text = "".join(answer.pieces)
+        usage = answer.usage
+        output_tokens, source = self._count(text, usage, chunks=answer.chunks)
+        tokens_per_chunk = self._tokens_per_chunk(answer, output_tokens)
         return Prediction(
             label=text.strip(),
-            input_tokens=_usage_int(state.usage, "prompt_tokens"),
+            input_tokens=usage.prompt if usage else None,
             output_tokens=output_tokens,
             token_source=source,
-            reasoning_tokens=_detail(state.usage, "completion_tokens_details", "reasoning_tokens"),
-            cached_input_tokens=_detail(state.usage, "prompt_tokens_details", "cached_tokens"),
+            reasoning_tokens=usage.reasoning if usage else None,
+            cached_input_tokens=usage.cached if usage else None,
             sent_at=response.sent_at,
             first_byte_at=response.first_byte_at,
-            first_token_at=state.content_times[0] if state.content_times else None,
-            first_reasoning_at=state.first_reasoning_at,
+            first_token_at=answer.content_times[0] if answer.content_times else None,
+            first_reasoning_at=answer.first_reasoning_at,
             done_at=response.done_at,
-            token_gaps_ns=_gaps(state.content_times, tokens_per_chunk),
+            token_gaps_ns=_gaps(answer.content_times, tokens_per_chunk),
         )
 
     def _count(
-        self, text: str, usage: dict[str, Any] | None, *, chunks: int | None
+        self, text: str, usage: Usage | None, *, chunks: int | None
     ) -> tuple[int | None, TokenSource | None]:
-        from_usage = _usage_int(usage, "completion_tokens")
-        if from_usage is not None:
-            reasoning = _usage_int(
-                (usage or {}).get("completion_tokens_details") or {}, "reasoning_tokens"
-            )
-            # Reasoning tokens are billed as output but are not in the visible answer.
-            return from_usage - (reasoning or 0), "usage"
+        if usage is not None and usage.visible_output is not None:
+            return usage.visible_output, "usage"
         if self._counter is not None:
             return self._counter.count(text), "tokenizer"
         if chunks is not None:
             return chunks, "chunks"
         return None, None
 
-    def _tokens_per_chunk(self, state: _StreamState, total: int | None) -> list[int]:
+    def _tokens_per_chunk(self, answer: StreamedAnswer, total: int | None) -> list[int]:
         """Tokens each content chunk carried: counted per chunk where we can, else spread evenly."""
         if self._counter is not None:
-            return [self._counter.count(piece) for piece in state.pieces]
-        chunks = len(state.pieces)
+            return [self._counter.count(piece) for piece in answer.pieces]
+        chunks = len(answer.pieces)
         if not chunks or total is None or total <= chunks:
             return [1] * chunks
         share, extra = divmod(total, chunks)
@@ -308,18 +220,6 @@ class OpenAITarget:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-
-def _detail(usage: Any, section: str, key: str) -> int | None:
-    """A count from a usage detail section (``completion_tokens_details.reasoning_tokens``)."""
-    return _usage_int(usage.get(section) if isinstance(usage, dict) else None, key)
-
-
-def _usage_int(usage: Any, key: str) -> int | None:
-    if not isinstance(usage, dict):
-        return None
-    value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def from_spec(spec: OpenAITargetSpec) -> OpenAITarget:
@@ -338,4 +238,5 @@ def from_spec(spec: OpenAITargetSpec) -> OpenAITarget:
         extra_body=spec.extra_body,
         tokenizer=spec.tokenizer,
         timeout_s=spec.timeout_s,
+        max_response_bytes=spec.max_response_bytes,
     )
