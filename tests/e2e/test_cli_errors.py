@@ -10,6 +10,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 
 def modelmeter(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -52,6 +54,79 @@ def test_bad_dataset_row_exit_2_names_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "d.jsonl:2: missing field 'label'" in result.stderr.replace("\n", "")
     assert not (tmp_path / "out").exists()
+
+
+_BOMB = "".join(
+    f"      {name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['lol'] * 9)}]\n"
+    for prev, name in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "dataset", "expected"),
+    [
+        # A port typo: found when the spec is read, not as a traceback at the first request.
+        (
+            "http://127.0.0.1:80800/",
+            "",
+            b'{"text": "hi", "label": "greet"}\n',
+            "line 6, targets[0].http.url: has port '80800'; a port is a number from 1 to 65535",
+        ),
+        # A key in the URL: refused, and the message does not repeat it.
+        (
+            "http://user:s3cret@127.0.0.1:8000/",
+            "",
+            b'{"text": "hi", "label": "greet"}\n',
+            "must not carry a user name or key before the host (user:key@host)",
+        ),
+        # A 570-byte alias bomb in body: refused when read, not expanded at the first request.
+        (
+            "http://127.0.0.1:8000/",
+            "    body:\n" + _BOMB,
+            b'{"text": "hi", "label": "greet"}\n',
+            "the file holds more than 100,000 values",
+        ),
+        # A dataset in Latin-1: the line and the byte where it stops being UTF-8.
+        (
+            "http://127.0.0.1:8000/",
+            "",
+            b'{"text": "hi", "label": "greet"}\n{"text": "h\xe9", "label": "x"}\n',
+            "d.jsonl:2: not UTF-8 text at byte 44 (byte 0xe9: invalid continuation byte)",
+        ),
+    ],
+    ids=["port-typo", "key-in-url", "alias-bomb", "latin-1"],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, url: str, body: str, dataset: bytes, expected: str
+) -> None:
+    (tmp_path / "d.jsonl").write_bytes(dataset)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: s\ndataset: {path: d.jsonl}\ntargets:\n"
+        f"  - name: a\n    kind: http\n    url: '{url}'\n{body}",
+        encoding="utf-8",
+    )
+    result = modelmeter("run", str(spec), "--out", "out", "--no-store", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert expected in " ".join(result.stderr.split())
+    assert "s3cret" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_cell_longer_than_128_kib_is_read(tmp_path: Path) -> None:
+    # A long document in one cell: the csv module's default limit refused it with a traceback.
+    document = "word " * 60_000
+    (tmp_path / "d.csv").write_text(f'text,label\n"{document}",long\nhi,short\n', "utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: s\ndataset: {path: d.csv}\ntargets:\n"
+        "  - {name: a, kind: http, url: 'http://127.0.0.1:8000/'}\n",
+        encoding="utf-8",
+    )
+    result = modelmeter("run", str(spec), "--check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ready to run: 2 items" in " ".join((result.stdout + result.stderr).split())
 
 
 def test_unknown_run_id_and_version(tmp_path: Path) -> None:

@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import DatasetError
+from modelmeter._text_files import (
+    allow_long_csv_cells,
+    csv_problem,
+    json_problem,
+    not_utf8,
+)
 from modelmeter.data.sample import Sample
 from modelmeter.spec import DatasetSpec
 
@@ -27,10 +33,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     continue
                 try:
                     row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(
-                        f"not valid JSON: {exc.msg}", path=path, line=number
-                    ) from None
+                except (ValueError, RecursionError) as exc:
+                    raise DatasetError(json_problem(exc), path=path, line=number) from None
                 if not isinstance(row, dict):
                     raise DatasetError(
                         f"each line must be a JSON object, got {type(row).__name__}",
@@ -39,26 +43,37 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     )
                 yield number, row
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
+        raise not_utf8(path, exc) from None
 
 
 def _rows_csv(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    allow_long_csv_cells()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise DatasetError("the CSV file has no header row", path=path, line=1)
-        for row in reader:
-            if None in row:
-                raise DatasetError(
-                    f"more values than the {len(reader.fieldnames)} header columns",
-                    path=path,
-                    line=reader.line_num,
-                )
-            yield reader.line_num, row
+        try:
+            if not reader.fieldnames:
+                raise DatasetError("the CSV file has no header row", path=path, line=1)
+            for row in reader:
+                if None in row:
+                    raise DatasetError(
+                        f"more values than the {len(reader.fieldnames)} header columns",
+                        path=path,
+                        line=reader.line_num,
+                    )
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise DatasetError(csv_problem(exc), path=path, line=reader.line_num) from None
 
 
 def _field(row: Mapping[str, Any], name: str, path: Path, line: int) -> str:
-    if name not in row or row[name] is None:
+    if name in row and row[name] is None:
+        raise DatasetError(
+            f"field '{name}' has no value (null in JSON; in CSV, a row with fewer values than "
+            'the header, often after an unclosed quote (")',
+            path=path,
+            line=line,
+        )
+    if name not in row:
         known = ", ".join(sorted(row)) or "none"
         raise DatasetError(f"missing field '{name}' (fields here: {known})", path=path, line=line)
     value = row[name]
@@ -109,7 +124,7 @@ def load_samples(spec: DatasetSpec) -> list[Sample]:
             if spec.limit is not None and len(samples) >= spec.limit:
                 break
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
+        raise not_utf8(path, exc) from None
     if not samples:
         raise DatasetError("the dataset has no rows", path=path)
     return samples

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelmeter._exceptions import CatalogueError
 from modelmeter._money import Money
+from modelmeter._text_files import json_problem, not_utf8_message
 from modelmeter.spec.economics import CatalogueFormat, EconomicsSpec
 
 __all__ = [
@@ -186,6 +187,11 @@ def _per_1m(per_token: Decimal) -> Decimal:
     return value.normalize()
 
 
+# Bounds no real catalogue comes near, so that a broken file is refused with a message.
+_MAX_PRICE_PER_TOKEN = Decimal(1000)
+_MAX_TOKENS = Decimal(10) ** 15
+
+
 class _Reader:
     """Reads one file's entries; every error names the file, the model and the field."""
 
@@ -223,13 +229,22 @@ class _Reader:
                 f"{prefix}{field} must be {kind} (USD per token), got {_describe_value(raw)}",
                 key,
             )
+        if abs(value) > _MAX_PRICE_PER_TOKEN:
+            # Also keeps exact decimal arithmetic away from exponents it cannot represent.
+            raise self.fail(
+                where,
+                f"{prefix}{field} is {_describe_value(value)} USD per token; no model costs "
+                f"more than {_MAX_PRICE_PER_TOKEN} USD per token (is it per 1M tokens?)",
+                key,
+            )
         return value
 
     def count(self, where: str, key: str, entry: dict[str, Any], field: str) -> int | None:
         if field not in entry or entry[field] is None:
             return None
         raw = entry[field]
-        if isinstance(raw, Decimal) and raw == raw.to_integral_value():
+        whole = isinstance(raw, Decimal) and raw.is_finite() and abs(raw) < _MAX_TOKENS
+        if whole and raw == raw.to_integral_value():
             raw = int(raw)
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
             raise self.fail(
@@ -435,6 +450,8 @@ def _parse(
         raise reader.fail(
             f"line {error.lineno} column {error.colno}", f"not JSON: {error.msg}"
         ) from None
+    except (ValueError, RecursionError, ArithmeticError) as error:
+        raise reader.fail("the file", json_problem(error)) from None
     if not isinstance(data, dict):
         raise reader.fail(
             "top level",
@@ -498,7 +515,9 @@ def load_catalogue(
     except FileNotFoundError:
         raise CatalogueError("price catalogue not found", path=file) from None
     except UnicodeDecodeError as error:
-        raise CatalogueError(f"not UTF-8 text: {error.reason}", path=file) from None
+        message, line = not_utf8_message(file, error)
+        where = f"line {line}: " if line is not None else ""
+        raise CatalogueError(where + message, path=file) from None
     except OSError as error:
         raise CatalogueError(f"cannot read: {error.strerror or error}", path=file) from None
     return _parse(text, path=file, format=format, given_date=date, file_date=modified)

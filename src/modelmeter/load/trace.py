@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter._exceptions import DatasetError
+from modelmeter._text_files import json_problem, not_utf8
 
 __all__ = [
     "TimeUnit",
@@ -77,8 +78,8 @@ def _rows_jsonl(path: Path, name: str) -> Iterator[tuple[int, Any]]:
                 continue
             try:
                 row = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+            except (ValueError, RecursionError, ArithmeticError) as exc:
+                raise DatasetError(json_problem(exc), path=path, line=number) from None
             if not isinstance(row, dict):
                 raise DatasetError(
                     f"each line must be a JSON object, got {type(row).__name__}",
@@ -223,7 +224,7 @@ def read_timestamps_ns(source: TraceSource) -> npt.NDArray[np.int64]:
     try:
         values = [reader.to_ns(value, line) for line, value in rows]
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path) from None
+        raise not_utf8(path, exc) from None
     if not values:
         raise DatasetError(f"the trace has no '{source.field}' values", path=path)
     return np.asarray(values, dtype=np.int64)

@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from modelmeter._exceptions import DatasetError
+from modelmeter._text_files import json_problem, not_utf8
 
 __all__ = ["AnswerBook", "AnswerRule", "load_answer_book", "split_tokens", "write_answer_book"]
 
@@ -163,14 +164,14 @@ def load_answer_book(path: Path) -> AnswerBook:
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
-            raise DatasetError(f"not UTF-8 text: {exc.reason}", path=path, line=number) from None
+            raise not_utf8(path, exc) from None
         if not text.strip():
             continue
         try:
             row = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             raise DatasetError(
-                f"not valid JSON: {exc.msg}; each line is {_LINE_SHAPE}", path=path, line=number
+                f"{json_problem(exc)}; each line is {_LINE_SHAPE}", path=path, line=number
             ) from None
         if not isinstance(row, dict):
             raise DatasetError(

@@ -14,29 +14,104 @@ import yaml
 from pydantic import ValidationError
 
 from modelmeter._exceptions import SpecError
+from modelmeter._text_files import not_utf8_message
 
 __all__ = ["field_path", "line_of", "read_yaml", "validation_lines"]
 
 Loc = Sequence[int | str]
 
 
+# A spec or a candidates file is a few hundred values; these bounds stop a hostile one (a
+# 570-byte alias bomb expands to billions of values) when it is read, not at the first request.
+MAX_YAML_BYTES = 8 * 1024 * 1024
+MAX_YAML_VALUES = 100_000
+
+
 def read_yaml(path: Path, what: str = "file") -> tuple[Any, yaml.Node | None]:
     """The data in ``path`` and its node tree (for line numbers); a :class:`SpecError` if not
-    readable or not YAML, naming the line and column of a syntax error."""
+    readable or not YAML, naming the line and column of a syntax error.
+
+    The file may hold at most ``MAX_YAML_BYTES`` and, with every alias (``*name``) counted as
+    a copy of what it stands for, ``MAX_YAML_VALUES`` values.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise SpecError(
+                f"the {what} holds {size:,} bytes; at most {MAX_YAML_BYTES:,} are read", path=path
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{what} not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise SpecError(f"cannot read the {what}: {reason}", path=path) from None
+    except UnicodeDecodeError as exc:
+        message, line = not_utf8_message(path, exc)
+        where = f"line {line}: " if line is not None else ""
+        raise SpecError(f"{where}cannot read the {what}: {message}", path=path) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the {what}: {exc.strerror or exc}", path=path) from None
+    loader: yaml.SafeLoader | None = None
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        loader = yaml.SafeLoader(text)  # checks the characters first
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_expanded_size(root, path, what)
+        return loader.construct_document(root), root
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{where}not valid YAML: {problem}", path=path) from None
+    except RecursionError:
+        raise SpecError(f"not usable YAML: the {what} is nested too deeply", path=path) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        problem = str(exc).split(";")[0]
+        raise SpecError(f"not usable YAML: {problem}", path=path) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_expanded_size(root: yaml.Node, path: Path, what: str) -> None:
+    """Refuse a node tree that aliases expand beyond ``MAX_YAML_VALUES`` values, or that
+    contains itself. Walked without recursion; each node is sized once."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            for child in children:
+                if id(child) in open_nodes:
+                    line = child.start_mark.line + 1
+                    raise SpecError(
+                        f"line {line}: an alias refers to a value that contains it", path=path
+                    )
+                if id(child) not in sizes:
+                    stack.append((child, False))
+            continue
+        open_nodes.discard(id(node))
+        sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[id(node)] > MAX_YAML_VALUES:
+            line = node.start_mark.line + 1
+            raise SpecError(
+                f"line {line}: with its aliases (*name) expanded, the {what} holds more than "
+                f"{MAX_YAML_VALUES:,} values; write the values out, or use fewer aliases",
+                path=path,
+            )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def field_path(loc: Loc) -> str:

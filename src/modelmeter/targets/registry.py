@@ -82,4 +82,7 @@ def create_target(spec: Any) -> Target:
         # Name the target, so that a spec with several of one kind says which one is wrong.
         where = f"targets.{spec.name}" + (f".{exc.field}" if exc.field else "")
         raise SpecError(exc.message, path=exc.path, field=where) from None
+    except ValueError as exc:
+        # A factory (a plugin's, or ours) refusing a setting the spec's checks let through.
+        raise SpecError(str(exc), field=f"targets.{spec.name}") from None
     return target

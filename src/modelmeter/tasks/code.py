@@ -216,11 +216,17 @@ def load_humaneval(path: Path | str) -> list[Sample]:
     return samples
 
 
+# What ast.parse raises on code it cannot read: a syntax error, a NUL byte (ValueError), or
+# nesting deeper than its parser's stack (MemoryError, RecursionError). Such code has no
+# function to find; the sandbox reports what it does when run.
+_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
+
+
 def _called_functions(statement: str) -> list[str]:
     """Names of the plain functions an assert calls, in source order, builtins left out."""
     try:
         tree = ast.parse(statement)
-    except SyntaxError:
+    except _UNPARSABLE:
         return []
     calls = [
         node
@@ -235,7 +241,7 @@ def _called_functions(statement: str) -> list[str]:
 def _defined_functions(code: str) -> set[str]:
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except _UNPARSABLE:
         return set()
     return {
         node.name

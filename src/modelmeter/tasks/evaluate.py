@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelmeter._exceptions import DatasetError
+from modelmeter._text_files import json_problem, not_utf8
 from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import run_closed_loop
@@ -84,8 +85,10 @@ def _code_layout(path: Path) -> str:
                 raise DatasetError("the file is empty", path=path)
     except OSError as exc:
         raise DatasetError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"not JSONL: {exc}", path=path, line=1) from None
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
+    except (ValueError, RecursionError) as exc:
+        raise DatasetError(json_problem(exc), path=path, line=1) from None
     if isinstance(row, dict) and "entry_point" in row:
         return "humaneval"
     if isinstance(row, dict) and "test_list" in row:
