@@ -51,6 +51,10 @@ class ChildServer:
     def pid(self) -> int:
         return self.process.pid
 
+    def log_tail(self, limit: int = 4000) -> str:
+        """The last ``limit`` bytes the server wrote to its stderr (its log)."""
+        return stderr_tail(self._stderr, limit)
+
     def stop(self, timeout_s: float | None = None) -> None:
         """Ask it to stop (SIGTERM); kill it if it takes longer than ``timeout_s``."""
         timeout = self.stop_timeout_s if timeout_s is None else timeout_s

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,3 +296,87 @@ def test_a_server_that_cannot_start_reports_its_stderr(tmp_path: Path) -> None:
 def test_a_port_in_use_is_reported(server: ServerProcess, artefacts: Artefacts) -> None:
     with pytest.raises(ServerError, match=r"cannot listen on 127\.0\.0\.1:\d+: "):
         start_server_process({"sentiment": artefacts.joblib_path}, port=server.port)
+
+
+def _raw(server: ServerProcess, data: bytes) -> bytes:
+    """Send ``data`` as it is and read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _post(body: bytes) -> bytes:
+    return (
+        b"POST /v2/models/sentiment/infer HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
+
+
+def test_json_nested_too_deeply_is_400_not_500(server: ServerProcess) -> None:
+    answer = _raw(server, _post(b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body) == {"error": "request body is JSON nested too deeply to read"}
+
+
+def test_a_request_of_too_many_texts_is_413(server: ServerProcess) -> None:
+    status, body = request(
+        "POST", f"{server.url}/v2/models/sentiment/infer", json=infer_body(["a"] * 70_000)
+    )
+    assert status == 413
+    assert body == {
+        "error": "inputs[0] holds 70,000 texts; this server takes at most 65,536 per request: "
+        "split it"
+    }
+
+
+def test_a_malformed_request_is_one_log_line(server: ServerProcess) -> None:
+    marker = f"X-Marker-{uuid.uuid4().hex}"
+    answer = _raw(
+        server, f"GET /v2 HTTP/1.1\r\nHost: x\r\n{marker}: {'a' * 10_000}\r\n\r\n".encode()
+    )
+    assert answer.startswith(b"HTTP/1.0 400 ") or answer.startswith(b"HTTP/1.1 400 ")
+    assert request("GET", f"{server.url}/v2/health/live") == (200, {"live": True})
+    log = server.log_tail(100_000)
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if "Got more than 8190 bytes" in line]
+    assert lines and all(
+        line.startswith("Error handling request from 127.0.0.1: 400") for line in lines
+    )
+
+
+def test_a_large_request_does_not_hold_the_others(server: ServerProcess) -> None:
+    # 60,000 texts take a good part of a second to predict; health checks sent meanwhile are
+    # answered while it is still in flight (inline, they all waited for it).
+    texts = ["a good film with a terrible plot and lovely acting"] * 60_000
+
+    async def go() -> tuple[int, int]:
+        async with aiohttp.ClientSession() as session:
+            payload = io.BytesIO(json.dumps(infer_body(texts)).encode())
+            big = asyncio.create_task(
+                fetch(
+                    session,
+                    "POST",
+                    f"{server.url}/v2/models/sentiment/infer",
+                    data=payload,
+                    headers={"Content-Type": "application/json"},
+                )
+            )
+            answered_meanwhile = 0
+            while not big.done():
+                status, _ = await fetch(session, "GET", f"{server.url}/v2/health/live")
+                assert status == 200
+                answered_meanwhile += not big.done()
+                await asyncio.sleep(0.005)
+            status, body = await big
+            assert len(body["outputs"][0]["data"]) == len(texts)
+            return status, answered_meanwhile
+
+    status, answered_meanwhile = asyncio.run(go())
+    assert status == 200
+    assert answered_meanwhile >= 2

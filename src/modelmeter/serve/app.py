@@ -3,11 +3,17 @@
 Each model takes one BYTES input of shape ``[N]`` or ``[N, 1]`` (N texts; the input's name is not
 checked, as there is only one) and answers one BYTES output ``label`` of shape ``[N]``. Every
 model has the single version ``"1"``. Errors are ``{"error": "..."}`` with status 400 (malformed
-request), 404 (unknown model or version), 413 (body too large) or 500 (the model failed).
+request), 404 (unknown model or version), 413 (body over 16 MiB, or more than
+``MAX_REQUEST_ROWS`` texts) or 500 (the model failed).
+
+One large request must not stall the others: a body over ``THREAD_PARSE_BYTES`` is decoded in a
+thread, and the batcher predicts a request of many rows in a thread of its own (see
+`modelmeter.serve.batching`), so the event loop keeps reading and answering meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -26,9 +32,17 @@ from modelmeter.serve.metrics import UNKNOWN_MODEL, ServeMetrics
 SERVER_NAME = "modelmeter"
 MODEL_VERSION = "1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# Like Triton's max_batch_size: a request of more texts is refused (413), not run for minutes.
+MAX_REQUEST_ROWS = 65_536
+# Decoding JSON takes about 20 ms per MiB; above this a body is decoded off the event loop.
+THREAD_PARSE_BYTES = 1024 * 1024
 
 
 class _BadRequest(Exception):
+    pass
+
+
+class _TooManyRows(Exception):
     pass
 
 
@@ -173,13 +187,17 @@ class _Handlers:
         name = request.match_info["name"]
         try:
             body = await request.read()
-            rows, request_id = _parse_infer(json.loads(body))
+            rows, request_id = _parse_infer(await _decode(body))
         except web.HTTPRequestEntityTooLarge:
             response = _error(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
         except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
-            response = _error(f"request body is not valid JSON: {exc}", 400)
+            response = _error(f"request body is not valid JSON: {str(exc)[:200]}", 400)
+        except RecursionError:
+            response = _error("request body is JSON nested too deeply to read", 400)
         except _BadRequest as exc:
             response = _error(str(exc), 400)
+        except _TooManyRows as exc:
+            response = _error(str(exc), 413)
         else:
             try:
                 labels = await found.batcher.submit(rows)
@@ -196,6 +214,12 @@ class _Handlers:
         found.observe_duration(time.perf_counter() - started)
         self._count(name, response.status)
         return response
+
+
+async def _decode(body: bytes) -> Any:
+    if len(body) > THREAD_PARSE_BYTES:
+        return await asyncio.to_thread(json.loads, body)
+    return json.loads(body)
 
 
 def _parse_infer(payload: Any) -> tuple[list[str], str | None]:
@@ -227,6 +251,11 @@ def _parse_infer(payload: Any) -> tuple[list[str], str | None]:
         or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1))
     ):
         raise _BadRequest(f"inputs[0].shape is {shape!r}; expected [N] or [N, 1]")
+    if shape[0] > MAX_REQUEST_ROWS:
+        raise _TooManyRows(
+            f"inputs[0] holds {shape[0]:,} texts; this server takes at most "
+            f"{MAX_REQUEST_ROWS:,} per request: split it"
+        )
     data = tensor["data"]
     if not isinstance(data, list):
         raise _BadRequest("inputs[0].data must be a list of strings")

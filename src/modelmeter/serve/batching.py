@@ -22,6 +22,11 @@ to the thread and back (wake-ups, GIL switches) costs more CPU than it frees. In
 that arrive during a call are read as soon as it returns and join the next batch.
 ``run_in_thread=True`` remains for models whose calls are long and release the GIL, where keeping
 the loop free to read requests matters more than the handoff.
+
+A request of more than ``large_rows`` rows is the exception: it runs in a thread of its own,
+alone, whatever the settings. Inline, one request of 2,000,000 texts held the loop for over
+5 s, and every other request (health checks included) waited for it; in a thread, the loop gets
+the GIL back every few milliseconds (Python's switch interval) and keeps answering.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class MicroBatcher:
         on_batch: Callable[[int], None] | None = None,
         on_queue_depth: Callable[[int], None] | None = None,
         run_in_thread: bool = False,
+        large_rows: int = 1024,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
@@ -76,6 +82,8 @@ class MicroBatcher:
         self._on_batch = on_batch
         self._on_queue_depth = on_queue_depth
         self._executor = ThreadPoolExecutor(1, f"modelmeter-{name}") if run_in_thread else None
+        self._large_rows = large_rows
+        self._large_executor: ThreadPoolExecutor | None = None  # made at the first large request
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -90,6 +98,11 @@ class MicroBatcher:
         """Predict ``rows``; returns one label per row, in order."""
         if not rows:
             return []
+        if len(rows) > self._large_rows:
+            if self._large_executor is None:
+                self._large_executor = ThreadPoolExecutor(1, f"modelmeter-{self._name}-large")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._large_executor, self._run_batch, rows)
         if self._max_batch_size == 1 and self._executor is None:
             return self._run_batch(rows)
         loop = asyncio.get_running_loop()
@@ -108,8 +121,9 @@ class MicroBatcher:
             if not self._busy:
                 self._dispatch(force=True)
             await asyncio.sleep(0.001)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        for executor in (self._executor, self._large_executor):
+            if executor is not None:
+                executor.shutdown(wait=False)
 
     def _on_timer(self) -> None:
         self._timer = None

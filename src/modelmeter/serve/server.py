@@ -41,6 +41,7 @@ from modelmeter._loop import loop_factory
 from modelmeter._process import ChildServer, answers_ok, stderr_tail
 from modelmeter.artefacts import ServedModel, load_model
 from modelmeter.serve.app import create_app
+from modelmeter.serve.bad_requests import one_line_bad_requests
 
 logger = logging.getLogger(__name__)
 ACCESS_LOGGER = "modelmeter.serve.access"
@@ -327,6 +328,7 @@ async def _serve(
         access_log=logging.getLogger(ACCESS_LOGGER) if options.access_log else None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
+    one_line_bad_requests()
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

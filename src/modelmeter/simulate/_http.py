@@ -8,12 +8,17 @@ than half the CPU of an aiohttp StreamResponse handler (about 11% of a core agai
 with the busy-waiting pacer its p99 send lateness was about 75 µs against 110–140 µs.
 
 Requests on a connection are answered one at a time, in order (pipelined requests wait their
-turn); keep-alive follows HTTP/1.0 and 1.1 rules.
+turn); keep-alive follows HTTP/1.0 and 1.1 rules. A request that cannot be served is answered
+with a JSON error and the connection closed, with one log line: malformed (400), a request
+target over ``MAX_TARGET_BYTES`` (414), headers over ``MAX_HEAD_BYTES`` or ``MAX_HEADERS`` of
+them (431), a body over ``MAX_BODY_BYTES`` (413). Without those caps a 200 MB header was read
+into memory whole, and the server stalled while it did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -25,9 +30,17 @@ import httptools
 from modelmeter.simulate._openai import error_body
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_TARGET_BYTES = 8 * 1024  # the request target (path and query), as most servers allow
+MAX_HEAD_BYTES = 64 * 1024  # the request line and the headers together
+MAX_HEADERS = 100
+# Bytes fed into an unfinished head without a single parser callback (one header still coming):
+# a socket read is at most 256 KiB, so this passes any head under MAX_HEAD_BYTES and stops a
+# 200 MB header after about 1 MiB.
+_SILENT_HEAD_LIMIT = 1024 * 1024
 MAX_PIPELINED = 64  # requests read ahead of the one being answered before reading pauses
 SERVER_HEADER = b"server: modelmeter-simulate\r\n"
 _monotonic_ns = time.monotonic_ns
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -103,6 +116,14 @@ class Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._reading_paused = False
+        # The head being read: its parsed size and headers, and the bytes fed since the parser
+        # last called back. httptools hands a header over only once it is complete, so a huge
+        # one shows only as bytes going in with no callback coming out.
+        self._reading_head = True
+        self._head_bytes = 0
+        self._header_count = 0
+        self._fed_silently = 0
+        self._called_back = False
 
     # asyncio.Protocol
 
@@ -113,11 +134,23 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._now = _monotonic_ns()
         try:
+            self._called_back = False
             self._parser.feed_data(data)
+            if not self._reading_head:
+                self._fed_silently = 0
+            elif self._called_back:  # at most this chunk is held in a header not yet complete
+                self._fed_silently = len(data)
+            else:
+                self._fed_silently += len(data)
+                if self._fed_silently > _SILENT_HEAD_LIMIT:
+                    raise _Refused(431, f"request line and headers over {MAX_HEAD_BYTES:,} bytes")
+        except _Refused as exc:
+            self._fail(exc.status, exc.message)
         except httptools.HttpParserCallbackError as exc:
-            if not isinstance(exc.__context__, _TooLarge):
+            refused = exc.__context__
+            if not isinstance(refused, _Refused):
                 raise  # a bug in a callback, not the client's fault
-            self._fail(413, f"request body over {MAX_BODY_BYTES} bytes")
+            self._fail(refused.status, refused.message)
         except httptools.HttpParserUpgrade:
             self._fail(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
@@ -133,28 +166,43 @@ class Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_message_begin(self) -> None:
+        self._called_back = True
         self._url.clear()
         self._headers = {}
         self._body = []
         self._body_size = 0
+        self._reading_head = True
+        self._head_bytes = 0
+        self._header_count = 0
 
     def on_url(self, url: bytes) -> None:
+        self._called_back = True
         self._url += url
+        if len(self._url) > MAX_TARGET_BYTES:
+            raise _Refused(414, f"request target over {MAX_TARGET_BYTES:,} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._called_back = True
+        self._header_count += 1
+        self._head_bytes += len(name) + len(value) + 4
+        if self._header_count > MAX_HEADERS:
+            raise _Refused(431, f"more than {MAX_HEADERS} headers")
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise _Refused(431, f"request line and headers over {MAX_HEAD_BYTES:,} bytes")
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._reading_head = False
         length = self._headers.get("content-length", "0")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise _TooLarge
+            raise _Refused(413, f"request body over {MAX_BODY_BYTES:,} bytes")
         if self._headers.get("expect", "").lower() == "100-continue" and self.transport:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
         if self._body_size > MAX_BODY_BYTES:
-            raise _TooLarge
+            raise _Refused(413, f"request body over {MAX_BODY_BYTES:,} bytes")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -220,6 +268,9 @@ class Connection(asyncio.Protocol):
     def _fail(self, status: int, message: str) -> None:
         if self.transport is None or self.transport.is_closing():
             return
+        peer = self.transport.get_extra_info("peername")
+        client = peer[0] if isinstance(peer, tuple) and peer else "a client"
+        logger.warning("bad request from %s: %d %s", client, status, message[:200])
         if not self._busy:  # else the answer under way would be corrupted: just close
             self.transport.write(
                 response_bytes(
@@ -231,5 +282,10 @@ class Connection(asyncio.Protocol):
         self.transport.close()
 
 
-class _TooLarge(Exception):
-    """Raised from a parser callback to stop reading an oversized request."""
+class _Refused(Exception):
+    """Raised (from a parser callback or after feeding it) to refuse the request being read."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmeter._exceptions import DatasetError
+from modelmeter._text_files import allow_long_csv_cells, csv_problem, not_utf8
 from modelmeter.data.loaders import read_jsonl
 from modelmeter.data.sample import Sample
 from modelmeter.tasks.base import ItemScore
@@ -122,9 +123,11 @@ def _answer_letter(value: Any, n_choices: int, path: Path, line: int) -> str:
         text = value.strip().upper()
         if len(text) == 1 and text in letters:
             return text
-        if text.isdigit() and 0 <= int(text) < n_choices:
+        # (the length first: int() refuses strings of more than 4,300 digits)
+        if text.isdigit() and len(text) <= 2 and int(text) < n_choices:
             return letters[int(text)]
-    raise DatasetError(f"field 'answer' must be {allowed}, got {value!r}", path=path, line=line)
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise DatasetError(f"field 'answer' must be {allowed}, got {shown}", path=path, line=line)
 
 
 def _make_sample(
@@ -146,6 +149,7 @@ def _make_sample(
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, cells); quoted cells may span lines, as MMLU's do."""
+    allow_long_csv_cells()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         while True:
@@ -155,7 +159,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise DatasetError(f"not valid CSV: {exc}", path=path, line=start) from None
+                raise DatasetError(csv_problem(exc), path=path, line=start) from None
             if not row or all(not cell.strip() for cell in row):
                 continue
             yield start, row
@@ -325,7 +329,7 @@ def load_mmlu(path: Path | str) -> list[Sample]:
                 seen[sample.id] = (file, line)
                 samples.append(sample)
         except UnicodeDecodeError as exc:
-            raise DatasetError(f"not UTF-8 text: {exc.reason}", path=file) from None
+            raise not_utf8(file, exc) from None
     if not samples:
         raise DatasetError("no questions found", path=root)
     return samples
