@@ -5,15 +5,17 @@ What it does, each memory figure in a fresh child process (so peak RSS is that m
 * recorder: N synthetic outcomes (default 12,000,000: 10 minutes at 20,000 requests/s) are
   built as the engine builds them (fresh timestamps, a fresh prediction string each) and
   appended one by one, as the engine does, to an ``OutcomeRecorder(keep_predictions=False)``;
-  then ``measured_stats()`` summarises them (over the exact limit: histograms) and 1,000,000
-  are streamed back as ``Outcome`` objects (what the store would do). Reported: peak RSS while
-  recording and after the summary, append ns/outcome (appends only, outcome building excluded),
-  the pause of each chunk hand-over, disk bytes.
+  then ``measured_stats()`` summarises them (over the exact limit: histograms), the end of a
+  load level runs as a run does (``summarize_level``: the summary, goodput and the load point),
+  and 1,000,000 are streamed back as ``Outcome`` objects (what the store would do). Reported:
+  peak RSS while recording, after the summary and after the level's end, append ns/outcome
+  (appends only, outcome building excluded), the pause of each chunk hand-over, disk bytes.
 * paced: the recorder fed at 20,000/s for 30 s, for the pauses a real run would see.
 * list: 1,000,000 outcomes appended to a list (extrapolated to N from RSS growth per outcome:
   running 12M would need several GB).
-* exact: ``measured_stats()`` at the exact limit (5,000,000 measured outcomes): the memory
-  ceiling of the exact-percentile path.
+* exact: ``measured_stats()`` and then the end of a level (``summarize_level``) at the exact
+  limit (5,000,000 outcomes, all measured percentiles exact): the memory ceiling of the
+  exact-percentile path, the highest of any length.
 * A/B append cost in one process: list.append vs recorder.append on the same 200,000 outcomes,
   alternated 7 times (medians and their ratio; machines here are shared, ratios are the result).
 * With ``--hdrhistogram`` and the ``hdrhistogram`` package importable: its per-value
@@ -45,7 +47,10 @@ import numpy as np
 from modelmeter._exceptions import ErrorKind
 from modelmeter.load.histogram import LatencyHistogram
 from modelmeter.load.outcome import Outcome
+from modelmeter.load.phase import summarize_level
 from modelmeter.load.recorder import DEFAULT_CHUNK_ROWS, DEFAULT_EXACT_LIMIT, OutcomeRecorder
+from modelmeter.load.schedule import LoadPlan
+from modelmeter.load.sweep import Slo
 
 RATE_RPS = 20_000
 STEP_NS = 1_000_000_000 // RATE_RPS
@@ -163,6 +168,11 @@ def child_recorder(count: int, profile: str, chunk_rows: int) -> dict[str, objec
     stats = recorder.measured_stats()
     summary_s = time.perf_counter() - started
     summary_peak = peak_rss_mib()
+    started = time.perf_counter()
+    plan = LoadPlan(mode="concurrency", concurrency=64, duration_s=count / RATE_RPS)
+    _, point = summarize_level(recorder, plan, Slo(p95_ms=50))
+    level_end_s = time.perf_counter() - started
+    level_end_peak = peak_rss_mib()
     streamed = 0
     started = time.perf_counter()
     for _ in recorder.iter_outcomes():
@@ -177,6 +187,9 @@ def child_recorder(count: int, profile: str, chunk_rows: int) -> dict[str, objec
         "base_rss_mib": base_rss,
         "peak_rss_recording_mib": recorded_peak,
         "peak_rss_after_summary_mib": summary_peak,
+        "peak_rss_after_level_end_mib": level_end_peak,
+        "level_end_s": level_end_s,
+        "goodput_rps": point.goodput_rps,
         "append_ns": appending / count,
         "spill_pause_ms_median": statistics.median(pauses) / 1e6 if pauses else 0.0,
         "spill_pause_ms_p99": float(np.percentile(pauses, 99)) / 1e6 if pauses else 0.0,
@@ -269,6 +282,13 @@ def child_exact(count: int) -> dict[str, object]:
     for figure in (stats.response_ns, stats.service_ns, stats.lag_ns):
         figure.percentiles([50, 90, 95, 99])  # as summarize_phase does: sorts a copy
     took = time.perf_counter() - started
+    stats_peak = peak_rss_mib()
+    # What the end of a level runs, with every measured request still under the exact limit.
+    recorder.exact_limit = count
+    plan = LoadPlan(mode="concurrency", concurrency=64, duration_s=count / RATE_RPS)
+    started = time.perf_counter()
+    summarize_level(recorder, plan, Slo(p95_ms=50))
+    level_end_s = time.perf_counter() - started
     recorder.close()
     return {
         "count": count,
@@ -276,8 +296,10 @@ def child_exact(count: int) -> dict[str, object]:
         "method": stats.response_ns.method,
         "base_rss_mib": base_rss,
         "peak_rss_before_summary_mib": before,
-        "peak_rss_after_summary_mib": peak_rss_mib(),
+        "peak_rss_after_summary_mib": stats_peak,
         "summary_s": took,
+        "peak_rss_after_level_end_mib": peak_rss_mib(),
+        "level_end_s": level_end_s,
     }
 
 

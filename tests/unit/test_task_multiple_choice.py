@@ -223,7 +223,8 @@ def test_missing_empty_and_undecodable_inputs(tmp_path: Path) -> None:
         load_mmlu(_write(tmp_path / "blank_test.csv", "\n\n"))
     latin = tmp_path / "latin_test.csv"
     latin.write_bytes("Caf\xe9?,a,b,c,d,A\n".encode("latin-1"))
-    with pytest.raises(DatasetError, match=r"latin_test\.csv: not UTF-8"):
+    where = r"latin_test\.csv:1: not UTF-8 text at byte 3 \(byte 0xe9"
+    with pytest.raises(DatasetError, match=where):
         load_mmlu(latin)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from modelmeter.data.sample import Sample
 from modelmeter.load.engine import OnOutcome, run_plan
-from modelmeter.load.host import busy_before, cpu_times, host_reading
+from modelmeter.load.host import HostReading, busy_before, cpu_times, host_reading
 from modelmeter.load.multiprocess import run_plan_in_processes
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder import OutcomeRecorder
@@ -28,7 +28,7 @@ from modelmeter.load.sweep import (
     SaturationRule,
     Slo,
     geometric_points,
-    goodput,
+    goodput_of_columns,
     plan_for_point,
     search_max_rate,
     sweep,
@@ -172,6 +172,22 @@ async def _measure_level(
         # An in-process target runs the model on the generator's CPU: the share says nothing,
         # and the ceiling calibrated over HTTP does not apply to it.
         cpu_percent, client_ceiling_rps = None, None
+    summary, result = summarize_level(outcomes, plan, slo, cpu_percent, client_ceiling_rps, host)
+    level = _Level(result, plan, outcomes, summary)
+    state.levels.append(level)
+    return level
+
+
+def summarize_level(
+    outcomes: OutcomeRecorder,
+    plan: LoadPlan,
+    slo: Slo,
+    cpu_percent: float | None = None,
+    client_ceiling_rps: float | None = None,
+    host: HostReading | None = None,
+) -> tuple[PhaseSummary, PointResult]:
+    """A level's summary and its figures as a load point, read from the recorder's columns a
+    batch at a time: memory does not grow with the number of requests."""
     summary = summarize_phase(outcomes, plan, cpu_percent, client_ceiling_rps, host)
     response = summary.response_time_ms
     llm = summary.load.llm
@@ -180,13 +196,11 @@ async def _measure_level(
         if plan.mode == "concurrency"
         else LoadPoint("rate", plan.rate_rps or 1.0),
         throughput_rps=summary.throughput_rps or 0.0,
-        goodput_rps=goodput(
-            outcomes.iter_outcomes(measured_only=True),
+        goodput_rps=goodput_of_columns(
+            outcomes.iter_columns(measured_only=True),
             slo,
             window_s=summary.measured.duration_s,
-        )
-        if summary.measured.requests
-        else 0.0,
+        ),
         p95_ms=response.p95 if response else None,
         p99_ms=response.p99 if response else None,
         error_rate=summary.load.error_rate,
@@ -199,9 +213,7 @@ async def _measure_level(
         requests=summary.measured.requests,
         completed=summary.measured.completed,
     )
-    level = _Level(result, plan, outcomes, summary)
-    state.levels.append(level)
-    return level
+    return summary, result
 
 
 def _to_report(result: PointResult, slo: Slo) -> SweepPoint:

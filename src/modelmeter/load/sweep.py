@@ -30,6 +30,7 @@ from modelmeter.load.schedule import LoadPlan
 from modelmeter.spec.sla import LimitName, empty_window, limit_violations, near_limits
 
 if TYPE_CHECKING:
+    from modelmeter.load.recorder.columns import Columns
     from modelmeter.spec.objectives import Sla
 
 __all__ = [
@@ -295,6 +296,27 @@ def goodput(records: Iterable[RequestRecord], slo: Slo, *, window_s: float | Non
     tpot = _optional_ms(items, "tpot_ns") if tpot_limit is not None else None
     met = slo_met_mask(ok, response, slo, ttft_ms=ttft, tpot_ms=tpot)
     return int(met.sum()) / window_s
+
+
+def goodput_of_columns(batches: Iterable[Columns], slo: Slo, *, window_s: float) -> float:
+    """:func:`goodput` of a recorder's measured rows, a batch of columns at a time: memory is
+    one batch, whatever the number of requests (a list of every request took 784 MiB to
+    summarise 1.95M)."""
+    if window_s <= 0:
+        return 0.0
+    _, ttft_limit, tpot_limit = slo.request_limits_ms()
+    met = 0
+    for columns in batches:
+        met += int(
+            slo_met_mask(
+                columns.ok,
+                columns.response_ns / NS_PER_MS,
+                slo,
+                ttft_ms=columns.ttft_ns / NS_PER_MS if ttft_limit is not None else None,
+                tpot_ms=columns.tpot_ns / NS_PER_MS if tpot_limit is not None else None,
+            ).sum()
+        )
+    return met / window_s
 
 
 def _optional_ms(items: Sequence[RequestRecord], name: str) -> npt.NDArray[np.float64]:

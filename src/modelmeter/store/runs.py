@@ -7,7 +7,6 @@ the renderer of the day.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,11 +26,11 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from modelmeter._exceptions import StoreError
 from modelmeter.load.outcome import Outcome
 from modelmeter.results import Report
+from modelmeter.store.blocks import blocks_of, decode_block, encode_block
 from modelmeter.store.cache import ResponseCache
-from modelmeter.store.schema import metadata, outcomes, runs
+from modelmeter.store.schema import metadata, outcome_blocks, outcomes, runs
 
 DB_ENV_VAR = "MODELMETER_DB"
-_BATCH_ROWS = 10_000
 
 
 def default_db_url() -> str:
@@ -114,27 +113,26 @@ class RunStore:
 
         ``replace`` first removes a stored run of the same id (a resumed run supersedes the
         partial one it continued)."""
-        rows = (
-            {
-                "run_id": report.run_id,
-                "target": target,
-                "phase": phase,
-                "sample_id": o.sample_id,
-                "intended_at_ns": o.intended_at,
-                "sent_at_ns": o.sent_at,
-                "done_at_ns": o.done_at,
-                "prediction": o.prediction,
-                "error_kind": str(o.error) if o.error is not None else None,
-                "warmup": int(o.warmup),
-                "cooldown": int(o.cooldown),
-            }
-            for (target, phase), items in (phase_outcomes or {}).items()
-            for o in items
-        )
+
+        def blocks() -> Iterable[dict[str, object]]:
+            for (target, phase), items in (phase_outcomes or {}).items():
+                first = 0
+                for block in blocks_of(items):
+                    yield {
+                        "run_id": report.run_id,
+                        "target": target,
+                        "phase": phase,
+                        "first_row": first,
+                        "rows": len(block),
+                        "data": encode_block(block),
+                    }
+                    first += len(block)
+
         try:
             with self._engine.begin() as connection:
                 if replace:
-                    connection.execute(delete(outcomes).where(outcomes.c.run_id == report.run_id))
+                    for table in (outcomes, outcome_blocks):
+                        connection.execute(delete(table).where(table.c.run_id == report.run_id))
                     connection.execute(delete(runs).where(runs.c.run_id == report.run_id))
                 connection.execute(
                     insert(runs).values(
@@ -149,9 +147,9 @@ class RunStore:
                         report_json=report.model_dump_json(),
                     )
                 )
-                # In batches: a long run's outcomes are never all in memory at once.
-                while batch := list(itertools.islice(rows, _BATCH_ROWS)):
-                    connection.execute(insert(outcomes), batch)
+                # A block at a time: a long run's outcomes are never all in memory at once.
+                for block in blocks():
+                    connection.execute(insert(outcome_blocks), [block])
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot save run {report.run_id}: {exc}") from None
 
@@ -191,7 +189,7 @@ class RunStore:
 
     def measured_outcomes(self, run_id: str) -> list[OutcomeRow]:
         """A run's measured outcomes (warm-up and cool-down left out), in send order."""
-        query = (
+        legacy = (
             select(
                 outcomes.c.target,
                 outcomes.c.phase,
@@ -202,20 +200,55 @@ class RunStore:
             .where(outcomes.c.run_id == run_id)
             .where(outcomes.c.warmup == 0)
             .where(outcomes.c.cooldown == 0)
-            .order_by(outcomes.c.sent_at_ns, outcomes.c.id)
+            .order_by(outcomes.c.id)
         )
+        stored = (
+            select(outcome_blocks.c.target, outcome_blocks.c.phase, outcome_blocks.c.data)
+            .where(outcome_blocks.c.run_id == run_id)
+            .order_by(outcome_blocks.c.id)
+        )
+        found: list[OutcomeRow] = []
         try:
             with self._engine.connect() as connection:
-                return [OutcomeRow(*row) for row in connection.execute(query)]
+                found.extend(OutcomeRow(*row) for row in connection.execute(legacy))
+                for target, phase, data in connection.execute(stored):
+                    found.extend(_measured_rows(target, phase, data, run_id))
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read run {run_id} from the store: {exc}") from None
+        # Stable: requests sent at the same nanosecond keep the order they were stored in.
+        found.sort(key=lambda row: row.sent_at_ns)
+        return found
 
     def count_outcomes(self, run_id: str) -> int:
         from sqlalchemy import func
 
-        query = select(func.count()).select_from(outcomes).where(outcomes.c.run_id == run_id)
+        rows = select(func.count()).select_from(outcomes).where(outcomes.c.run_id == run_id)
+        in_blocks = select(func.coalesce(func.sum(outcome_blocks.c.rows), 0)).where(
+            outcome_blocks.c.run_id == run_id
+        )
         with self._engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
+            return int(connection.execute(rows).scalar_one()) + int(
+                connection.execute(in_blocks).scalar_one()
+            )
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _measured_rows(target: str, phase: str, data: bytes, run_id: str) -> list[OutcomeRow]:
+    try:
+        block = decode_block(data)
+    except ValueError as exc:
+        raise StoreError(f"run {run_id}: a stored block of outcomes is damaged: {exc}") from None
+    measured = ~(block.warmup | block.cooldown)
+    return [
+        OutcomeRow(target, phase, sent, done, error)
+        for sent, done, error, keep in zip(
+            block.sent_at.tolist(),
+            block.done_at.tolist(),
+            block.error_kind,
+            measured.tolist(),
+            strict=True,
+        )
+        if keep
+    ]

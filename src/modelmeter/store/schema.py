@@ -13,13 +13,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
 )
 
-__all__ = ["metadata", "outcomes", "responses", "runs"]
+__all__ = ["metadata", "outcome_blocks", "outcomes", "responses", "runs"]
 
 metadata = MetaData()
 
@@ -52,6 +53,20 @@ outcomes = Table(
     Column("error_kind", String(32)),
     Column("warmup", Integer, nullable=False),
     Column("cooldown", Integer, nullable=False, default=0),
+)
+
+# One row per stored block of up to 10,000 requests (see modelmeter.store.blocks); runs stored
+# before blocks keep their rows in ``outcomes``, which is read as well.
+outcome_blocks = Table(
+    "outcome_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), index=True),
+    Column("target", String(64), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("first_row", BigInteger, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 responses = Table(

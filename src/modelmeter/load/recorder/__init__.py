@@ -17,7 +17,7 @@ else happens after the run, a batch of rows at a time:
 
 * ``measured_stats()`` streams over the measured rows (warm-up and cool-down left out) and gives
   counts, the measured window, errors, token totals and the latency distributions: the exact
-  values when the measured requests number at most ``exact_limit`` (default 5,000,000), else a
+  values when the measured requests number at most ``exact_limit`` (default 2,000,000), else a
   ``LatencyHistogram`` of 3 significant digits filled batch by batch; each says which.
 * ``iter_columns()`` / ``columns()`` give numpy columns (``columns`` memory-maps the files when no
   row has to be left out), ``iter_outcomes()`` streams ``Outcome`` objects back (for the store).
@@ -28,9 +28,10 @@ Memory ceiling. Recording: the buffer (128 bytes a row, 2 MiB at the default 16,
 to the writer, and the interning tables; measured, 12 million HTTP outcomes added 22 MiB over
 the interpreter, against about 5 GiB as a list. Summarising: 8 bytes per value of each figure
 kept exactly (response, service time, lag; for LLMs also TTFT, TPOT, time to first reasoning, and
-ITL per token gap), so up to 8 × ``exact_limit`` bytes per figure plus one sorted copy, and one
-batch of rows: about 170 MiB at the 5,000,000 limit for a plain HTTP run, up to ~350 MiB for a
-streamed one; past the limit 432 KiB per histogram plus one batch. Disk: about 90 bytes a row,
+ITL per token gap), plus sorted copies and the percentile intervals when a level ends: measured,
+the end of an HTTP level peaks at about 360 MiB at the 2,000,000 limit (about 130 bytes per
+exactly kept request); past the limit, 432 KiB per histogram plus one batch of rows (10 million
+requests: 90 MiB in all). Disk: about 90 bytes a row,
 plus 8 per token gap and the text kept.
 
 ``None`` in an integer field is stored as ``MISSING`` (the smallest int64), which therefore is
