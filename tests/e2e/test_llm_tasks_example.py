@@ -223,6 +223,69 @@ def test_interrupted_llm_run_resumes_without_resending(tmp_path: Path) -> None:
     assert listing.stdout.count(run_id) == 1
 
 
+def _stored_answers(db: Path, run_id: str) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select key from responses where run_id = ?", (run_id,))
+        return {key for (key,) in rows}
+
+
+def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Path) -> None:
+    # kill -9 leaves no partial report: before, the run id was only printed at the end, resume
+    # needed that report, and answers were written 64 at a time, so they were lost.
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    books = tmp_path / "examples" / "data"
+    data = yaml.safe_load(spec.read_text())
+    data["targets"] = data["targets"][:1]
+    data["evaluation"]["concurrency"] = 2
+    spec.write_text(yaml.safe_dump(data))
+    db = tmp_path / "runs.db"
+    total = 30 + 20 + 8 + 8
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "200"):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first", "--db", db],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+        assert process.stderr is not None
+        started = process.stderr.readline().decode()
+        run_id = started.split()[1]
+        assert started.startswith(f"run {run_id} started; if it is interrupted, continue it")
+        deadline = time.monotonic() + 120
+        while _cached_rows(db) < 7:
+            assert process.poll() is None
+            assert time.monotonic() < deadline, "no answers were stored"
+            time.sleep(0.05)
+        process.kill()
+        process.wait(timeout=30)
+        process.stderr.close()
+    stored = _stored_answers(db, run_id)
+    assert 7 <= len(stored) < total
+    assert not (tmp_path / "first").exists()  # killed: no report
+    listing = modelmeter("runs", "list", "--db", str(db), cwd=tmp_path)
+    assert run_id in listing.stdout
+    unfinished = modelmeter("report", run_id, "--db", str(db), "--out", "x", cwd=tmp_path)
+    assert unfinished.returncode != 0 and "Traceback" not in unfinished.stderr
+    assert "was started but has no report" in " ".join(unfinished.stderr.split())
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "5"):
+        resumed = modelmeter(
+            "run", str(spec), "--out", "second", "--db", str(db), "--resume", run_id, cwd=tmp_path
+        )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    report = json.loads((tmp_path / "second" / "report.json").read_text())
+    assert report["run_id"] == run_id
+    tasks = report["models"][0]["tasks"]
+    assert sum(t["answers"] for t in tasks) == total
+    assert sum(t["cached"] for t in tasks) == len(stored)  # every stored answer was used
+    assert stored <= _stored_answers(db, run_id)
+    assert len(_stored_answers(db, run_id)) == total
+    listing = modelmeter("runs", "list", "--db", str(db), cwd=tmp_path)
+    assert listing.stdout.count(run_id) == 1
+
+
 def test_judged_generation_task_counts_the_judge_apart(tmp_path: Path) -> None:
     ports = (_free_port(), _free_port())
     spec = _example(tmp_path, ports)

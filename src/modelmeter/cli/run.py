@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
+from modelmeter._exceptions import ModelmeterError
 from modelmeter.cli._console import (
     EXIT_FAILED,
     RichProgress,
@@ -17,6 +20,9 @@ from modelmeter.cli._console import (
     friendly_errors,
 )
 from modelmeter.cli._output import check_out_dir, finish_run, too_many_errors
+
+if TYPE_CHECKING:
+    from modelmeter.store import RunStore
 
 OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for report.html, report.md and report.json.")
@@ -103,9 +109,25 @@ def register(app: typer.Typer) -> None:
         store = None if no_store else RunStore(db)
         try:
             if store is not None and resume is not None:
-                check_resumable(store.load_report(resume), spec)
+                resume, fingerprint = store.spec_fingerprint(resume)
+                check_resumable(resume, fingerprint, spec)
             run_id = resume or new_run_id()
-            with RichProgress() as progress:
+            if store is not None:
+                # Recorded before anything is measured: a run killed on the way can be resumed.
+                store.begin_run(
+                    run_id,
+                    name=spec.name,
+                    spec_hash=spec.fingerprint(),
+                    models=", ".join(target.name for target in spec.targets),
+                )
+                again = f"modelmeter run {spec_path} --resume {run_id}"
+                console.print(
+                    f"run {run_id} {'resumed' if resume else 'started'}; if it is interrupted, "
+                    f"continue it with: {again}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            with RichProgress() as progress, _forgotten_if_failed(store, run_id, resume):
                 result = run(
                     spec,
                     RunOptions(
@@ -128,3 +150,14 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         if failing:
             raise typer.Exit(EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _forgotten_if_failed(store: RunStore | None, run_id: str, resume: str | None) -> Iterator[None]:
+    """A new run that fails before storing an answer leaves no started record behind."""
+    try:
+        yield
+    except ModelmeterError:
+        if store is not None and resume is None:
+            store.discard_started(run_id)
+        raise

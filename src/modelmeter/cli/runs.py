@@ -34,9 +34,9 @@ def list_runs(
     for column in ("name", "models", "chosen"):
         table.add_column(column)
     for s in summaries:
-        table.add_row(
-            s.run_id, s.created_at.strftime("%Y-%m-%d %H:%M:%S"), s.name, s.models, s.chosen or "–"
-        )
+        chosen = "unfinished: run it with --resume" if s.unfinished else s.chosen or "–"
+        created = s.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(s.run_id, created, s.name, s.models, chosen)
     stdout.print(table)
 
 

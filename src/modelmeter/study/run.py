@@ -18,7 +18,6 @@ from modelmeter.data.sample import Sample
 from modelmeter.economics.catalogue import open_catalogue
 from modelmeter.economics.pricing import resolve_target_pricing
 from modelmeter.progress import SilentProgress
-from modelmeter.results import Report
 from modelmeter.spec import LlmTaskSpec, Spec
 from modelmeter.study.options import RunOptions, TaskItems
 from modelmeter.study.phases import LlmContext, Measured, measure_target
@@ -142,13 +141,13 @@ def check_study(spec: Spec) -> str:
     return f"{items}; targets {kinds} built; nothing was sent"
 
 
-def check_resumable(stored: Report, spec: Spec) -> None:
-    """A stored (partial) run continues only with the spec it was made from; a
-    :class:`SpecError` says so otherwise."""
-    if stored.spec_hash != spec.fingerprint():
+def check_resumable(run_id: str, fingerprint: str, spec: Spec) -> None:
+    """A stored run (partial, or started and killed) continues only with the spec it was made
+    from (``fingerprint``, as stored); a :class:`SpecError` says so otherwise."""
+    if fingerprint != spec.fingerprint():
         raise SpecError(
-            f"run {stored.run_id} was made from a different spec (fingerprint "
-            f"{stored.spec_hash}, this one {spec.fingerprint()}); resume it with the same spec "
+            f"run {run_id} was made from a different spec (fingerprint "
+            f"{fingerprint}, this one {spec.fingerprint()}); resume it with the same spec "
             "file"
         )
 
