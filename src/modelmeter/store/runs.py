@@ -262,7 +262,15 @@ class RunStore:
         )
         with self._engine.connect() as connection:
             return [
-                RunSummary(*row[:5], unfinished=bool(row[5])) for row in connection.execute(query)
+                RunSummary(
+                    run_id=row.run_id,
+                    created_at=row.created_at,
+                    name=row.name,
+                    models=row.models,
+                    chosen=row.chosen,
+                    unfinished=bool(row.unfinished),
+                )
+                for row in connection.execute(query)
             ]
 
     def load_report(self, run_id: str) -> Report:
