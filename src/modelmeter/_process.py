@@ -1,4 +1,10 @@
-"""Child server processes (``serve``, ``simulate``): stopped the same way everywhere."""
+"""Child server processes (``serve``, ``simulate``): started, watched and stopped the same way.
+
+A child server must not outlive modelmeter, even when modelmeter is killed with SIGKILL and
+runs no cleanup: each child gets the read end of a pipe whose write end only the parent holds.
+When the parent dies, the kernel closes that end, the child reads end-of-file and stops itself
+(SIGTERM, its normal graceful stop), removing the folder the parent made for it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ import contextlib
 import http.client
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -40,12 +49,14 @@ class ChildServer:
         stderr: IO[bytes],
         url: str = "",
         port: int = 0,
+        parent_end: int | None = None,
     ) -> None:
         self.process = process
         self.url = url
         self.port = port
         self._workdir = workdir
         self._stderr = stderr
+        self._parent_end = parent_end
 
     @property
     def pid(self) -> int:
@@ -59,6 +70,9 @@ class ChildServer:
         """Ask it to stop (SIGTERM); kill it if it takes longer than ``timeout_s``."""
         timeout = self.stop_timeout_s if timeout_s is None else timeout_s
         stop_child(self.process, timeout, stderr=self._stderr, workdir=self._workdir)
+        if self._parent_end is not None:
+            os.close(self._parent_end)
+            self._parent_end = None
 
     def __enter__(self) -> Self:
         return self
@@ -94,3 +108,53 @@ def answers_ok(url: str, path: str) -> bool:
         return False
     finally:
         connection.close()
+
+
+def start_child_server(
+    command: list[str], workdir: Path
+) -> tuple[subprocess.Popen[bytes], IO[bytes], int]:
+    """Run ``command`` (a ``python -m modelmeter.<server>`` line) as a child server that stops
+    when this process dies; its stderr goes to ``workdir/stderr.log``.
+
+    Returns the process, its stderr file and the pipe end this process keeps (close it, as
+    `ChildServer.stop` does, once the child is stopped). The child is given
+    ``--parent-fd=N``, which its entry point hands to :func:`stop_when_parent_dies`.
+    """
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    read_end, write_end = os.pipe()  # neither end is inherited by other children
+    stderr = (workdir / "stderr.log").open("w+b")
+    try:
+        process = subprocess.Popen(
+            [*command, f"--parent-fd={read_end}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            pass_fds=(read_end,),
+        )
+    except BaseException:
+        os.close(write_end)
+        stderr.close()
+        raise
+    finally:
+        os.close(read_end)
+    return process, stderr, write_end
+
+
+def stop_when_parent_dies(fd: int, workdir: Path | None = None) -> None:
+    """In a child server: once ``fd`` (the pipe from :func:`start_child_server`) reads
+    end-of-file, the parent is gone; remove ``workdir`` (the parent's folder for this child,
+    which it can no longer remove) and stop this process with SIGTERM, as a parent would."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(fd, 1):  # the parent never writes
+                pass
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="modelmeter-parent-watch", daemon=True).start()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from modelmeter._exceptions import ModelmeterError
+from modelmeter._process import stop_when_parent_dies
 from modelmeter.serve.server import ACCESS_LOGGER, parse_model_args, run_server, write_ready_file
 
 
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ready-file", type=Path, help="write {url, port} as JSON here once the server is ready"
     )
+    parser.add_argument(
+        "--parent-fd",
+        type=int,
+        help="stop when this pipe closes: the parent that started this server is gone",
+    )
     args = parser.parse_args(argv)
     try:
         models = parse_model_args(args.models)
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(stream=sys.stderr, format="%(message)s")
         logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
     ready_file: Path | None = args.ready_file
+    if args.parent_fd is not None:
+        stop_when_parent_dies(args.parent_fd, ready_file.parent if ready_file else None)
 
     def on_ready(url: str) -> None:
         if ready_file is not None:

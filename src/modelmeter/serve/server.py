@@ -38,7 +38,7 @@ from aiohttp import web
 
 from modelmeter._exceptions import ModelError, ModelmeterError, ServerError
 from modelmeter._loop import loop_factory
-from modelmeter._process import ChildServer, answers_ok, stderr_tail
+from modelmeter._process import ChildServer, answers_ok, start_child_server, stderr_tail
 from modelmeter.artefacts import ServedModel, load_model
 from modelmeter.serve.app import create_app
 from modelmeter.serve.bad_requests import one_line_bad_requests
@@ -423,14 +423,8 @@ def start_server_process(
         f"--max-wait-ms={max_wait_ms}",
         f"--ready-file={ready_file}",
     ]
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    stderr = (workdir / "stderr.log").open("w+b")
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env
-    )
-    server = ServerProcess(process, workdir, stderr)
+    process, stderr, parent_end = start_child_server(command, workdir)
+    server = ServerProcess(process, workdir, stderr, parent_end=parent_end)
     try:
         server.url, server.port = _await_ready(process, ready_file, ready_timeout_s)
     except ServerError as exc:

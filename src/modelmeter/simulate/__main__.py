@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from modelmeter._exceptions import ModelmeterError
+from modelmeter._process import stop_when_parent_dies
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.process import run_simulator, write_ready_file
 
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ready-file", type=Path, help="write {url} as JSON here once the server listens"
     )
+    parser.add_argument(
+        "--parent-fd",
+        type=int,
+        help="stop when this pipe closes: the parent that started this server is gone",
+    )
     args = parser.parse_args(argv)
     try:
         config = (
@@ -41,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValidationError) as exc:
         parser.error(f"--config: {exc}")
     ready_file: Path | None = args.ready_file
+    if args.parent_fd is not None:
+        stop_when_parent_dies(args.parent_fd, ready_file.parent if ready_file else None)
 
     def on_ready(url: str) -> None:
         if ready_file is not None:

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
 from modelmeter._loop import loop_factory
-from modelmeter._process import ChildServer, answers_ok, stderr_tail
+from modelmeter._process import ChildServer, answers_ok, start_child_server, stderr_tail
 from modelmeter.simulate.answers import load_answer_book
 from modelmeter.simulate.config import SimulatorConfig
 from modelmeter.simulate.server import Simulator
@@ -150,14 +150,8 @@ def start_simulator(
     ]
     if timings_log is not None:
         command.append(f"--timings-log={timings_log}")
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    stderr = (workdir / "stderr.log").open("w+b")
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env
-    )
-    handle = SimulatorHandle(process, workdir, stderr)
+    process, stderr, parent_end = start_child_server(command, workdir)
+    handle = SimulatorHandle(process, workdir, stderr, parent_end=parent_end)
     try:
         handle.url = _await_ready(process, ready_file, ready_timeout_s)
         handle.port = urlsplit(handle.url).port or 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import struct
 import tempfile
 import weakref
@@ -67,6 +69,10 @@ def error_key(kind: str, detail: str | None) -> str:
         if status.isdigit():
             return f"{kind} {status}"
     return str(kind)
+
+
+# Spill folders are named SPILL_PREFIX + the owner's process id + a random part.
+SPILL_PREFIX = "modelmeter-outcomes-"
 
 
 class OutcomeRecorder:
@@ -239,7 +245,9 @@ class OutcomeRecorder:
             try:
                 if self._parent is not None:
                     self._parent.mkdir(parents=True, exist_ok=True)
-                made = tempfile.mkdtemp(prefix="modelmeter-outcomes-", dir=self._parent)
+                remove_orphans(self._parent)
+                prefix = f"{SPILL_PREFIX}{os.getpid()}-"
+                made = tempfile.mkdtemp(prefix=prefix, dir=self._parent)
             except OSError as exc:
                 where = self._parent or tempfile.gettempdir()
                 raise ModelmeterError(f"cannot keep outcomes in {where}: {exc}") from exc
@@ -569,3 +577,26 @@ def measured_stats(
     with OutcomeRecorder(keep_predictions=False) as recorder:
         recorder.extend(outcomes)
         return recorder.measured_stats(exact_limit=exact_limit)
+
+
+def remove_orphans(parent: Path | None) -> None:
+    """Remove the spill folders of processes that are gone: a run killed with SIGKILL runs no
+    finalizer, and its folder (tens of MB for a long load phase) would stay in the temporary
+    directory for good. Folders are named after their process id; a live process's (this
+    one's, or another run's) are left alone."""
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for folder in base.glob(f"{SPILL_PREFIX}*"):
+            pid = folder.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
