@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -455,6 +456,36 @@ def paired(per_request: dict[str, Any], truth: dict[str, RequestTiming]) -> dict
     }
 
 
+class IndependentServer:
+    """``benchmarks/_sse_server.py`` in a process of its own: the same settings as the
+    simulator's (TTFT 50 ms, ITL 10 ms, 64 tokens), plain asyncio, its log in the same layout."""
+
+    def __init__(self, run_dir: Path, log: Path) -> None:
+        ready = run_dir / "ready.json"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve().parent / "_sse_server.py"),
+                f"--ttft-ms={TTFT_MS}",
+                f"--itl-ms={ITL_MS}",
+                f"--tokens={OUTPUT_TOKENS}",
+                f"--log={log}",
+                f"--ready-file={ready}",
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the independent SSE server did not start")
+            time.sleep(0.02)
+        self.url = json.loads(ready.read_text())["url"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
 def one_run(
     tool: str, setting: Setting, args: argparse.Namespace, work: Path, inputs: dict[str, Path]
 ) -> dict[str, Any]:
@@ -470,7 +501,11 @@ def one_run(
     run_dir = Path(tempfile.mkdtemp(prefix=f"{tool}-{setting.name}-", dir=work))
     log = run_dir / "timings.jsonl"
     _peers.wait_quiet(args.max_load, args.patience)
-    simulator = start_simulator(config, timings_log=log)
+    simulator: Any = (
+        IndependentServer(run_dir, log)
+        if args.server == "independent"
+        else start_simulator(config, timings_log=log)
+    )
     result: dict[str, Any] = {"tool": tool, "setting": setting.name}
     try:
         meter = _peers.Meter(pids={"server": simulator.process.pid})
@@ -634,6 +669,13 @@ def main() -> int:
         "response time, so they do not stay in step; 0 starts them together)",
     )
     parser.add_argument("--busy-wait-us", type=int, help="override the simulator's busy_wait_us")
+    parser.add_argument(
+        "--server",
+        choices=["simulate", "independent"],
+        default="simulate",
+        help="the server the truth comes from: modelmeter simulate, or benchmarks/_sse_server.py "
+        "(plain asyncio, nothing of ours)",
+    )
     parser.add_argument("--retries", type=int, default=1, help="reruns of a noisy run")
     parser.add_argument(
         "--max-others",

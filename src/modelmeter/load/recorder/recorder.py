@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import struct
 import tempfile
 import weakref
@@ -46,6 +44,7 @@ from modelmeter.load.recorder.layout import (
 from modelmeter.load.recorder.spill import (
     NO_GAPS,
     NO_MARK,
+    SPILL_PREFIX,
     Block,
     Chunk,
     Mark,
@@ -54,6 +53,7 @@ from modelmeter.load.recorder.spill import (
     map_file,
     read_file,
     remove,
+    remove_orphans,
     utf8,
     write_chunk,
     writer,
@@ -69,10 +69,6 @@ def error_key(kind: str, detail: str | None) -> str:
         if status.isdigit():
             return f"{kind} {status}"
     return str(kind)
-
-
-# Spill folders are named SPILL_PREFIX + the owner's process id + a random part.
-SPILL_PREFIX = "modelmeter-outcomes-"
 
 
 class OutcomeRecorder:
@@ -577,26 +573,3 @@ def measured_stats(
     with OutcomeRecorder(keep_predictions=False) as recorder:
         recorder.extend(outcomes)
         return recorder.measured_stats(exact_limit=exact_limit)
-
-
-def remove_orphans(parent: Path | None) -> None:
-    """Remove the spill folders of processes that are gone: a run killed with SIGKILL runs no
-    finalizer, and its folder (tens of MB for a long load phase) would stay in the temporary
-    directory for good. Folders are named after their process id; a live process's (this
-    one's, or another run's) are left alone."""
-    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
-    with contextlib.suppress(OSError):
-        for folder in base.glob(f"{SPILL_PREFIX}*"):
-            pid = folder.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True

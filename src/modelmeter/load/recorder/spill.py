@@ -4,7 +4,10 @@ blocks read back from those files.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -107,6 +110,10 @@ def writer() -> ThreadPoolExecutor:
         if _writer_pool is None:
             _writer_pool = ThreadPoolExecutor(1, thread_name_prefix="modelmeter-outcome-writer")
         return _writer_pool
+
+
+# Spill folders are named SPILL_PREFIX + the owner's process id + a random part.
+SPILL_PREFIX = "modelmeter-outcomes-"
 
 
 def remove(directory: Path, pending: deque[Future[None]]) -> None:
@@ -252,3 +259,26 @@ def block_outcomes(block: Block, tables: Tables, measured_only: bool) -> Iterato
             warmup=bool(flag & WARMUP),
             cooldown=bool(flag & COOLDOWN),
         )
+
+
+def remove_orphans(parent: Path | None) -> None:
+    """Remove the spill folders of processes that are gone: a run killed with SIGKILL runs no
+    finalizer, and its folder (tens of MB for a long load phase) would stay in the temporary
+    directory for good. Folders are named after their process id; a live process's (this
+    one's, or another run's) are left alone."""
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for folder in base.glob(f"{SPILL_PREFIX}*"):
+            pid = folder.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
