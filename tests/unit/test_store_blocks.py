@@ -3,6 +3,7 @@ one row per request did."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,19 @@ def test_a_stored_run_reads_back_in_send_order_with_the_rows_of_older_runs(
         store.measured_outcomes(run_id)
     engine.dispose()
     store.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"junk", zlib.compress(b"\x05\x00\x00\x00[1,2]"), zlib.compress(b"\xff" * 64)],
+    ids=["empty", "not-deflate", "header-not-object", "bad-length"],
+)
+def test_a_damaged_block_is_a_value_error(data: bytes) -> None:
+    with pytest.raises(ValueError, match=r"not a stored outcome block|row count|version"):
+        decode_block(data)
+    good = zlib.decompress(encode_block(_load_phase(3)))
+    with pytest.raises(ValueError):
+        decode_block(zlib.compress(good[:-1]))  # one byte short
 
 
 def test_a_block_costs_a_few_bytes_per_request() -> None:

@@ -128,6 +128,8 @@ def decode_block(data: bytes) -> DecodedBlock:
         samples: list[str] = header["samples"]
         errors: list[str | None] = [None, *header["errors"]]
         predictions = header["predictions"] or [None] * count
+        if len(predictions) != count:
+            raise ValueError("the block's predictions do not match its row count")
         intended = np.cumsum(steps, dtype=np.int64)
         sent = intended + lag
         return DecodedBlock(
@@ -140,5 +142,5 @@ def decode_block(data: bytes) -> DecodedBlock:
             warmup=(flags & 1).astype(bool),
             cooldown=(flags & 2).astype(bool),
         )
-    except (zlib.error, struct.error, KeyError, IndexError, TypeError) as exc:
+    except (zlib.error, struct.error, KeyError, IndexError, TypeError, ValueError) as exc:
         raise ValueError(f"not a stored outcome block: {exc}") from None
