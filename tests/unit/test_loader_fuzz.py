@@ -9,6 +9,7 @@ that are not UTF-8, NUL, an unclosed quote, a YAML alias), and arbitrary bytes.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -85,6 +86,15 @@ def contents(seed: bytes) -> st.SearchStrategy[bytes]:
     return mutated(seed) | st.binary(max_size=200)
 
 
+@pytest.fixture(autouse=True)
+def default_csv_cell_limit() -> Iterator[None]:
+    """The csv module's cell limit is the process's: each loader must raise it itself, not
+    count on another loader (or test) having done so."""
+    before = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(before)
+
+
 @pytest.fixture(scope="module")
 def folder() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as name:
@@ -111,11 +121,11 @@ DATASET_CSV = b'id,text,label,language\na,hello there,greet,en\nb,"a, quoted",bi
 
 
 @FUZZ
-@given(raw=contents(DATASET_JSONL), csv=st.booleans())
-def test_datasets(folder: Path, raw: bytes, csv: bool) -> None:
-    if csv:
+@given(raw=contents(DATASET_JSONL), as_csv=st.booleans())
+def test_datasets(folder: Path, raw: bytes, as_csv: bool) -> None:
+    if as_csv:
         raw = raw.replace(DATASET_JSONL, DATASET_CSV)
-    path = folder / ("data.csv" if csv else "data.jsonl")
+    path = folder / ("data.csv" if as_csv else "data.jsonl")
 
     def load(file: Path) -> Any:
         return load_samples(
@@ -186,11 +196,11 @@ TRACE_CSV = b"timestamp,other\n1700000000.25,x\n1700000001,y\n"
 
 
 @FUZZ
-@given(raw=contents(TRACE_JSONL), csv=st.booleans())
-def test_traces(folder: Path, raw: bytes, csv: bool) -> None:
-    if csv:
+@given(raw=contents(TRACE_JSONL), as_csv=st.booleans())
+def test_traces(folder: Path, raw: bytes, as_csv: bool) -> None:
+    if as_csv:
         raw = raw.replace(TRACE_JSONL, TRACE_CSV)
-    path = folder / ("trace.csv" if csv else "trace.jsonl")
+    path = folder / ("trace.csv" if as_csv else "trace.jsonl")
     _only_modelmeter_errors(lambda file: read_timestamps_ns(TraceSource(file)), path, raw)
 
 
@@ -260,3 +270,36 @@ objectives:
 def test_specs(folder: Path, raw: bytes) -> None:
     (folder / "data.jsonl").write_bytes(DATASET_JSONL)
     _only_modelmeter_errors(load_spec, folder / "spec.yaml", raw)
+
+
+LONG = "x" * 200_000  # a cell longer than the csv module's default limit (128 KiB)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "load"),
+    [
+        (
+            "d.csv",
+            f"text,label\n{LONG},a\nshort,b\n",
+            lambda file: load_samples(DatasetSpec(path=file)),
+        ),
+        (
+            "trace.csv",
+            f"timestamp,note\n1700000000,{LONG}\n1700000001,b\n",
+            lambda file: read_timestamps_ns(TraceSource(file)),
+        ),
+        (
+            "ab.csv",
+            f"variant,spend,note\nA,1,{LONG}\nB,2,b\n",
+            lambda file: load_csv(file, variant="variant", metric="spend"),
+        ),
+        ("maths_test.csv", f"{LONG},a,b,c,d,A\nq,a,b,c,d,B\n", load_mmlu),
+    ],
+    ids=["dataset", "trace", "ab-log", "mmlu"],
+)
+def test_every_csv_loader_reads_a_cell_longer_than_128_kib(
+    folder: Path, name: str, text: str, load: Callable[[Path], Any]
+) -> None:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    load(path)  # a long document in one cell is data, not an error

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter._exceptions import DatasetError, SpecError, StoreError
+from modelmeter._text_files import allow_long_csv_cells, csv_problem, not_utf8
 
 __all__ = ["STORE_METRICS", "Observations", "StoreMetric", "from_rows", "from_store", "load_csv"]
 
@@ -234,12 +235,15 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, object]]]:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise DatasetError(f"cannot read the file: {exc.strerror}", path=path) from None
+    allow_long_csv_cells()
     with handle:
         reader = csv.DictReader(handle)
         try:
             header = reader.fieldnames
-        except UnicodeDecodeError:
-            raise DatasetError("not UTF-8 text", path=path, line=1) from None
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, exc) from None
+        except csv.Error as exc:
+            raise DatasetError(csv_problem(exc), path=path, line=1) from None
         if not header:
             raise DatasetError("the CSV file has no header row", path=path, line=1)
         try:
@@ -251,10 +255,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, object]]]:
                         line=reader.line_num,
                     )
                 yield reader.line_num, row
-        except UnicodeDecodeError:
-            raise DatasetError("not UTF-8 text", path=path, line=reader.line_num + 1) from None
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, exc) from None
         except csv.Error as exc:
-            raise DatasetError(f"not valid CSV: {exc}", path=path, line=reader.line_num) from None
+            raise DatasetError(csv_problem(exc), path=path, line=reader.line_num) from None
 
 
 def load_csv(
@@ -294,15 +298,16 @@ def load_csv(
 
 
 def _header(path: Path) -> list[str]:
+    allow_long_csv_cells()
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             first = next(csv.reader(handle), None)
-    except UnicodeDecodeError:
-        raise DatasetError("not UTF-8 text", path=path, line=1) from None
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
     except OSError as exc:
         raise DatasetError(f"cannot read the file: {exc.strerror}", path=path) from None
     except csv.Error as exc:
-        raise DatasetError(f"not valid CSV: {exc}", path=path, line=1) from None
+        raise DatasetError(csv_problem(exc), path=path, line=1) from None
     if not first:
         raise DatasetError("the CSV file has no header row", path=path, line=1)
     return first

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelmeter._exceptions import DatasetError
-from modelmeter._text_files import json_problem, not_utf8
+from modelmeter._text_files import allow_long_csv_cells, csv_problem, json_problem, not_utf8
 
 __all__ = [
     "TimeUnit",
@@ -95,20 +95,24 @@ def _rows_jsonl(path: Path, name: str) -> Iterator[tuple[int, Any]]:
 
 
 def _rows_csv(path: Path, name: str) -> Iterator[tuple[int, Any]]:
+    allow_long_csv_cells()
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise DatasetError("the CSV file has no header row", path=path, line=1)
-        if name not in reader.fieldnames:
-            known = ", ".join(reader.fieldnames)
-            raise DatasetError(
-                f"no column '{name}' in the header (columns: {known})", path=path, line=1
-            )
-        for row in reader:
-            value = row[name]
-            if value is None or not value.strip():
-                raise DatasetError(f"empty '{name}'", path=path, line=reader.line_num)
-            yield reader.line_num, value
+        try:
+            if not reader.fieldnames:
+                raise DatasetError("the CSV file has no header row", path=path, line=1)
+            if name not in reader.fieldnames:
+                known = ", ".join(reader.fieldnames)
+                raise DatasetError(
+                    f"no column '{name}' in the header (columns: {known})", path=path, line=1
+                )
+            for row in reader:
+                value = row[name]
+                if value is None or not value.strip():
+                    raise DatasetError(f"empty '{name}'", path=path, line=reader.line_num)
+                yield reader.line_num, value
+        except csv.Error as exc:
+            raise DatasetError(csv_problem(exc), path=path, line=reader.line_num) from None
 
 
 def _parse_iso_ns(text: str) -> tuple[int, bool]:
