@@ -24,14 +24,17 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -93,6 +96,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _run_id(stderr: IO[str]) -> str:
+    """The id the run prints before it measures anything (other lines may come first)."""
+    for line in stderr:
+        if found := re.match(r"run (\S+) started", line):
+            return found.group(1)
+    raise RuntimeError("the run ended without printing its id")
+
+
 def trial(number: int, delay_s: float, folder: Path) -> dict[str, object]:
     db, log = folder / "runs.sqlite3", folder / "timings.jsonl"
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
@@ -105,15 +116,18 @@ def trial(number: int, delay_s: float, folder: Path) -> dict[str, object]:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
             env=env,
         )
         assert process.stderr is not None
-        started = process.stderr.readline().decode()
-        run_id = started.split()[1]
+        run_id = _run_id(process.stderr)
+        drain = threading.Thread(target=process.stderr.read, daemon=True)  # never a full pipe
+        drain.start()
         time.sleep(delay_s)
         finished_first = process.poll() is not None
         process.send_signal(signal.SIGKILL)
         process.wait()
+        drain.join(timeout=30)
         process.stderr.close()
         time.sleep(0.3)  # the server notices the client is gone and logs the cancellations
     stored = _stored(db, run_id)

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from modelmeter.results import Report
 from modelmeter.routing import validate_claude_code_router, validate_litellm_config
 from modelmeter.simulate import load_answer_book
 from modelmeter.tasks.multiple_choice import load_mmlu
+from tests._lines import wait_for_line
 from tests.e2e.test_cli_errors import modelmeter
 from tests.e2e.test_llm_example import _free_port
 
@@ -248,12 +250,18 @@ def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Pa
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
         )
         assert process.stderr is not None
-        started = process.stderr.readline().decode()
-        run_id = started.split()[1]
-        assert started.startswith(f"run {run_id} started; if it is interrupted, continue it")
+        # Printed before anything is measured: a killed run leaves no report to read it from.
+        started = wait_for_line(
+            process.stderr, r"^run (\S+) started; if it is interrupted, continue it with"
+        )
+        run_id = started.group(1)
+        # Keep reading, so that the run never blocks on a full pipe.
+        drain = threading.Thread(target=process.stderr.read, daemon=True)
+        drain.start()
         deadline = time.monotonic() + 120
         while _cached_rows(db) < 7:
             assert process.poll() is None
@@ -261,6 +269,7 @@ def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Pa
             time.sleep(0.05)
         process.kill()
         process.wait(timeout=30)
+        drain.join(timeout=30)
         process.stderr.close()
     stored = _stored_answers(db, run_id)
     assert 7 <= len(stored) < total

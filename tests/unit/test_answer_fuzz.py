@@ -21,6 +21,7 @@ from modelmeter.targets._answers import decode_json
 from modelmeter.targets.http_json import HttpJsonTarget
 from modelmeter.targets.oip import OipTarget
 from modelmeter.targets.openai_answer import StreamedAnswer, read_whole
+from tests._fuzz import mutated
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -114,22 +115,6 @@ oip_answer = st.fixed_dictionaries(
 http_answer = st.fixed_dictionaries(
     {"prediction": documents, "tokens": counts}, optional={"choices": documents}
 )
-
-
-@st.composite
-def mutated(draw: st.DrawFn, source: st.SearchStrategy[bytes]) -> bytes:
-    """``source``'s bytes with a few bytes flipped, dropped or inserted."""
-    raw = bytearray(draw(source))
-    for _ in range(draw(st.integers(0, 4))):
-        where = draw(st.integers(0, len(raw)))
-        action = draw(st.sampled_from(["flip", "drop", "insert"]))
-        if action == "insert" or not raw or where == len(raw):
-            raw[where:where] = draw(st.binary(min_size=1, max_size=3))
-        elif action == "flip":
-            raw[where] ^= draw(st.integers(1, 255))
-        else:
-            del raw[where]
-    return bytes(raw)
 
 
 def _bodies(shape: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:

@@ -32,6 +32,7 @@ from modelmeter.spec.parse import load_spec
 from modelmeter.tasks.code import load_humaneval, load_mbpp
 from modelmeter.tasks.evaluate import _code_layout
 from modelmeter.tasks.multiple_choice import load_mmlu
+from tests._fuzz import mutated
 
 # CI runs a bounded number of examples; MODELMETER_FUZZ_EXAMPLES=5000 runs a deeper search.
 FUZZ = settings(
@@ -62,28 +63,8 @@ HOSTILE = [
 ]
 
 
-@st.composite
-def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
-    """``seed`` with a few bytes flipped, dropped or inserted, or hostile pieces spliced in."""
-    raw = bytearray(seed)
-    for _ in range(draw(st.integers(1, 4))):
-        where = draw(st.integers(0, len(raw)))
-        action = draw(st.sampled_from(["flip", "drop", "insert", "hostile", "truncate"]))
-        if action == "hostile":
-            raw[where:where] = draw(st.sampled_from(HOSTILE))
-        elif action == "truncate":
-            del raw[where:]
-        elif action == "insert" or not raw or where == len(raw):
-            raw[where:where] = draw(st.binary(min_size=1, max_size=3))
-        elif action == "flip":
-            raw[where] ^= draw(st.integers(1, 255))
-        else:
-            del raw[where]
-    return bytes(raw)
-
-
 def contents(seed: bytes) -> st.SearchStrategy[bytes]:
-    return mutated(seed) | st.binary(max_size=200)
+    return mutated(st.just(seed), hostile=HOSTILE, min_edits=1) | st.binary(max_size=200)
 
 
 @pytest.fixture(autouse=True)
