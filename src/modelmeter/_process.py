@@ -22,6 +22,18 @@ from typing import IO, Self
 from urllib.parse import urlsplit
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (someone else's included); names of leftovers (spill
+    folders, sandbox groups) carry the pid of the process that made them."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def stop_child(
     process: subprocess.Popen[bytes], timeout_s: float, *, stderr: IO[bytes], workdir: Path
 ) -> None:

@@ -55,6 +55,7 @@ import json
 import os
 import re
 import resource
+import select
 import signal
 import sys
 from typing import Any
@@ -77,8 +78,12 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+KEYCTL_JOIN_SESSION_KEYRING = 1
+ENOSYS = 38
+EPERM = 1
 
 # Flags a remount must repeat: in a user namespace the kernel refuses to clear flags that a
 # more privileged namespace set (nosuid, nodev, noexec, atime), so they are read and kept.
@@ -96,6 +101,20 @@ _PIVOT_ROOT_SYSCALL = {
     "i686": 217,
     "i386": 217,
     "armv7l": 218,
+}
+
+# keyctl(2) has no glibc wrapper either.
+_KEYCTL_SYSCALL = {
+    "x86_64": 250,
+    "aarch64": 219,
+    "riscv64": 219,
+    "loongarch64": 219,
+    "ppc64le": 271,
+    "ppc64": 271,
+    "s390x": 280,
+    "i686": 288,
+    "i386": 288,
+    "armv7l": 311,
 }
 
 SANDBOX_DIR = "/sandbox"
@@ -206,7 +225,7 @@ def _bind_read_only(libc: ctypes.CDLL, newroot: str, paths: list[str]) -> None:
         _mount(libc, None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
 
 
-def _build_dev(libc: ctypes.CDLL, dev: str, shm_mb: int) -> None:
+def _build_dev(libc: ctypes.CDLL, dev: str, shm_mb: int, inodes: int) -> None:
     os.makedirs(dev)
     _mount(libc, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
     for name in DEVICES:
@@ -226,7 +245,7 @@ def _build_dev(libc: ctypes.CDLL, dev: str, shm_mb: int) -> None:
         f"{dev}/shm",
         "tmpfs",
         MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        f"mode=1777,size={shm_mb}m",
+        f"mode=1777,size={shm_mb}m,nr_inodes={inodes}",
     )
     _mount(libc, None, dev, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
 
@@ -265,7 +284,8 @@ def _build_filesystem(config: dict[str, Any]) -> None:
         work,
         "tmpfs",
         MS_NOSUID | MS_NODEV,
-        f"mode=0700,size={limits['disk_mb']}m",
+        # nr_inodes: without it empty files cost no bytes of the size but kernel memory each.
+        f"mode=0700,size={limits['disk_mb']}m,nr_inodes={limits['max_files']}",
     )
     with open(config["program"], "rb") as source, open(f"{work}/main.py", "wb") as copy:
         copy.write(source.read())
@@ -273,7 +293,7 @@ def _build_filesystem(config: dict[str, Any]) -> None:
         for path in (work, f"{work}/main.py"):
             os.chown(path, config["drop_uid"], config["drop_gid"])
 
-    _build_dev(libc, newroot + "/dev", limits["disk_mb"])
+    _build_dev(libc, newroot + "/dev", limits["disk_mb"], limits["max_files"])
     os.makedirs(newroot + "/proc")
     # A proc mount of this PID namespace: the program sees its own processes only, never the
     # host's (whose /proc/<pid>/environ would hold the parent's secrets).
@@ -287,10 +307,50 @@ def _build_filesystem(config: dict[str, Any]) -> None:
 # The program process
 
 
-def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool) -> None:
+def _die_with_parent(parent: int | None) -> None:
+    """SIGKILL this process when its parent dies, so that nothing of a sandbox outlives the
+    modelmeter that started it, even one killed with SIGKILL that runs no cleanup: the launcher
+    dies with modelmeter, init with the launcher (taking the PID namespace with it), the
+    program with its parent. ``parent``: the pid the parent should have, to catch a parent
+    that died before the request was made (None: checked another way by the caller)."""
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    if parent is not None and os.getppid() != parent:
+        os._exit(SETUP_FAILED)
+
+
+def _join_cgroup(fds: list[int]) -> None:
+    """Move this process (``0``: the writer) into the program's group, while it still has the
+    privileges to; every process it starts is born in the group."""
+    for fd in fds:
+        try:
+            os.write(fd, b"0")
+        except OSError as exc:
+            raise SetupError(f"joining the program's cgroup: {exc.strerror}") from None
+        os.close(fd)
+
+
+def _own_keyring() -> None:
+    """Give the program a new, empty session keyring: the one it inherits is the caller's,
+    whose keys (tokens a login or a tool stored there) it could otherwise read and add to."""
+    number = _KEYCTL_SYSCALL.get(os.uname().machine)
+    if number is None:
+        raise SetupError(f"keyctl: unknown system call number on {os.uname().machine}")
+    libc = _libc()
+    if libc.syscall(ctypes.c_long(number), KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        errno = ctypes.get_errno()
+        # A kernel without keys, or a seccomp filter that refuses keyctl: the program, which
+        # inherits the filter, cannot reach any keyring either.
+        if errno not in (ENOSYS, EPERM):
+            raise SetupError(f"keyctl(JOIN_SESSION_KEYRING): {os.strerror(errno)}")
+
+
+def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool, parent: int) -> None:
     """Drop privileges, set the limits and exec the program; only returns by raising."""
     limits = config["limits"]
     drop_uid, drop_gid = config["drop_uid"], config["drop_gid"]
+    if sys.platform == "linux":
+        _die_with_parent(parent)
+        _join_cgroup(config["cgroup_fds"])
     try:
         if drop_uid is not None:
             os.setgroups([])
@@ -312,9 +372,12 @@ def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool) -> N
             # Not root: this namespace is what takes the setup capabilities away; required.
             # Root (now uid 65534): it only gives the process limit a budget of its own.
             _check(-1, "unshare(user namespace for the program)")
+    if sys.platform == "linux":
+        _own_keyring()
     memory = limits["memory_mb"] * 1024 * 1024
     file_size = limits["file_size_mb"] * 1024 * 1024
     nproc = limits["max_processes"]
+    files = limits["max_open_files"]
     for name, soft, hard in (
         ("RLIMIT_CORE", 0, 0),
         # SIGXCPU at the limit says unambiguously why the program died; SIGKILL a second
@@ -325,6 +388,7 @@ def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool) -> N
         ("RLIMIT_AS", memory, memory),
         ("RLIMIT_FSIZE", file_size, file_size),
         ("RLIMIT_NPROC", nproc, nproc),
+        ("RLIMIT_NOFILE", files, files),
     ):
         try:
             resource.setrlimit(getattr(resource, name), (soft, hard))
@@ -345,13 +409,14 @@ def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool) -> N
 
 def _run_program(config: dict[str, Any], status_fd: int, isolated: bool) -> int:
     """Fork the program, reap every child until it ends, report how it ended."""
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
         raise SetupError(f"fork: {exc.strerror}") from None
     if pid == 0:
         try:
-            _limit_and_exec(config, status_fd, isolated)
+            _limit_and_exec(config, status_fd, isolated, parent)
         except SetupError as exc:
             _report(status_fd, event="error", message=str(exc))
         os._exit(SETUP_FAILED)
@@ -369,11 +434,46 @@ def _run_program(config: dict[str, Any], status_fd: int, isolated: bool) -> int:
     return 0
 
 
-def _init(config: dict[str, Any], status_fd: int) -> int:
+def _limit_ipc(limits: dict[str, Any], status_fd: int) -> None:
+    """Bound System V shared memory in the new IPC namespace, whose defaults are unbounded:
+    segments outlive the processes that made them and count against no address space. (Where
+    a kernel before 6.0 refuses these writes to a user namespace, the result says so; the
+    program's cgroup, where there is one, still counts the segments.)"""
+    memory = limits["memory_mb"] * 1024 * 1024
+    for name, value in (
+        ("shmmax", memory),
+        ("shmall", memory // os.sysconf("SC_PAGE_SIZE")),
+        ("shmmni", 64),
+    ):
+        try:
+            _write(f"/proc/sys/kernel/{name}", str(value))
+        except SetupError as exc:
+            _report(status_fd, event="note", message=f"System V shared memory unbounded: {exc}")
+            return
+
+
+def _open_cgroup(config: dict[str, Any]) -> None:
+    """Open the group's ``cgroup.procs`` files while the host's /sys is still in view; the
+    program writes to them after the root has changed."""
+    try:
+        config["cgroup_fds"] = [os.open(path, os.O_WRONLY) for path in config["cgroup_procs"]]
+    except OSError as exc:
+        raise SetupError(f"opening the program's cgroup {exc.filename}: {exc.strerror}") from None
+
+
+def _init(config: dict[str, Any], status_fd: int, lifeline: int) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # init's parent, the launcher, is outside this PID namespace (getppid() says 0): whether it
+    # died before PR_SET_PDEATHSIG took effect is told by the pipe only it holds open.
+    _die_with_parent(None)
+    if select.select([lifeline], [], [], 0)[0]:
+        os._exit(SETUP_FAILED)
+    os.close(lifeline)
     # Not dumpable: the program (the same outer uid when not root) must not reach this
     # process's files in /proc, such as its status pipe through /proc/1/fd, to forge a report.
     _check(_libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
+    _open_cgroup(config)
+    _limit_ipc(config["limits"], status_fd)
     try:
         _build_filesystem(config)
     except OSError as exc:
@@ -402,17 +502,20 @@ def _isolated(config: dict[str, Any], status_fd: int) -> int:
     if not root:
         _map_user(0, config["host_uid"], 0, config["host_gid"])
     signal.signal(signal.SIGTERM, _on_terminate)
+    lifeline, held = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(held)
         code = SETUP_FAILED
         try:
-            code = _init(config, status_fd)
+            code = _init(config, status_fd, lifeline)
         except SetupError as exc:
             _report(status_fd, event="error", message=str(exc))
         except BaseException as exc:
             _report(status_fd, event="error", message=f"sandbox init failed: {exc!r}")
         os._exit(code)
     _child_pid = pid
+    os.close(lifeline)
     if _terminate:
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
@@ -423,10 +526,14 @@ def main() -> None:
     config: dict[str, Any] = json.loads(sys.argv[1])
     status_fd = int(sys.argv[2])
     os.set_inheritable(status_fd, False)
+    config["cgroup_fds"] = []
     try:
+        if sys.platform == "linux":
+            _die_with_parent(config["parent_pid"])
         if config["mode"] == "isolated":
             code = _isolated(config, status_fd)
         else:
+            _open_cgroup(config)
             code = _run_program(config, status_fd, isolated=False)
     except SetupError as exc:
         _report(status_fd, event="error", message=str(exc))

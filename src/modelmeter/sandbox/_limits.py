@@ -27,8 +27,11 @@ class SandboxLimits(BaseModel):
         default=1024,
         ge=64,
         le=1024 * 1024,
-        description="Address space in MiB (RLIMIT_AS); an allocation beyond it fails, which "
-        "Python raises as MemoryError. Below 64 MiB the interpreter cannot start.",
+        description="Memory in MiB of the whole program: every process it starts, the files "
+        "it writes to its memory-backed directories and any shared memory, counted together "
+        "by a cgroup where the host allows one (the kernel stops the program at the limit); "
+        "each process is also held to it as its address space (RLIMIT_AS), so that one large "
+        "allocation fails with MemoryError. Below 64 MiB the interpreter cannot start.",
     )
     file_size_mb: int = Field(
         default=16,
@@ -50,6 +53,21 @@ class SandboxLimits(BaseModel):
         le=100_000,
         description="Processes and threads the program may have at once (RLIMIT_NPROC); "
         "fork fails beyond it, which is what stops a fork bomb.",
+    )
+    max_open_files: int = Field(
+        default=256,
+        ge=16,
+        le=1024 * 1024,
+        description="Files, sockets and pipes each process may have open at once "
+        "(RLIMIT_NOFILE); each open file holds kernel memory.",
+    )
+    max_files: int = Field(
+        default=10_000,
+        ge=16,
+        le=10_000_000,
+        description="Files and folders the program may create in its directory, and "
+        "separately in its /dev/shm (tmpfs inodes): an empty file costs no disk bytes but "
+        "kernel memory.",
     )
     timeout_s: float = Field(
         default=15.0,
@@ -76,7 +94,9 @@ class SandboxResult:
     ``error`` (the sandbox itself could not run it). ``reason`` says the same in words, with the
     limit involved. ``returncode`` is the exit code, or minus the signal number, or None when
     the program never ran or was killed on timeout. ``isolated`` is False for an unsafe run, and
-    ``notes`` then says what protection was missing.
+    ``notes`` then says what protection was missing (also where memory could be bounded only
+    per process). ``peak_memory_mb``: the most memory the whole program held at once, where a
+    cgroup measured it.
     """
 
     status: SandboxStatus
@@ -87,6 +107,7 @@ class SandboxResult:
     isolated: bool
     reason: str = ""
     notes: tuple[str, ...] = field(default=())
+    peak_memory_mb: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from modelmeter._process import process_alive
+from modelmeter.sandbox import _cgroup
 from modelmeter.sandbox._errors import SandboxUnavailableError
 from modelmeter.sandbox._limits import SandboxLimits, SandboxResult, SandboxStatus
 
@@ -76,10 +78,16 @@ def _probe() -> Isolation:
     limits = SandboxLimits(timeout_s=60)
     result = _execute("print('sandbox-probe')", limits, isolated=True)
     if result.status == "ok" and result.stdout.strip() == "sandbox-probe":
+        groups = _cgroup.support()
+        memory = (
+            f"memory and processes bounded for the whole program by {groups.reason}"
+            if groups.available
+            else f"memory bounded per process only (no cgroup: {groups.reason})"
+        )
         return Isolation(
             True,
             "Linux namespaces (mount, network, PID, IPC, user) with a read-only allow-listed "
-            "root file system",
+            f"root file system; {memory}",
         )
     detail = result.reason
     if result.status != "error" and result.stderr.strip():
@@ -285,12 +293,35 @@ def _classify(
     stderr: str,
     timed_out: bool,
     limits: SandboxLimits,
+    oom_kills: int,
 ) -> tuple[SandboxStatus, int | None, str]:
     if timed_out:
         return "timeout", None, f"wall-clock timeout after {limits.timeout_s:g} s"
     for event in events:
         if event.get("event") == "error":
             return "error", None, f"sandbox setup failed: {event.get('message', '')}"
+    status, returncode, reason = _classify_end(events, launcher_status, stderr, limits)
+    if oom_kills and status in ("failed", "killed"):
+        # The group ran out of memory: the kernel killed the program or one of its processes
+        # (whose parent then failed, or was killed in turn).
+        processes = "process" if oom_kills == 1 else "processes"
+        return (
+            "memory",
+            returncode,
+            (
+                f"memory limit of {limits.memory_mb} MB for the whole program reached: the kernel "
+                f"stopped {oom_kills} of its {processes}"
+            ),
+        )
+    return status, returncode, reason
+
+
+def _classify_end(
+    events: list[dict[str, Any]],
+    launcher_status: int | None,
+    stderr: str,
+    limits: SandboxLimits,
+) -> tuple[SandboxStatus, int | None, str]:
     ends = [event for event in events if event.get("event") == "exit"]
     if not ends:
         return (
@@ -342,15 +373,54 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
+_TMP_PREFIX = "modelmeter-sandbox-"
+_orphans_lock = threading.Lock()
+_orphans_removed = False
+
+
+def _remove_orphan_folders() -> None:
+    """Remove the temporary folders of modelmeter processes that are gone: one killed with
+    SIGKILL while a program ran left its folder behind. Folders carry their maker's pid."""
+    global _orphans_removed
+    with _orphans_lock:
+        if _orphans_removed:
+            return
+        _orphans_removed = True
+    with contextlib.suppress(OSError):
+        for folder in Path(tempfile.gettempdir()).glob(f"{_TMP_PREFIX}*"):
+            pid = folder.name.removeprefix(_TMP_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not process_alive(int(pid)):
+                _remove(folder)
+
+
+def _program_group(limits: SandboxLimits) -> tuple[_cgroup.ProgramCgroup | None, tuple[str, ...]]:
+    """The program's cgroup, or None and a note saying why memory is bounded per process."""
+    groups = _cgroup.support()
+    reason = groups.reason
+    if groups.available:
+        try:
+            return _cgroup.create(limits.memory_mb * 1024 * 1024, limits.max_processes), ()
+        except _cgroup.CgroupError as exc:
+            reason = str(exc)
+    return None, (
+        f"memory bounded per process only ({limits.memory_mb} MB each, up to "
+        f"{limits.max_processes} processes), not for the whole program: no cgroup ({reason})",
+    )
+
+
 def _execute(code: str, limits: SandboxLimits, *, isolated: bool) -> SandboxResult:
     python = _interpreter()
-    tmp = Path(tempfile.mkdtemp(prefix="modelmeter-sandbox-"))
+    _remove_orphan_folders()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-"))
+    group: _cgroup.ProgramCgroup | None = None
     try:
         work = tmp / "work"
         work.mkdir()
         program = work / "main.py"
         program.write_text(code, encoding="utf-8")
         drop, notes = _privileges(isolated, python, tmp, work, program)
+        group, memory_notes = _program_group(limits)
+        notes = (*notes, *memory_notes)
         staging = tmp / "root"
         staging.mkdir()
         config = {
@@ -362,10 +432,14 @@ def _execute(code: str, limits: SandboxLimits, *, isolated: bool) -> SandboxResu
             "drop_uid": drop,
             "drop_gid": drop,
             "limits": limits.model_dump(),
+            "parent_pid": os.getpid(),
+            "cgroup_procs": group.procs_files if group is not None else [],
         }
         home = SANDBOX_DIR if isolated else str(work)
-        return _launch(config, _environment(home), work, limits, isolated, notes)
+        return _launch(config, _environment(home), work, limits, isolated, notes, group)
     finally:
+        if group is not None:
+            group.remove()
         _remove(tmp)
 
 
@@ -376,6 +450,7 @@ def _launch(
     limits: SandboxLimits,
     isolated: bool,
     notes: tuple[str, ...],
+    group: _cgroup.ProgramCgroup | None,
 ) -> SandboxResult:
     start = time.monotonic()
     status_read, status_write = os.pipe()
@@ -407,10 +482,16 @@ def _launch(
         os.close(status_write)
     with process:
         outputs, status, timed_out = _supervise(process, status_read, limits, isolated, start)
+    if group is not None:
+        group.kill()  # unsafe runs: processes that left the process group
     stdout, stderr = outputs
+    events = _events(status)
+    oom_kills = group.oom_kills() if group is not None else 0
     kind, returncode, reason = _classify(
-        _events(status), process.returncode, stderr, timed_out, limits
+        events, process.returncode, stderr, timed_out, limits, oom_kills
     )
+    notes = (*notes, *(str(e.get("message", "")) for e in events if e.get("event") == "note"))
+    peak = group.peak_bytes() if group is not None else None
     return SandboxResult(
         status=kind,
         returncode=returncode,
@@ -420,6 +501,7 @@ def _launch(
         isolated=isolated,
         reason=reason,
         notes=notes,
+        peak_memory_mb=peak / (1024 * 1024) if peak is not None else None,
     )
 
 

@@ -26,10 +26,25 @@ class SandboxSpec(SpecModel):
     """Limits for running generated code (code tasks); see docs/sandbox.md."""
 
     cpu_s: int = Field(default=10, ge=1, le=600, description="CPU seconds per program.")
-    memory_mb: int = Field(default=1024, ge=64, le=65536, description="Address space per program.")
+    memory_mb: int = Field(
+        default=1024,
+        ge=64,
+        le=65536,
+        description="Memory of the whole program (all its processes and shared memory) where "
+        "a cgroup can be made, and address space of each process.",
+    )
     file_size_mb: int = Field(default=16, ge=1, le=4096, description="Largest file it may write.")
     max_processes: int = Field(
         default=64, ge=1, le=4096, description="Processes and threads it may have."
+    )
+    max_open_files: int = Field(
+        default=256, ge=16, le=65536, description="Files each process may have open."
+    )
+    max_files: int = Field(
+        default=10_000,
+        ge=16,
+        le=1_000_000,
+        description="Files it may create in its directory (and in its /dev/shm).",
     )
     timeout_s: float = Field(default=15.0, gt=0, le=3600, description="Wall-clock limit.")
     workers: int = Field(default=2, ge=1, le=256, description="Programs run at the same time.")

@@ -263,6 +263,8 @@ def _score_code(
         memory_mb=box.memory_mb,
         file_size_mb=box.file_size_mb,
         max_processes=box.max_processes,
+        max_open_files=box.max_open_files,
+        max_files=box.max_files,
         timeout_s=box.timeout_s,
     )
     n = task.samples_per_item

@@ -5,7 +5,6 @@ blocks read back from those files.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from modelmeter._process import process_alive
 from modelmeter.load.outcome import Outcome
 from modelmeter.load.recorder.columns import Columns, with_none
 from modelmeter.load.recorder.layout import COOLDOWN, DTYPES, ROW_COLUMNS, WARMUP, WIDTH, IntArray
@@ -270,15 +270,5 @@ def remove_orphans(parent: Path | None) -> None:
     with contextlib.suppress(OSError):
         for folder in base.glob(f"{SPILL_PREFIX}*"):
             pid = folder.name.removeprefix(SPILL_PREFIX).split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
