@@ -343,3 +343,62 @@ def test_judged_generation_task_counts_the_judge_apart(tmp_path: Path) -> None:
     assert abs(task["quality"]["mean_score"] - expected) < 1e-9
     assert task["judge_input_tokens"] > 0
     assert abs(task["judge_cost"] - task["judge_input_tokens"] * 10 / 1e6) < 1e-12
+
+
+def _marked(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker.encode() in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_during_code_scoring_stops_the_programs_and_keeps_the_report(
+    tmp_path: Path,
+) -> None:
+    # Before: the loop waited for the scoring thread, which ran every remaining program to its
+    # timeout (here 300 s each), and a second Ctrl-C then lost the partial report.
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    data = yaml.safe_load(spec.read_text())
+    data["targets"] = data["targets"][:1]
+    data["tasks"] = [task for task in data["tasks"] if task["name"] == "humaneval"]
+    data["evaluation"]["sandbox"] = {"timeout_s": 300, "cpu_s": 60, "workers": 2}
+    spec.write_text(yaml.safe_dump(data))
+    marker = f"modelmeter-scoring-{os.getpid()}-{time.monotonic_ns()}"
+    nap = "import time; time.sleep(600)"
+    code = f"import os, sys\nos.execv(sys.executable, [sys.executable, '-c', {nap!r}, {marker!r}])"
+    book = tmp_path / "sleepy.jsonl"
+    book.write_text(json.dumps({"regex": ".", "answer": f"```python\n{code}\n```"}) + "\n")
+    with simulator(book, ports[0]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "out"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while len(_marked(marker)) < 2:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "the generated programs never ran"
+                time.sleep(0.1)
+            process.send_signal(signal.SIGINT)
+            _out, err = process.communicate(timeout=120)
+        finally:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert any("interrupted" in note for note in report["notes"])
+    assert _marked(marker) == []

@@ -346,3 +346,44 @@ def test_ctypes_is_available_to_programs() -> None:
     )
     assert result.stdout == "True\n", result.stderr
     assert ctypes.sizeof(ctypes.c_void_p) in (4, 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C during a batch
+
+
+def test_a_cancelled_batch_kills_running_programs_and_starts_no_more() -> None:
+    from modelmeter.sandbox import run_many
+
+    marker = f"modelmeter-cancel-{uuid.uuid4().hex}"
+    nap = "import time; time.sleep(600)"
+    program = (
+        f"import os, sys\nos.execv(sys.executable, [sys.executable, '-c', {nap!r}, {marker!r}])"
+    )
+    cancel = threading.Event()
+    results: list[SandboxResult] = []
+    batch = threading.Thread(
+        target=lambda: results.extend(
+            run_many(
+                [program] * 6,
+                limits=SandboxLimits(timeout_s=600, cpu_s=60),
+                workers=2,
+                cancel=cancel,
+            )
+        )
+    )
+    batch.start()
+    # Both workers' programs are asleep: the moment a Ctrl-C would come.
+    assert _wait_until(lambda: len(_pids_with(marker)) == 2, 60)
+    cancel.set()
+    batch.join(timeout=120)
+    assert not batch.is_alive(), "the batch ran on after it was cancelled"
+    assert [r.reason for r in results] == ["cancelled while it ran"] * 2 + [
+        "cancelled before it ran"
+    ] * 4
+    assert all(r.status == "error" for r in results)
+    assert _pids_with(marker) == []
+
+
+def _pids_with(marker: str) -> list[int]:
+    return [pid for pid, (_, cmdline) in _stats().items() if marker.encode() in cmdline]

@@ -11,6 +11,7 @@ from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES, Connection, Un
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest
 from modelmeter.client._response import BodyListener, Response
+from modelmeter.client._stamped import kernel_stamps_supported, open_stamped
 
 # How long close() waits for connections to finish closing before it aborts them.
 _CLOSE_GRACE_S = 2.0
@@ -40,6 +41,7 @@ class HttpClient:
         "_all",
         "_closed",
         "_idle",
+        "_kernel_stamps",
         "_max",
         "_max_body_bytes",
         "_open",
@@ -55,6 +57,7 @@ class HttpClient:
         timeout_s: float = 30.0,
         max_connections: int | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        kernel_stamps: bool = False,
     ) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
@@ -64,6 +67,8 @@ class HttpClient:
         self._timeout_s = timeout_s
         self._max = max_connections
         self._max_body_bytes = max_body_bytes
+        # Plain TCP on Linux only: see _stamped for why and where the kernel's stamps apply.
+        self._kernel_stamps = kernel_stamps and endpoint.tls is None and kernel_stamps_supported()
         self._idle: list[Connection] = []
         self._all: set[Connection] = set()
         self._open = 0  # connected plus connecting
@@ -174,13 +179,21 @@ class HttpClient:
         timeout_s = self._timeout_s
         try:
             async with asyncio.timeout(timeout_s) as deadline:
-                _, connection = await loop.create_connection(
-                    lambda: Connection(self, loop, timeout_s, self._max_body_bytes),
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=endpoint.tls,
-                    server_hostname=endpoint.server_hostname,
-                )
+                if self._kernel_stamps:
+                    connection = await open_stamped(
+                        loop,
+                        lambda: Connection(self, loop, timeout_s, self._max_body_bytes),
+                        endpoint.host,
+                        endpoint.port,
+                    )
+                else:
+                    _, connection = await loop.create_connection(
+                        lambda: Connection(self, loop, timeout_s, self._max_body_bytes),
+                        endpoint.host,
+                        endpoint.port,
+                        ssl=endpoint.tls,
+                        server_hostname=endpoint.server_hostname,
+                    )
         except BaseException as exc:
             self._open -= 1
             self._wake()

@@ -178,7 +178,11 @@ class Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        now = monotonic_ns()
+        self.data_received_at(data, monotonic_ns())
+
+    def data_received_at(self, data: bytes, now: int) -> None:
+        """``data`` arrived at ``now`` (monotonic ns): the kernel's receive time on a stamped
+        transport (see ``_stamped``), the time of this read otherwise."""
         self._received_at = now
         if not self._first_byte_at:
             self._first_byte_at = now

@@ -107,6 +107,7 @@ class OpenAITarget:
                 self._endpoint,
                 timeout_s=self._timeout_s,
                 max_body_bytes=self._max_response_bytes,
+                kernel_stamps=True,  # TTFT and ITL: see modelmeter.client._stamped
             )
 
     def _body(self, text: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import ast
 import builtins
 import re
 import textwrap
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -451,11 +452,12 @@ def score_code_many(
     limits: SandboxLimits | None = None,
     allow_unsafe: bool = False,
     workers: int | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[ItemScore]:
     """Score many (sample, answer) pairs, running up to ``workers`` programs at once (default:
     one per CPU); results in the order of ``items``. ``answer=None`` (a failed request) is
-    wrong, as in every task. Raises `SandboxUnavailableError` where code cannot be isolated and
-    ``allow_unsafe`` is False, before anything runs."""
+    wrong, as in every task. ``cancel``: see `run_many`. Raises `SandboxUnavailableError`
+    where code cannot be isolated and ``allow_unsafe`` is False, before anything runs."""
     scores: list[ItemScore | None] = []
     programs: list[str] = []
     pending: list[tuple[int, Sample, str]] = []
@@ -470,7 +472,9 @@ def score_code_many(
             programs.append(build_program(sample, code))
             pending.append((index, sample, code))
     if programs:
-        results = run_many(programs, limits=limits, allow_unsafe=allow_unsafe, workers=workers)
+        results = run_many(
+            programs, limits=limits, allow_unsafe=allow_unsafe, workers=workers, cancel=cancel
+        )
         for (index, sample, code), result in zip(pending, results, strict=True):
             scores[index] = _grade(sample, code, result)
     return [score for score in scores if score is not None]

@@ -10,6 +10,7 @@ judge model's grade), the unit tests in the sandbox for code.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,8 +226,10 @@ def _score_items(
     samples: Sequence[Sample],
     answers: dict[str, Answer],
     evaluation: EvaluationSpec,
+    cancel: threading.Event,
 ) -> tuple[list[ItemScore], dict[int, float]]:
-    """Per-item scores (code: per problem over its draws) and pass@k."""
+    """Per-item scores (code: per problem over its draws) and pass@k. Setting ``cancel`` stops
+    code scoring: running programs are killed, the others never start."""
     if task.kind == "multiple_choice":
         from modelmeter.tasks.multiple_choice import score_multiple_choice
 
@@ -245,7 +248,7 @@ def _score_items(
             )
             for s in samples
         ], {}
-    return _score_code(task, samples, answers, evaluation)
+    return _score_code(task, samples, answers, evaluation, cancel)
 
 
 def _score_code(
@@ -253,6 +256,7 @@ def _score_code(
     samples: Sequence[Sample],
     answers: dict[str, Answer],
     evaluation: EvaluationSpec,
+    cancel: threading.Event,
 ) -> tuple[list[ItemScore], dict[int, float]]:
     from modelmeter.sandbox import SandboxLimits
     from modelmeter.tasks.code import pass_at_k_per_task, score_code_many
@@ -270,7 +274,7 @@ def _score_code(
     n = task.samples_per_item
     jobs = [(s, answers[_draw_id(s.id, d)].text) for s in samples for d in range(n)]
     graded = score_code_many(
-        jobs, limits=limits, allow_unsafe=box.allow_unsafe, workers=box.workers
+        jobs, limits=limits, allow_unsafe=box.allow_unsafe, workers=box.workers, cancel=cancel
     )
     by_problem: dict[str, list[ItemScore]] = {}
     for (sample, _answer), score in zip(jobs, graded, strict=True):
@@ -370,7 +374,17 @@ async def evaluate_task(
         scores = await _judge(judge, task, samples, answers, evaluation, result)
         pass_k: dict[int, float] = {}
     else:
-        scores, pass_k = await asyncio.to_thread(_score_items, task, samples, answers, evaluation)
+        # Ctrl-C cancels this coroutine but cannot stop the thread, and the loop waits for
+        # the thread before it ends: without the event, every remaining program would run
+        # to its timeout first (and a second Ctrl-C then would lose the partial report).
+        cancel = threading.Event()
+        try:
+            scores, pass_k = await asyncio.to_thread(
+                _score_items, task, samples, answers, evaluation, cancel
+            )
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
     failed = {s.id for s in samples if answers[_draw_id(s.id, 0)].text is None}
     result.quality = summarize_scores(
         samples,
