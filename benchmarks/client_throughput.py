@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -395,12 +396,15 @@ async def _drive(
     }
 
 
-async def drive_modelmeter(url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def drive_modelmeter(
+    url: str, args: argparse.Namespace, *, kernel_stamps: bool = False
+) -> dict[str, Any]:
     from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 
     endpoint = Endpoint.from_url(url)
     request = PreparedRequest.build("GET", endpoint, PATH)
-    async with HttpClient(endpoint, max_connections=args.connections) as client:
+    client = HttpClient(endpoint, max_connections=args.connections, kernel_stamps=kernel_stamps)
+    async with client:
 
         async def send() -> bool:
             response = await client.request(request)
@@ -409,7 +413,9 @@ async def drive_modelmeter(url: str, args: argparse.Namespace) -> dict[str, Any]
         return await _drive(send, args.connections, args.seconds, args.warmup)
 
 
-async def drive_modelmeter_sse(url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def drive_modelmeter_sse(
+    url: str, args: argparse.Namespace, *, kernel_stamps: bool = False
+) -> dict[str, Any]:
     """The same fixed chat completion GuideLLM gets: POST, body parsed with the SSE parser."""
     from modelmeter.client import Endpoint, HttpClient, PreparedRequest
     from modelmeter.client.sse import SseParser
@@ -417,7 +423,8 @@ async def drive_modelmeter_sse(url: str, args: argparse.Namespace) -> dict[str, 
     endpoint = Endpoint.from_url(url)
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     request = PreparedRequest.build("POST", endpoint, CHAT_PATH, headers=headers, body=CHAT_REQUEST)
-    async with HttpClient(endpoint, max_connections=args.connections) as client:
+    client = HttpClient(endpoint, max_connections=args.connections, kernel_stamps=kernel_stamps)
+    async with client:
 
         async def send() -> bool:
             parser = SseParser()
@@ -455,10 +462,16 @@ PYTHON_CLIENTS: dict[str, tuple[str, str]] = {
     "modelmeter (asyncio)": ("modelmeter", "asyncio"),
     "aiohttp (uvloop)": ("aiohttp", "uvloop"),
     "modelmeter SSE (uvloop)": ("modelmeter_sse", "uvloop"),
+    # The kernel-stamped transport (SO_TIMESTAMPNS, recvmsg in Python) the streaming target
+    # uses, against the loop's own transport above.
+    "modelmeter stamped (uvloop)": ("modelmeter_stamped", "uvloop"),
+    "modelmeter SSE stamped (uvloop)": ("modelmeter_sse_stamped", "uvloop"),
 }
 DRIVERS = {
     "modelmeter": drive_modelmeter,
     "modelmeter_sse": drive_modelmeter_sse,
+    "modelmeter_stamped": functools.partial(drive_modelmeter, kernel_stamps=True),
+    "modelmeter_sse_stamped": functools.partial(drive_modelmeter_sse, kernel_stamps=True),
     "aiohttp": drive_aiohttp,
 }
 PEERS = ("locust", "guidellm")

@@ -27,12 +27,21 @@ from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 Run = Callable[[Awaitable[Any]], Any]
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
+# Whether client_for() opens kernel-stamped connections (the streaming targets' transport).
+STAMPED: list[bool] = [False]
+
+
+@pytest.fixture(params=["asyncio", "uvloop", "uvloop, kernel-stamped"])
 def run(request: pytest.FixtureRequest) -> Iterator[Run]:
-    """Runs a coroutine to completion on a fresh loop of the parametrised kind."""
-    factory = uvloop.new_event_loop if request.param == "uvloop" else asyncio.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        yield runner.run
+    """Runs a coroutine to completion on a fresh loop of the parametrised kind; the third kind
+    runs every test on the kernel-stamped transport."""
+    factory = asyncio.new_event_loop if request.param == "asyncio" else uvloop.new_event_loop
+    STAMPED[0] = "stamped" in request.param
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            yield runner.run
+    finally:
+        STAMPED[0] = False
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -160,6 +169,7 @@ async def serving(
 @asynccontextmanager
 async def client_for(url: str, **options: Any) -> AsyncIterator[tuple[HttpClient, Endpoint]]:
     endpoint = Endpoint.from_url(url, verify_tls=options.pop("verify_tls", True))
+    options.setdefault("kernel_stamps", STAMPED[0])
     client = HttpClient(endpoint, timeout_s=options.pop("timeout_s", 10.0), **options)
     try:
         yield client, endpoint

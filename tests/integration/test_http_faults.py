@@ -34,10 +34,18 @@ Run = Callable[[Awaitable[Any]], Any]
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
-@pytest.fixture(params=sorted(LOOPS))
+# Whether client_to() opens kernel-stamped connections (the streaming targets' transport).
+STAMPED: list[bool] = [False]
+
+
+@pytest.fixture(params=[*sorted(LOOPS), "uvloop, kernel-stamped"])
 def run(request: pytest.FixtureRequest) -> Iterator[Run]:
-    with asyncio.Runner(loop_factory=LOOPS[request.param]) as runner:
-        yield runner.run
+    STAMPED[0] = "stamped" in request.param
+    try:
+        with asyncio.Runner(loop_factory=LOOPS[request.param.split(",")[0]]) as runner:
+            yield runner.run
+    finally:
+        STAMPED[0] = False
 
 
 # -- a raw server ------------------------------------------------------------------------------
@@ -95,6 +103,7 @@ async def client_to(
     server: RawServer, **options: Any
 ) -> AsyncIterator[tuple[HttpClient, Endpoint]]:
     endpoint = Endpoint.from_url(f"http://127.0.0.1:{server.port}")
+    options.setdefault("kernel_stamps", STAMPED[0])
     client = HttpClient(endpoint, timeout_s=options.pop("timeout_s", 5.0), **options)
     try:
         yield client, endpoint

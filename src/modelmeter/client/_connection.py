@@ -180,7 +180,7 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.data_received_at(data, monotonic_ns())
 
-    def data_received_at(self, data: bytes, now: int) -> None:
+    def data_received_at(self, data: bytes | bytearray, now: int) -> None:
         """``data`` arrived at ``now`` (monotonic ns): the kernel's receive time on a stamped
         transport (see ``_stamped``), the time of this read otherwise."""
         self._received_at = now
