@@ -340,7 +340,9 @@ def test_a_malformed_request_is_one_log_line(server: ServerProcess) -> None:
     answer = _raw(
         server, f"GET /v2 HTTP/1.1\r\nHost: x\r\n{marker}: {'a' * 10_000}\r\n\r\n".encode()
     )
-    assert answer.startswith(b"HTTP/1.0 400 ") or answer.startswith(b"HTTP/1.1 400 ")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"431"
+    assert json.loads(body) == {"error": "a header line over 8,190 bytes"}
     assert request("GET", f"{server.url}/v2/health/live") == (200, {"live": True})
     log = server.log_tail(100_000)
     assert "Traceback" not in log
@@ -380,3 +382,38 @@ def test_a_large_request_does_not_hold_the_others(server: ServerProcess) -> None
     status, answered_meanwhile = asyncio.run(go())
     assert status == 200
     assert answered_meanwhile >= 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "error"),
+    [
+        (
+            b"GET /v2/" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            414,
+            "request target over 8,190 bytes",
+        ),
+        (
+            b"GET /v2 HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-N%d: 1\r\n" % n for n in range(200))
+            + b"\r\n",
+            431,
+            "too many headers",
+        ),
+        (
+            b"POST /v2 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            400,
+            "malformed HTTP request",
+        ),
+        (b"\x16\x03\x01 not http\r\n\r\n", 400, "malformed HTTP request"),
+    ],
+    ids=["long-target", "many-headers", "bad-length", "tls-on-http"],
+)
+def test_unparsable_requests_get_their_status_and_a_json_error(
+    server: ServerProcess, raw: bytes, status: int, error: str
+) -> None:
+    # aiohttp's own answer was a plain-text 400 that quoted the client's bytes back.
+    head, _, body = _raw(server, raw).partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode()
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {"error": error}
+    assert request("GET", f"{server.url}/v2/health/live") == (200, {"live": True})

@@ -41,7 +41,7 @@ from modelmeter._loop import loop_factory
 from modelmeter._process import ChildServer, answers_ok, start_child_server, stderr_tail
 from modelmeter.artefacts import ServedModel, load_model
 from modelmeter.serve.app import create_app
-from modelmeter.serve.bad_requests import one_line_bad_requests
+from modelmeter.serve.bad_requests import JsonErrorRunner, one_line_bad_requests
 
 logger = logging.getLogger(__name__)
 ACCESS_LOGGER = "modelmeter.serve.access"
@@ -323,7 +323,7 @@ async def _serve(
         max_wait_ms=options.max_wait_ms,
         multiprocess_dir=metrics_dir,
     )
-    runner = web.AppRunner(
+    runner = JsonErrorRunner(
         app,
         access_log=logging.getLogger(ACCESS_LOGGER) if options.access_log else None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
