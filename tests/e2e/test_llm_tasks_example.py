@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 from modelmeter.decide import inconsistencies
@@ -293,6 +295,86 @@ def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Pa
     assert len(_stored_answers(db, run_id)) == total
     listing = modelmeter("runs", "list", "--db", str(db), cwd=tmp_path)
     assert listing.stdout.count(run_id) == 1
+
+
+def _power_cut_copy(db: Path, to: Path, how: str, seed: int) -> None:
+    """What a power cut mid-write could leave on disk: the database and its write-ahead log as
+    they are now, the log's last frame torn (cut short, or its tail overwritten with noise)."""
+    to.mkdir()
+    shutil.copyfile(db, to / db.name)
+    wal = db.with_name(db.name + "-wal").read_bytes()
+    assert len(wal) > 32, "no write-ahead log to tear"
+    page_size = int.from_bytes(wal[8:12], "big")
+    frame = 24 + page_size
+    cut = random.Random(seed).randrange(1, frame)
+    noise = random.Random(seed).randbytes(cut) if how == "garbled" else b""
+    torn = wal[:-cut] + noise
+    (to / (db.name + "-wal")).write_bytes(torn)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbled"])
+def test_a_run_cut_off_mid_write_is_resumed_from_what_reached_the_disk(
+    tmp_path: Path, how: str
+) -> None:
+    ports = (_free_port(), _free_port())
+    spec = _example(tmp_path, ports)
+    books = tmp_path / "examples" / "data"
+    data = yaml.safe_load(spec.read_text())
+    data["targets"] = data["targets"][:1]
+    data["evaluation"]["concurrency"] = 2
+    spec.write_text(yaml.safe_dump(data))
+    db = tmp_path / "runs.db"
+    total = 30 + 20 + 8 + 8
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "100"):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first", "--db", db],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+        assert process.stderr is not None
+        started = wait_for_line(process.stderr, r"^run (\S+) started")
+        run_id = started.group(1)
+        drain = threading.Thread(target=process.stderr.read, daemon=True)
+        drain.start()
+        deadline = time.monotonic() + 120
+        while _cached_rows(db) < 9:
+            assert process.poll() is None
+            assert time.monotonic() < deadline, "no answers were stored"
+            time.sleep(0.05)
+        # The power goes out while the run is writing answers.
+        _power_cut_copy(db, tmp_path / "disk", how, seed=len(how))
+        process.kill()
+        process.wait(timeout=30)
+        drain.join(timeout=30)
+        process.stderr.close()
+    survived = tmp_path / "disk" / "runs.db"
+    with sqlite3.connect(survived) as connection:
+        assert connection.execute("pragma integrity_check").fetchone() == ("ok",)
+    stored = _stored_answers(survived, run_id)
+    assert 1 <= len(stored) < total
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "5"):
+        resumed = modelmeter(
+            "run",
+            str(spec),
+            "--out",
+            "second",
+            "--db",
+            str(survived),
+            "--resume",
+            run_id,
+            cwd=tmp_path,
+        )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    tasks = json.loads((tmp_path / "second" / "report.json").read_text())["models"][0]["tasks"]
+    assert sum(t["answers"] for t in tasks) == total
+    assert sum(t["cached"] for t in tasks) == len(stored)  # nothing that survived is re-sent
+    assert len(_stored_answers(survived, run_id)) == total
+    with sqlite3.connect(survived) as connection:
+        assert connection.execute("pragma integrity_check").fetchone() == ("ok",)
 
 
 def test_judged_generation_task_counts_the_judge_apart(tmp_path: Path) -> None:
