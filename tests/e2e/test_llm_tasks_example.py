@@ -441,7 +441,7 @@ def _marked(marker: str) -> list[int]:
     return found
 
 
-def test_ctrl_c_during_code_scoring_stops_the_programs_and_keeps_the_report(
+def test_ctrl_c_twice_during_code_scoring_stops_the_programs_and_keeps_the_report(
     tmp_path: Path,
 ) -> None:
     # Before: the loop waited for the scoring thread, which ran every remaining program to its
@@ -460,11 +460,12 @@ def test_ctrl_c_during_code_scoring_stops_the_programs_and_keeps_the_report(
     book.write_text(json.dumps({"regex": ".", "answer": f"```python\n{code}\n```"}) + "\n")
     with simulator(book, ports[0]):
         process = subprocess.Popen(
-            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "out"],
+            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "out", "--no-store"],
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
@@ -475,12 +476,16 @@ def test_ctrl_c_during_code_scoring_stops_the_programs_and_keeps_the_report(
                 assert time.monotonic() < deadline, "the generated programs never ran"
                 time.sleep(0.1)
             process.send_signal(signal.SIGINT)
+            # An impatient second Ctrl-C, while the partial report is on its way.
+            assert process.stderr is not None
+            wait_for_line(process.stderr, r"interrupted: reporting what was measured so far")
+            process.send_signal(signal.SIGINT)
             _out, err = process.communicate(timeout=120)
         finally:
             process.kill()
             process.wait()
-    assert process.returncode == 130, err.decode()[-2000:]
-    assert "Traceback" not in err.decode()
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert any("interrupted" in note for note in report["notes"])
     assert _marked(marker) == []

@@ -65,6 +65,7 @@ def _status_and_message(status: int, exc: BaseException | None) -> tuple[int, st
 
 class _JsonErrorHandler(RequestHandler):
     __slots__ = ()  # the same layout as RequestHandler, so a handler's class can be switched
+
     def handle_error(
         self,
         request: web.BaseRequest,

@@ -9,9 +9,11 @@ recommendation, plans and advice, assembled into the Report in one place
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from modelmeter._exceptions import SpecError
+from modelmeter._interrupts import interrupts_deferred
 from modelmeter._loop import run as run_on_fast_loop
 from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
@@ -28,6 +30,8 @@ from modelmeter.targets import create_target
 from modelmeter.tasks.evaluate import load_task_samples
 
 __all__ = ["check_resumable", "check_study", "run", "run_async", "study_samples"]
+
+_REPORT_ON_ITS_WAY = "interrupted again: the partial report is being written, a moment"
 
 
 def study_samples(spec: Spec) -> tuple[list[Sample], list[tuple[LlmTaskSpec, list[Sample]]]]:
@@ -107,17 +111,23 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
     finally:
         if llm is not None and llm.judge is not None:
             await llm.judge.close()
-    return run_result(
-        spec,
-        measured,
-        samples,
-        tasks,
-        catalogue=catalogue,
-        pricing=pricing,
-        judge_pricing=judge_pricing,
-        run_id=options.run_id,
-        interrupted=interrupted,
+    wrap_up = (
+        interrupts_deferred(lambda: listener.note(_REPORT_ON_ITS_WAY))
+        if interrupted
+        else contextlib.nullcontext()
     )
+    with wrap_up:
+        return run_result(
+            spec,
+            measured,
+            samples,
+            tasks,
+            catalogue=catalogue,
+            pricing=pricing,
+            judge_pricing=judge_pricing,
+            run_id=options.run_id,
+            interrupted=interrupted,
+        )
 
 
 def _preflight_sample(samples: Sequence[Sample], tasks: TaskItems) -> Sample | None:
