@@ -6,8 +6,14 @@ and between two reads it parses, records and sends the next request: the last so
 burst is stamped milliseconds after its bytes arrived, and that delay lands in its TTFT (the
 timing-truth benchmark measured +7 ms at p99 for 100 streams started together). The kernel
 stamps each packet as it arrives (``SO_TIMESTAMPNS``); ``recvmsg`` hands that stamp over with
-the bytes, however late the loop reads them. A read that spans several packets carries the
-newest one's stamp, so a stamp is never earlier than the last byte it covers.
+the bytes, however late the loop reads them.
+
+One limit, the kernel's: a read carries one stamp, and TCP merges segments that wait in the
+receive queue together, keeping the newest one's stamp. So bytes followed by more before the
+loop reads them are stamped when the later ones arrived: never earlier than the truth, at worst
+as late as the loop's own read. (Peeking the first byte alone was tried: after a merge it
+carries the newest stamp too.) For a first token that means: exact unless the next token also
+came before the loop got round to the socket.
 
 The kernel's stamp is wall-clock time (``CLOCK_REALTIME``); it is turned into the monotonic
 clock every other stamp uses by the offset between the two clocks read at the same read, so a
