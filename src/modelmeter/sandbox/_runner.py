@@ -234,13 +234,12 @@ def _classify(
     if oom_kills and status in ("failed", "killed"):
         # The group ran out of memory: the kernel killed the program or one of its processes
         # (whose parent then failed, or was killed in turn).
-        processes = "process" if oom_kills == 1 else "processes"
         return (
             "memory",
             returncode,
             (
                 f"memory limit of {limits.memory_mb} MB for the whole program reached: the kernel "
-                f"stopped {oom_kills} of its {processes}"
+                f"stopped {oom_kills} of its processes"
             ),
         )
     return status, returncode, reason
