@@ -264,12 +264,18 @@ def test_the_program_cannot_reach_the_callers_keyring() -> None:
 
 _SLEEPER = """
 import os
-from modelmeter.sandbox import SandboxLimits, run_python
+from modelmeter.sandbox import Isolation, SandboxLimits, run_python
 # The marker comes in the environment, so that only the program's command line carries it.
 marker = os.environ["ORPHAN_MARKER"]
 nap = "import time; time.sleep(600)"
 program = f"import os, sys\\nos.execv(sys.executable, [sys.executable, '-c', {nap!r}, {marker!r}])"
-run_python(program, limits=SandboxLimits(timeout_s=900, cpu_s=60))
+unsafe = os.environ["ORPHAN_MODE"] == "unsafe"
+run_python(
+    program,
+    limits=SandboxLimits(timeout_s=900, cpu_s=60),
+    allow_unsafe=unsafe,
+    isolation=Isolation(False, "this test asked for an unsafe run") if unsafe else None,
+)
 """
 
 
@@ -307,9 +313,12 @@ def _wait_until(condition: Callable[[], object], seconds: float) -> bool:
     return False
 
 
-def test_a_program_dies_with_a_killed_caller_and_its_leftovers_go_next_time() -> None:
+@pytest.mark.parametrize("mode", ["isolated", "unsafe"])
+def test_a_program_dies_with_a_killed_caller_and_its_leftovers_go_next_time(mode: str) -> None:
+    # Unsafe runs too: there the program (as uid 65534 when root) is the launcher's child, and
+    # the kernel clears a parent-death signal set before a change of uid.
     marker = f"modelmeter-orphan-{uuid.uuid4().hex}"
-    env = {**os.environ, "ORPHAN_MARKER": marker}
+    env = {**os.environ, "ORPHAN_MARKER": marker, "ORPHAN_MODE": mode}
     with subprocess.Popen([sys.executable, "-c", _SLEEPER], env=env) as caller:
         try:
             assert _wait_until(lambda: _session_of(marker), 60), "the program never started"

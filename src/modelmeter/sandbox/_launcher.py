@@ -349,7 +349,6 @@ def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool, pare
     limits = config["limits"]
     drop_uid, drop_gid = config["drop_uid"], config["drop_gid"]
     if sys.platform == "linux":
-        _die_with_parent(parent)
         _join_cgroup(config["cgroup_fds"])
     try:
         if drop_uid is not None:
@@ -398,6 +397,9 @@ def _limit_and_exec(config: dict[str, Any], status_fd: int, isolated: bool, pare
                 raise SetupError(f"setting {name} to {soft}: {exc}") from None
     if sys.platform == "linux":
         _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+        # Last: the kernel clears the parent-death signal whenever credentials change (the
+        # switch to uid 65534, entering a user namespace); exec of a plain binary keeps it.
+        _die_with_parent(parent)
     python = config["python"]
     program = f"{SANDBOX_DIR}/main.py" if isolated else config["program"]
     try:
@@ -501,6 +503,7 @@ def _isolated(config: dict[str, Any], status_fd: int) -> int:
     _check(libc.unshare(flags), "unshare(mount, network, PID, IPC namespaces)")
     if not root:
         _map_user(0, config["host_uid"], 0, config["host_gid"])
+        _die_with_parent(config["parent_pid"])  # entering the user namespace cleared it
     signal.signal(signal.SIGTERM, _on_terminate)
     lifeline, held = os.pipe()
     pid = os.fork()
