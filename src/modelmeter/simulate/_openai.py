@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from modelmeter.httpserver import error_body
 from modelmeter.simulate._text import (
     count_prompt_tokens,
     last_user_text,
@@ -37,15 +38,6 @@ class BadRequest(Exception):
 
     def body(self) -> bytes:
         return error_body(self.message, self.error_type, self.param, self.code)
-
-
-def error_body(
-    message: str, error_type: str, param: str | None = None, code: str | None = None
-) -> bytes:
-    """``{"error": {"message", "type", "param", "code"}}`` as OpenAI answers errors."""
-    return json.dumps(
-        {"error": {"message": message, "type": error_type, "param": param, "code": code}}
-    ).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,8 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from modelmeter.simulate._http import SERVER_HEADER, Connection
-from modelmeter.simulate._openai import (
-    CompletionRequest,
-    StreamFormat,
-    error_body,
-)
+from modelmeter.httpserver import SERVER_HEADER, Connection, error_body
+from modelmeter.simulate._openai import CompletionRequest, StreamFormat
 
 
 @dataclass(slots=True)

@@ -14,12 +14,11 @@ from typing import IO, Any
 from urllib.parse import parse_qs
 
 from modelmeter._exceptions import ServerError
-from modelmeter.simulate._http import Connection, Request, response_bytes
+from modelmeter.httpserver import Connection, Request, error_body, response_bytes
 from modelmeter.simulate._openai import (
     DONE_EVENT,
     BadRequest,
     CompletionRequest,
-    error_body,
     full_answer,
     parse_completion_request,
     usage,
