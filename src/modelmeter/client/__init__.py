@@ -11,13 +11,14 @@ from modelmeter.client._client import HttpClient
 from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest
-from modelmeter.client._response import BodyListener, Response
+from modelmeter.client._response import BodyListener, HeadListener, Response
 from modelmeter.client.sse import SseEvent, SseParser
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "BodyListener",
     "Endpoint",
+    "HeadListener",
     "HttpClient",
     "PreparedRequest",
     "Response",

@@ -28,7 +28,7 @@ from httptools import (
 
 from modelmeter._exceptions import ConnectionReset, ProtocolFailure, RequestTimeout
 from modelmeter.client._request import PreparedRequest
-from modelmeter.client._response import BodyListener, Response
+from modelmeter.client._response import BodyListener, HeadListener, Response
 
 if TYPE_CHECKING:
     from modelmeter.client._endpoint import Endpoint
@@ -95,6 +95,7 @@ class Connection(asyncio.Protocol):
         "_loop",
         "_lost_waiter",
         "_max_body_bytes",
+        "_on_head",
         "_on_timeout_cb",
         "_parser",
         "_parts",
@@ -128,6 +129,7 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[Response] | None = None
         self._listener: BodyListener | None = None
+        self._on_head: HeadListener | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._header_bytes = 0
@@ -147,9 +149,13 @@ class Connection(asyncio.Protocol):
     # -- sending ---------------------------------------------------------------------------
 
     def send(
-        self, request: PreparedRequest, listener: BodyListener | None
+        self,
+        request: PreparedRequest,
+        listener: BodyListener | None,
+        on_head: HeadListener | None = None,
     ) -> asyncio.Future[Response]:
-        """Write ``request`` and return the Future of its answer."""
+        """Write ``request`` and return the Future of its answer; ``on_head`` hears the final
+        status and headers before the first body piece (a proxy writes its own head then)."""
         transport = self._transport
         if self.closed or transport is None:
             raise Unanswered(f"connection to {self._client.endpoint} closed before use", sent=False)
@@ -157,6 +163,7 @@ class Connection(asyncio.Protocol):
         waiter: asyncio.Future[Response] = loop.create_future()
         self._waiter = waiter
         self._listener = listener
+        self._on_head = on_head
         self._head = request.method == "HEAD"
         self._first_byte_at = 0
         self._status = 0
@@ -230,6 +237,8 @@ class Connection(asyncio.Protocol):
         parser = self._parser
         self._status = status = parser.get_status_code()
         self._keep_alive = parser.should_keep_alive()
+        if self._on_head is not None and status >= 200:
+            self._on_head(status, self._headers)
         if self._head and status >= 200:
             raise _HeadersOnly
 

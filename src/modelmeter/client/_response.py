@@ -12,6 +12,10 @@ It runs inside the connection's receive path: keep it short. An exception it rai
 request with that exception (a `TargetError` it raises reaches the caller as is).
 """
 
+HeadListener = Callable[[int, list[tuple[bytes, bytes]]], None]
+"""Receives the final status and the raw headers as soon as the head is read, before any body
+piece; same rules as `BodyListener`."""
+
 
 @dataclass(slots=True)
 class Response:

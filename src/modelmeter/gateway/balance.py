@@ -1,0 +1,128 @@
+"""Backends as the gateway sees them, and the ways a route picks one.
+
+Each backend keeps what the strategies and the ejection need, updated on the event loop with no
+lock: requests in flight, an exponentially weighted moving average of its latency, consecutive
+failures and, once those reach ``eject_after``, the time until which it is out. An ejected
+backend comes back when its health check answers 200 (`server`), or, with no check passing,
+is tried again by one request after ``eject_s`` (half-open, as a circuit breaker does).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from modelmeter.client import Endpoint, HttpClient
+from modelmeter.gateway.config import BackendConfig, Balance
+
+__all__ = ["Backend", "Balancer"]
+
+_EWMA_WEIGHT = 0.2  # share of a new latency in the moving average
+_START_LATENCY_S = 0.05  # what p2c assumes of a backend it has not timed yet
+
+
+@dataclass(eq=False)
+class Backend:
+    config: BackendConfig
+    client: HttpClient
+    outstanding: int = 0
+    ewma_s: float = _START_LATENCY_S
+    failures: int = 0
+    ejected_until: float = 0.0  # time.monotonic(); 0: in service
+    served: int = 0
+    failed: int = 0
+    current_weight: int = field(default=0)  # smooth weighted round-robin state
+
+    @classmethod
+    def open(cls, config: BackendConfig, timeout_s: float) -> Backend:
+        return cls(config, HttpClient(Endpoint.from_url(config.url), timeout_s=timeout_s))
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def in_service(self, now: float) -> bool:
+        return self.ejected_until == 0.0 or now >= self.ejected_until
+
+    def succeeded(self, latency_s: float) -> None:
+        self.served += 1
+        self.failures = 0
+        self.ejected_until = 0.0
+        self.ewma_s += _EWMA_WEIGHT * (latency_s - self.ewma_s)
+
+    def failed_once(self, eject_after: int, eject_s: float) -> None:
+        self.failed += 1
+        self.failures += 1
+        if self.failures >= eject_after:
+            self.ejected_until = time.monotonic() + eject_s
+
+    def back_in_service(self) -> None:
+        self.failures = 0
+        self.ejected_until = 0.0
+
+
+class Balancer:
+    """Picks a backend of one route by its strategy, among those in service and not tried."""
+
+    def __init__(self, backends: Sequence[Backend], strategy: Balance, seed: int | None = None):
+        self.backends = list(backends)
+        self.strategy = strategy
+        self._next = 0
+        self._random = random.Random(seed)
+
+    def pick(self, tried: set[Backend] | frozenset[Backend] = frozenset()) -> Backend | None:
+        """The next backend, or None when none is left (all tried, or all ejected)."""
+        now = time.monotonic()
+        ready = [b for b in self.backends if b not in tried and b.in_service(now)]
+        if not ready:
+            return None
+        if self.strategy == "round_robin":
+            return self._round_robin(ready)
+        if self.strategy == "weighted":
+            return self._weighted(ready)
+        if self.strategy == "p2c_ewma":
+            return self._power_of_two(ready)
+        return self._least_outstanding(ready)
+
+    def _round_robin(self, ready: list[Backend]) -> Backend:
+        count = len(self.backends)
+        for step in range(count):
+            backend = self.backends[(self._next + step) % count]
+            if backend in ready:
+                self._next = (self._next + step + 1) % count
+                return backend
+        return ready[0]  # unreachable: ready is a non-empty subset
+
+    def _weighted(self, ready: list[Backend]) -> Backend:
+        # nginx's smooth weighted round-robin: every pick adds each weight to its backend's
+        # current weight and takes the largest, which then gives back the total.
+        total = 0
+        best = ready[0]
+        for backend in ready:
+            backend.current_weight += backend.config.weight
+            total += backend.config.weight
+            if backend.current_weight > best.current_weight:
+                best = backend
+        best.current_weight -= total
+        return best
+
+    def _least_outstanding(self, ready: list[Backend]) -> Backend:
+        # Ties go round the list, so idle backends share the traffic instead of the first
+        # taking all of it.
+        fewest = min(b.outstanding for b in ready)
+        idle = [b for b in ready if b.outstanding == fewest]
+        chosen = idle[self._next % len(idle)]
+        self._next += 1
+        return chosen
+
+    def _power_of_two(self, ready: list[Backend]) -> Backend:
+        if len(ready) == 1:
+            return ready[0]
+        first, second = self._random.sample(ready, 2)
+
+        def cost(backend: Backend) -> float:
+            return backend.ewma_s * (backend.outstanding + 1)
+
+        return first if cost(first) <= cost(second) else second

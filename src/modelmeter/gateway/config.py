@@ -1,0 +1,138 @@
+"""The gateway's configuration file: where it listens, its backends and its routes.
+
+```yaml
+listen: {host: 127.0.0.1, port: 8080}
+backends:
+  - {name: big-1, url: http://127.0.0.1:8001}
+  - {name: big-2, url: http://127.0.0.1:8002, weight: 2}
+  - {name: small, url: http://127.0.0.1:8003, model: qwen-small}   # model: the name upstream
+routes:
+  - {model: big, backends: [big-1, big-2], balance: least_outstanding, fallback: small}
+  - {model: small, backends: [small]}
+```
+
+A client asks for a route by its ``model`` (OpenAI routes: the body's ``model``; Open
+Inference Protocol: ``/v2/models/<model>/...``). Errors name the file, line and field, as the
+spec's do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from modelmeter._exceptions import SpecError
+from modelmeter.spec._base import HttpUrlText, SpecModel
+from modelmeter.spec.locate import read_yaml, validation_lines
+
+__all__ = ["BackendConfig", "GatewayConfig", "ListenConfig", "RouteConfig", "load_gateway_config"]
+
+Balance = Literal["least_outstanding", "round_robin", "weighted", "p2c_ewma"]
+
+
+class ListenConfig(SpecModel):
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port (0: any free one).")
+
+
+class BackendConfig(SpecModel):
+    """One model server the gateway forwards to."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    url: HttpUrlText = Field(description="http://host:port of the server (no path).")
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The model name this server expects; the body's 'model' is rewritten to it "
+        "(default: left as the client sent it).",
+    )
+    weight: int = Field(default=1, ge=1, le=1000, description="Share under 'weighted' balance.")
+    health_path: str = Field(
+        default="/health",
+        pattern=r"^/[^\s]*$",
+        description="GET path that answers 200 while the server is healthy.",
+    )
+
+
+class RouteConfig(SpecModel):
+    """A model name clients ask for, and the backends that serve it."""
+
+    model: str = Field(min_length=1, description="The name clients send as 'model'.")
+    backends: list[str] = Field(min_length=1, description="Names of backends serving it.")
+    balance: Balance = Field(
+        default="least_outstanding",
+        description="least_outstanding (the idlest backend), round_robin, weighted (smooth "
+        "weighted round-robin), p2c_ewma (the better of two random ones by recent latency "
+        "times requests in flight).",
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="Another route's model, used when every backend of this one fails or is "
+        "ejected (a lighter model, say).",
+    )
+
+
+class GatewayConfig(SpecModel):
+    listen: ListenConfig = Field(default_factory=ListenConfig)
+    backends: list[BackendConfig] = Field(min_length=1)
+    routes: list[RouteConfig] = Field(min_length=1)
+    timeout_s: float = Field(
+        default=300.0, gt=0, le=3600, description="Per upstream request, send to last byte."
+    )
+    retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Other backends tried after a failure that sent the client nothing yet.",
+    )
+    eject_after: int = Field(
+        default=3, ge=1, le=1000, description="Consecutive failures that take a backend out."
+    )
+    eject_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How long an ejected backend stays out at least."
+    )
+    health_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=600,
+        description="How often an ejected backend's health_path is tried; 200 brings it back.",
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> GatewayConfig:
+        names = [backend.name for backend in self.backends]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"backend names must be unique: {', '.join(twice)}")
+        models = [route.model for route in self.routes]
+        twice = sorted({model for model in models if models.count(model) > 1})
+        if twice:
+            raise ValueError(f"route models must be unique: {', '.join(twice)}")
+        for route in self.routes:
+            unknown = [name for name in route.backends if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"route {route.model!r} names unknown backends {', '.join(unknown)}; "
+                    f"the backends are {', '.join(names)}"
+                )
+            if route.fallback is not None and route.fallback not in models:
+                raise ValueError(
+                    f"route {route.model!r} falls back to unknown route {route.fallback!r}"
+                )
+            if route.fallback == route.model:
+                raise ValueError(f"route {route.model!r} falls back to itself")
+        return self
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    """Read and validate a gateway file; problems become a `SpecError` naming line and field."""
+    data, root = read_yaml(path, "gateway file")
+    if not isinstance(data, dict):
+        raise SpecError("the gateway file must be a YAML mapping (backends:, routes:)", path=path)
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = validation_lines(exc, root)
+        raise SpecError("invalid gateway file\n" + "\n".join(lines), path=path) from None

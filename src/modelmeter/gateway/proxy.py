@@ -1,0 +1,327 @@
+"""Answering one client request: find its route, pick a backend, stream the answer back.
+
+The answer is passed through as it arrives: the upstream head is turned into the gateway's own
+the moment it is read (`HttpClient`'s ``on_head``), each body piece is written to the client as
+one HTTP chunk when it is read, nothing is buffered (an HTTP/1.0 client, which cannot take
+chunks, is the exception: its answer is sent whole).
+
+A failure that has sent the client nothing yet (no connection, a reset, a timeout, a 5xx head)
+is tried again on another backend of the route, up to ``retries`` more; when the route has none
+left (all tried or ejected) its ``fallback`` route is tried the same way. A failure after the
+first byte went out cannot be retried (the client has part of an answer): the client's
+connection is closed, which it sees as a cut answer. Each answer says which backend gave it
+(``x-modelmeter-backend``) and, when a fallback did, ``x-modelmeter-fallback``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
+from modelmeter.client import PreparedRequest
+from modelmeter.gateway.balance import Backend, Balancer
+from modelmeter.gateway.config import GatewayConfig, RouteConfig
+from modelmeter.httpserver import (
+    SERVER_HEADER,
+    Connection,
+    Request,
+    error_body,
+    response_bytes,
+    status_line,
+)
+
+__all__ = ["Proxy", "Route"]
+
+logger = logging.getLogger(__name__)
+
+OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+# Request headers passed upstream; the rest (the client's keys above all) stay here.
+FORWARDED = ("content-type", "accept", "x-request-id")
+# Response headers passed back; framing headers are the gateway's own.
+RETURNED = (b"content-type", b"x-request-id", b"retry-after", b"cache-control")
+_FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
+
+
+@dataclass
+class Route:
+    config: RouteConfig
+    balancer: Balancer
+
+
+class _Reply(Exception):
+    """Answer the client with this JSON error instead of forwarding."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+
+
+class Proxy:
+    """The `httpserver` handler of the gateway."""
+
+    def __init__(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
+        self.config = config
+        self.backends = backends
+        self.routes = {
+            route.model: Route(
+                route, Balancer([backends[name] for name in route.backends], route.balance)
+            )
+            for route in config.routes
+        }
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- httpserver.Handler ----------------------------------------------------------------
+
+    def handle(self, connection: Connection, request: Request) -> None:
+        task = asyncio.get_running_loop().create_task(self._answer(connection, request))
+        connection.context = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def connection_lost(self, connection: Connection) -> None:
+        task = connection.context
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()  # the upstream request is dropped with it
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- one request -----------------------------------------------------------------------
+
+    async def _answer(self, connection: Connection, request: Request) -> None:
+        try:
+            local = self._local_answer(request)
+            if local is not None:
+                connection.respond(
+                    response_bytes(200, local, keep_alive=request.keep_alive),
+                    keep_alive=request.keep_alive,
+                )
+                return
+            route, body = self._route_of(request)
+            await self._forward(connection, request, route, body)
+        except _Reply as reply:
+            extra = b""
+            if reply.status == 503:
+                extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
+            connection.respond(
+                response_bytes(
+                    reply.status,
+                    error_body(reply.message, reply.kind),
+                    keep_alive=request.keep_alive,
+                    extra_headers=extra,
+                ),
+                keep_alive=request.keep_alive,
+            )
+
+    def _local_answer(self, request: Request) -> bytes | None:
+        """What the gateway answers itself: its health and the models it routes."""
+        path = request.path
+        if path in ("/health", "/v2/health/live", "/v2/health/ready"):
+            return b'{"status":"ok"}'
+        if path == "/v1/models":
+            if request.method != "GET":
+                raise _Reply(405, f"{path} takes GET")
+            data = [
+                {"id": model, "object": "model", "owned_by": "modelmeter-gateway"}
+                for model in self.routes
+            ]
+            return json.dumps({"object": "list", "data": data}).encode()
+        return None
+
+    def _route_of(self, request: Request) -> tuple[Route, Any]:
+        """The route a request asks for, and its JSON body when the model is named there."""
+        path = request.path
+        if path in OPENAI_POSTS:
+            if request.method != "POST":
+                raise _Reply(405, f"{path} takes POST")
+            try:
+                body = json.loads(request.body)
+            except (ValueError, RecursionError):
+                raise _Reply(400, "the request body is not valid JSON") from None
+            model = body.get("model") if isinstance(body, dict) else None
+            if not isinstance(model, str) or not model:
+                raise _Reply(400, "the request body must name a 'model' (a string)")
+            return self._route(model), body
+        if path.startswith("/v2/models/"):
+            model = path.removeprefix("/v2/models/").split("/", 1)[0]
+            return self._route(model), None
+        raise _Reply(404, f"no route {request.method} {path}", "not_found_error")
+
+    def _route(self, model: str) -> Route:
+        route = self.routes.get(model)
+        if route is None:
+            known = ", ".join(self.routes)
+            raise _Reply(
+                404, f"the model {model!r} is not routed here; routed: {known}", "not_found_error"
+            )
+        return route
+
+    async def _forward(
+        self, connection: Connection, request: Request, route: Route, body: Any
+    ) -> None:
+        chain = [route]
+        while (fallback := chain[-1].config.fallback) is not None and all(
+            r.config.model != fallback for r in chain
+        ):
+            chain.append(self.routes[fallback])
+        problems: list[str] = []
+        for step in chain:
+            tried: set[Backend] = set()
+            for _attempt in range(self.config.retries + 1):
+                backend = step.balancer.pick(tried)
+                if backend is None:
+                    break
+                tried.add(backend)
+                fallback_of = route.config.model if step is not route else None
+                problem = await self._try(connection, request, backend, body, fallback_of)
+                if problem is None:
+                    return
+                problems.append(f"{backend.name}: {problem}")
+        if not problems:
+            raise _Reply(
+                503,
+                f"every backend of {route.config.model!r} is out of service; try again shortly",
+                "overloaded_error",
+            )
+        raise _Reply(
+            502,
+            f"no backend of {route.config.model!r} answered: " + "; ".join(problems[-4:]),
+            "upstream_error",
+        )
+
+    async def _try(
+        self,
+        connection: Connection,
+        request: Request,
+        backend: Backend,
+        body: Any,
+        fallback_of: str | None,
+    ) -> str | None:
+        """Forward to ``backend``; None when the client got its answer (or part of one that
+        could not be finished), else what went wrong, for another try."""
+        prepared = self._upstream_request(request, backend, body)
+        stream = _Stream(connection, request, backend, fallback_of)
+        backend.outstanding += 1
+        started = time.monotonic()
+        try:
+            await backend.client.request(prepared, stream.body, stream.head)
+        except _FAILURES as exc:
+            backend.failed_once(self.config.eject_after, self.config.eject_s)
+            if stream.started:
+                logger.warning("%s failed mid-answer: %s", backend.name, exc)
+                stream.cut()
+                return None
+            return str(exc)
+        finally:
+            backend.outstanding -= 1
+        if stream.refused is not None:
+            backend.failed_once(self.config.eject_after, self.config.eject_s)
+            return f"answered {stream.refused}"
+        backend.succeeded(time.monotonic() - started)
+        stream.finish()
+        return None
+
+    def _upstream_request(self, request: Request, backend: Backend, body: Any) -> PreparedRequest:
+        path = request.path
+        data = request.body
+        upstream_model = backend.config.model
+        if upstream_model is not None:
+            if isinstance(body, dict):
+                data = json.dumps({**body, "model": upstream_model}).encode()
+            elif path.startswith("/v2/models/"):
+                rest = path.removeprefix("/v2/models/").split("/", 1)
+                path = "/v2/models/" + upstream_model + ("/" + rest[1] if len(rest) > 1 else "")
+        if request.query:
+            path += "?" + request.query
+        headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
+        try:
+            return PreparedRequest.build(
+                request.method,
+                backend.client.endpoint,
+                path,
+                headers=headers,
+                body=data if data or request.method in ("POST", "PUT", "PATCH") else None,
+            )
+        except ValueError as exc:
+            raise _Reply(400, f"cannot forward this request: {exc}") from None
+
+
+class _Stream:
+    """The client's side of one upstream answer: head, chunks, end."""
+
+    __slots__ = (
+        "_head",
+        "backend",
+        "buffer",
+        "chunked",
+        "connection",
+        "fallback_of",
+        "refused",
+        "request",
+        "started",
+    )
+
+    def __init__(
+        self, connection: Connection, request: Request, backend: Backend, fallback_of: str | None
+    ) -> None:
+        self.connection = connection
+        self.request = request
+        self.backend = backend
+        self.fallback_of = fallback_of
+        self.refused: int | None = None  # a 5xx head: not passed on, another backend is tried
+        self.started = False
+        self.chunked = request.http11
+        self.buffer: list[bytes] = []
+        self._head = b""
+
+    def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        if status >= 500:
+            self.refused = status
+            return
+        kept = b"".join(
+            name + b": " + value + b"\r\n" for name, value in headers if name.lower() in RETURNED
+        )
+        parts = [status_line(status), kept, SERVER_HEADER]
+        parts.append(b"x-modelmeter-backend: " + self.backend.name.encode() + b"\r\n")
+        if self.fallback_of is not None:
+            parts.append(b"x-modelmeter-fallback: " + self.fallback_of.encode() + b"\r\n")
+        if not self.request.keep_alive:
+            parts.append(b"connection: close\r\n")
+        if self.chunked:
+            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+            self.connection.write(b"".join(parts))
+            self.started = True
+        else:
+            self._head = b"".join(parts)
+
+    def body(self, piece: bytes, received_at: int) -> None:
+        if self.refused is not None or not piece:
+            return
+        if self.chunked:
+            self.connection.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        else:
+            self.buffer.append(piece)
+
+    def finish(self) -> None:
+        if self.chunked:
+            self.connection.write(b"0\r\n\r\n")
+        else:
+            body = b"".join(self.buffer)
+            self.connection.write(self._head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        self.connection.finish_response(keep_alive=self.request.keep_alive)
+
+    def cut(self) -> None:
+        transport = self.connection.transport
+        if transport is not None:
+            transport.close()
+        self.connection.finish_response(keep_alive=False)

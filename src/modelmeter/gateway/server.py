@@ -1,0 +1,134 @@
+"""The gateway on an event loop: listening, checking ejected backends, stopping cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from modelmeter._exceptions import ServerError
+from modelmeter._loop import loop_factory
+from modelmeter.client import PreparedRequest
+from modelmeter.gateway.balance import Backend
+from modelmeter.gateway.config import GatewayConfig
+from modelmeter.gateway.proxy import Proxy
+from modelmeter.httpserver import Connection
+
+__all__ = ["Gateway", "run_gateway"]
+
+logger = logging.getLogger(__name__)
+LISTEN_BACKLOG = 4096
+_HEALTH_TIMEOUT_S = 2.0
+
+
+class Gateway:
+    """``await start()`` listens and returns the URL; ``await stop()`` closes everything."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.backends: dict[str, Backend] = {}
+        self.proxy: Proxy | None = None
+        self.url = ""
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[Connection] = set()
+        self._health: asyncio.Task[None] | None = None
+
+    async def start(self) -> str:
+        config = self.config
+        self.backends = {b.name: Backend.open(b, config.timeout_s) for b in config.backends}
+        self.proxy = proxy = Proxy(config, self.backends)
+        loop = asyncio.get_running_loop()
+        host, port = config.listen.host, config.listen.port
+        try:
+            self._server = await loop.create_server(
+                lambda: Connection(proxy, self._connections),
+                host,
+                port,
+                backlog=LISTEN_BACKLOG,
+                reuse_address=True,
+            )
+        except OSError as exc:
+            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        bound = self._server.sockets[0].getsockname()
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{bound[1]}"
+        self._health = loop.create_task(self._check_ejected())
+        return self.url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._health is not None:
+            self._health.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health
+        if self.proxy is not None:
+            await self.proxy.close()
+        for connection in list(self._connections):
+            if connection.transport is not None:
+                connection.transport.abort()
+        for backend in self.backends.values():
+            await backend.client.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _check_ejected(self) -> None:
+        """Bring an ejected backend back as soon as its health path answers 200."""
+        while True:
+            await asyncio.sleep(self.config.health_interval_s)
+            out = [b for b in self.backends.values() if b.ejected_until]
+            if out:
+                await asyncio.gather(*(self._check(b) for b in out))
+
+    async def _check(self, backend: Backend) -> None:
+        request = PreparedRequest.build("GET", backend.client.endpoint, backend.config.health_path)
+        try:
+            async with asyncio.timeout(_HEALTH_TIMEOUT_S):
+                response = await backend.client.request(request)
+        except (TimeoutError, OSError, ServerError) as exc:
+            logger.debug("health check of %s failed: %s", backend.name, exc)
+            return
+        except Exception as exc:  # a failed check is only a failed check
+            logger.debug("health check of %s failed: %s", backend.name, exc)
+            return
+        if response.status == 200:
+            backend.back_in_service()
+
+
+def run_gateway(config: GatewayConfig, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed)."""
+    stop_signals: tuple[signal.Signals, ...] = ()
+    if threading.current_thread() is threading.main_thread():
+        stop_signals = (signal.SIGINT, signal.SIGTERM)
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(_serve(config, on_ready, stop_signals))
+
+
+async def _serve(
+    config: GatewayConfig,
+    on_ready: Callable[[str], None] | None,
+    stop_signals: tuple[signal.Signals, ...],
+) -> None:
+    gateway = Gateway(config)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    url = await gateway.start()
+    installed: list[signal.Signals] = []
+    try:
+        for signum in stop_signals:
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt instead
+                break
+            installed.append(signum)
+        if on_ready is not None:
+            on_ready(url)
+        await stop.wait()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        await gateway.stop()

@@ -1,0 +1,262 @@
+"""`modelmeter gateway` as a user runs it: the command in a process of its own, in front of real
+`simulate` backends on 127.0.0.1, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.simulate import SimulatorConfig, SimulatorHandle, start_simulator
+from tests._lines import wait_for_line
+
+
+def _simulator(
+    model: str, ttft_ms: float = 5, itl_ms: float = 1, tokens: int = 4
+) -> SimulatorHandle:
+    return start_simulator(
+        SimulatorConfig(
+            model=model,
+            ttft_ms={"mean_ms": ttft_ms},
+            itl_ms={"mean_ms": itl_ms},
+            output_tokens=tokens,
+            busy_wait_us=0,
+        )
+    )
+
+
+@contextmanager
+def gateway(tmp_path: Path, config: dict[str, Any]) -> Iterator[str]:
+    """Run `modelmeter gateway` on ``config`` (port 0) and yield its URL."""
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"COLUMNS": "300", "NO_COLOR": "1", **_env()},
+    )
+    try:
+        assert process.stderr is not None
+        found = wait_for_line(process.stderr, r"Gateway at (http://\S+):")
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def _chat(model: str, *, stream: bool = False, text: str = "hello") -> bytes:
+    return json.dumps(
+        {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}
+    ).encode()
+
+
+async def _send(
+    url: str, method: str, path: str, body: bytes | None = None, pieces: list[Any] | None = None
+) -> Response:
+    endpoint = Endpoint.from_url(url)
+    request = PreparedRequest.build(
+        method, endpoint, path, headers={"content-type": "application/json"}, body=body
+    )
+    async with HttpClient(endpoint, timeout_s=30) as client:
+        if pieces is None:
+            return await client.request(request)
+        return await client.request(request, lambda piece, at: pieces.append((piece, at)))
+
+
+def _call(url: str, method: str, path: str, body: bytes | None = None) -> Response:
+    return asyncio.run(_send(url, method, path, body))
+
+
+@pytest.fixture(scope="module")
+def two() -> Iterator[tuple[SimulatorHandle, SimulatorHandle]]:
+    first, second = _simulator("big"), _simulator("big")
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+def _config(*urls: str, **route: Any) -> dict[str, Any]:
+    backends = [{"name": f"b{n}", "url": url} for n, url in enumerate(urls)]
+    return {
+        "backends": backends,
+        "routes": [{"model": "big", "backends": [b["name"] for b in backends], **route}],
+    }
+
+
+def test_a_completion_passes_through_and_says_which_backend(
+    tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle]
+) -> None:
+    with gateway(tmp_path, _config(two[0].url, two[1].url)) as url:
+        answers = [_call(url, "POST", "/v1/chat/completions", _chat("big")) for _ in range(6)]
+        models = _call(url, "GET", "/v1/models")
+    assert [a.status for a in answers] == [200] * 6
+    assert all(json.loads(a.body)["choices"][0]["message"]["content"] for a in answers)
+    # least_outstanding with every backend idle goes round them
+    assert {a.header("x-modelmeter-backend") for a in answers} == {b"b0", b"b1"}
+    assert [m["id"] for m in json.loads(models.body)["data"]] == ["big"]
+
+
+def test_a_stream_is_passed_through_chunk_by_chunk(tmp_path: Path) -> None:
+    slow = _simulator("big", ttft_ms=50, itl_ms=40, tokens=8)
+    try:
+        with gateway(tmp_path, _config(slow.url)) as url:
+            pieces: list[tuple[bytes, int]] = []
+            answer = asyncio.run(
+                _send(url, "POST", "/v1/chat/completions", _chat("big", stream=True), pieces)
+            )
+    finally:
+        slow.stop()
+    assert answer.status == 200
+    assert answer.header(
+        "content-type",
+    ).startswith(b"text/event-stream")  # type: ignore[union-attr]
+    text = b"".join(piece for piece, _ in pieces)
+    assert text.rstrip().endswith(b"data: [DONE]")
+    content = [at for piece, at in pieces if b'"content"' in piece]
+    # Eight tokens 40 ms apart arrive spread over ~280 ms, not together at the end.
+    assert len(content) >= 8
+    assert (content[-1] - content[0]) / 1e6 >= 7 * 40 * 0.8
+
+
+def test_bad_requests_get_a_json_error(
+    tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle]
+) -> None:
+    with gateway(tmp_path, _config(two[0].url)) as url:
+        cases = {
+            "unknown model": _call(url, "POST", "/v1/chat/completions", _chat("other")),
+            "not JSON": _call(url, "POST", "/v1/chat/completions", b"{nope"),
+            "no model": _call(url, "POST", "/v1/chat/completions", b'{"messages": []}'),
+            "deep JSON": _call(url, "POST", "/v1/completions", b"[" * 100_000 + b"]" * 100_000),
+            "wrong method": _call(url, "GET", "/v1/chat/completions"),
+            "unknown path": _call(url, "GET", "/nowhere"),
+        }
+    statuses = {name: answer.status for name, answer in cases.items()}
+    assert statuses == {
+        "unknown model": 404,
+        "not JSON": 400,
+        "no model": 400,
+        "deep JSON": 400,
+        "wrong method": 405,
+        "unknown path": 404,
+    }
+    for answer in cases.values():
+        assert answer.header("content-type") == b"application/json"
+        assert json.loads(answer.body)["error"]["message"]
+
+
+def test_killing_one_of_two_backends_under_load_loses_no_request(tmp_path: Path) -> None:
+    first, second = _simulator("big", ttft_ms=20), _simulator("big", ttft_ms=20)
+    try:
+        with gateway(tmp_path, _config(first.url, second.url)) as url:
+            statuses = asyncio.run(_load(url, total=400, concurrency=8, kill_after=120, kill=first))
+    finally:
+        first.stop()
+        second.stop()
+    assert len(statuses) == 400
+    assert statuses.count(200) == 400, {s: statuses.count(s) for s in set(statuses)}
+
+
+async def _load(
+    url: str, *, total: int, concurrency: int, kill_after: int, kill: SimulatorHandle
+) -> list[int]:
+    endpoint = Endpoint.from_url(url)
+    request = PreparedRequest.build(
+        "POST",
+        endpoint,
+        "/v1/chat/completions",
+        headers={"content-type": "application/json"},
+        body=_chat("big"),
+    )
+    statuses: list[int] = []
+    left = total
+
+    async def worker(client: HttpClient) -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            try:
+                response = await client.request(request)
+                statuses.append(response.status)
+            except Exception as exc:  # a client-visible failure: counted, not raised
+                statuses.append(-1)
+                print("client saw", exc)
+            if len(statuses) == kill_after:
+                kill.process.kill()  # mid-load, with requests in flight on it
+
+    async with HttpClient(endpoint, timeout_s=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return statuses
+
+
+def test_a_route_whose_backends_fail_falls_back_to_its_lighter_model(tmp_path: Path) -> None:
+    light = _simulator("small")
+    try:
+        config = {
+            "backends": [
+                {"name": "dead", "url": "http://127.0.0.1:9"},  # discard port: refused
+                {"name": "light", "url": light.url, "model": "small"},
+            ],
+            "routes": [
+                {"model": "big", "backends": ["dead"], "fallback": "small"},
+                {"model": "small", "backends": ["light"]},
+            ],
+        }
+        with gateway(tmp_path, config) as url:
+            answer = _call(url, "POST", "/v1/chat/completions", _chat("big"))
+    finally:
+        light.stop()
+    assert answer.status == 200, answer.body
+    assert answer.header("x-modelmeter-backend") == b"light"
+    assert answer.header("x-modelmeter-fallback") == b"big"
+    assert json.loads(answer.body)["model"] == "small"  # the body's model was rewritten
+
+
+def test_a_route_with_no_backend_left_is_a_json_502(tmp_path: Path) -> None:
+    config = {
+        "backends": [{"name": "dead", "url": "http://127.0.0.1:9"}],
+        "routes": [{"model": "big", "backends": ["dead"]}],
+    }
+    with gateway(tmp_path, config) as url:
+        answer = _call(url, "POST", "/v1/chat/completions", _chat("big"))
+    assert answer.status == 502
+    assert "dead: cannot connect" in json.loads(answer.body)["error"]["message"]
+
+
+def test_a_bad_config_is_one_line_with_its_place_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "backends:\n  - {name: a, url: 'http://127.0.0.1:80800'}\n"
+        "routes:\n  - {model: m, backends: [a]}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "line 2, backends[0].url: has port '80800'" in " ".join(done.stderr.split())
