@@ -10,7 +10,7 @@ piece with the receive time of each read. Works on asyncio and uvloop; never set
 from modelmeter.client._client import HttpClient
 from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES
 from modelmeter.client._endpoint import Endpoint
-from modelmeter.client._request import PreparedRequest
+from modelmeter.client._request import PreparedRequest, RequestTemplate
 from modelmeter.client._response import BodyListener, HeadListener, Response
 from modelmeter.client.sse import SseEvent, SseParser
 
@@ -21,6 +21,7 @@ __all__ = [
     "HeadListener",
     "HttpClient",
     "PreparedRequest",
+    "RequestTemplate",
     "Response",
     "SseEvent",
     "SseParser",

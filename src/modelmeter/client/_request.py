@@ -51,6 +51,19 @@ class PreparedRequest:
         Header names and values must not contain CR, LF or NUL (no header injection) and must be
         Latin-1; the path must be in origin form (``/...``, already percent-encoded).
         """
+        return cls.template(method, endpoint, path, headers=headers).with_body(body)
+
+    @classmethod
+    def template(
+        cls,
+        method: str,
+        endpoint: Endpoint,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> RequestTemplate:
+        """The checked head of ``method path`` with its headers, for many bodies: a proxy sends
+        the same head with each request's own body (see `build` for what is refused)."""
         method = method.upper()
         if not _TOKEN.fullmatch(method):
             raise ValueError(f"invalid HTTP method: {method!r}")
@@ -73,13 +86,30 @@ class PreparedRequest:
             if _FORBIDDEN_VALUE.search(value):
                 raise ValueError(f"header {name!r} has CR, LF or NUL in its value")
             lines.append(f"{name}: {value}")
-        if body is not None or method in _BODY_EXPECTED:
-            lines.append(f"Content-Length: {len(body) if body is not None else 0}")
         try:
-            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            prefix = ("\r\n".join(lines) + "\r\n").encode("latin-1")
         except UnicodeEncodeError as exc:
             raise ValueError(f"request head must be Latin-1 text: {exc}") from None
-        return cls(method, path, head + body if body else head)
+        return RequestTemplate(method, path, prefix)
 
     def __repr__(self) -> str:
         return f"PreparedRequest({self.method} {self.path}, {len(self.raw)} bytes)"
+
+
+class RequestTemplate:
+    """A request head checked once; `with_body` adds the framing and a body in one copy."""
+
+    __slots__ = ("_prefix", "method", "path")
+
+    def __init__(self, method: str, path: str, prefix: bytes) -> None:
+        self.method = method
+        self.path = path
+        self._prefix = prefix
+
+    def with_body(self, body: bytes | None) -> PreparedRequest:
+        if body is not None or self.method in _BODY_EXPECTED:
+            data = body or b""
+            raw = self._prefix + b"Content-Length: %d\r\n\r\n" % len(data) + data
+        else:
+            raw = self._prefix + b"\r\n"
+        return PreparedRequest(self.method, self.path, raw)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
-from modelmeter.client import PreparedRequest
+from modelmeter.client import PreparedRequest, RequestTemplate
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
 from modelmeter.httpserver import (
@@ -45,6 +45,8 @@ FORWARDED = ("content-type", "accept", "x-request-id")
 # Response headers passed back; framing headers are the gateway's own.
 RETURNED = (b"content-type", b"x-request-id", b"retry-after", b"cache-control")
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
+_BODIES = frozenset({"POST", "PUT", "PATCH"})
+_TEMPLATES = 4096  # request heads kept; the cache starts over when full
 
 
 @dataclass
@@ -76,6 +78,9 @@ class Proxy:
             for route in config.routes
         }
         self._tasks: set[asyncio.Task[None]] = set()
+        # Checked request heads by backend, method, path and forwarded headers: most requests
+        # repeat one of a few, and checking a head costs more than the rest of a forward.
+        self._templates: dict[tuple[Any, ...], RequestTemplate] = {}
 
     # -- httpserver.Handler ----------------------------------------------------------------
 
@@ -243,29 +248,39 @@ class Proxy:
                 path = "/v2/models/" + upstream_model + ("/" + rest[1] if len(rest) > 1 else "")
         if request.query:
             path += "?" + request.query
-        headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
-        try:
-            return PreparedRequest.build(
-                request.method,
-                backend.client.endpoint,
-                path,
-                headers=headers,
-                body=data if data or request.method in ("POST", "PUT", "PATCH") else None,
-            )
-        except ValueError as exc:
-            raise _Reply(400, f"cannot forward this request: {exc}") from None
+        given = request.headers
+        headers = tuple((name, given[name]) for name in FORWARDED if name in given)
+        key = (backend.name, request.method, path, headers)
+        template = self._templates.get(key)
+        if template is None:
+            try:
+                template = PreparedRequest.template(
+                    request.method, backend.client.endpoint, path, headers=dict(headers)
+                )
+            except ValueError as exc:
+                raise _Reply(400, f"cannot forward this request: {exc}") from None
+            if len(self._templates) >= _TEMPLATES:
+                self._templates.clear()
+            self._templates[key] = template
+        return template.with_body(data if data or request.method in _BODIES else None)
 
 
 class _Stream:
-    """The client's side of one upstream answer: head, chunks, end."""
+    """The client's side of one upstream answer: head, body, end.
+
+    Three framings: an upstream ``content-length`` is passed on and the body pieces go out as
+    they are; otherwise an HTTP/1.1 client gets each piece as one chunk; an HTTP/1.0 client,
+    which cannot take chunks, gets the whole answer at the end. The head waits for the first
+    piece and leaves in the same write (one system call for a small answer, not three).
+    """
 
     __slots__ = (
-        "_head",
         "backend",
         "buffer",
-        "chunked",
         "connection",
         "fallback_of",
+        "framing",
+        "pending_head",
         "refused",
         "request",
         "started",
@@ -279,45 +294,64 @@ class _Stream:
         self.backend = backend
         self.fallback_of = fallback_of
         self.refused: int | None = None  # a 5xx head: not passed on, another backend is tried
-        self.started = False
-        self.chunked = request.http11
+        self.started = False  # something reached the client: no other backend may be tried
+        self.framing = "chunked"
         self.buffer: list[bytes] = []
-        self._head = b""
+        self.pending_head = b""
 
     def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         if status >= 500:
             self.refused = status
             return
-        kept = b"".join(
-            name + b": " + value + b"\r\n" for name, value in headers if name.lower() in RETURNED
-        )
-        parts = [status_line(status), kept, SERVER_HEADER]
+        parts = [status_line(status)]
+        length: bytes | None = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered in RETURNED:
+                parts.append(name + b": " + value + b"\r\n")
+            elif lowered == b"content-length":
+                length = value
+        parts.append(SERVER_HEADER)
         parts.append(b"x-modelmeter-backend: " + self.backend.name.encode() + b"\r\n")
         if self.fallback_of is not None:
             parts.append(b"x-modelmeter-fallback: " + self.fallback_of.encode() + b"\r\n")
         if not self.request.keep_alive:
             parts.append(b"connection: close\r\n")
-        if self.chunked:
+        if length is not None:
+            self.framing = "length"
+            parts.append(b"content-length: " + length + b"\r\n\r\n")
+        elif self.request.http11:
             parts.append(b"transfer-encoding: chunked\r\n\r\n")
-            self.connection.write(b"".join(parts))
-            self.started = True
         else:
-            self._head = b"".join(parts)
+            self.framing = "buffered"
+        self.pending_head = b"".join(parts)
 
     def body(self, piece: bytes, received_at: int) -> None:
         if self.refused is not None or not piece:
             return
-        if self.chunked:
-            self.connection.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-        else:
+        framing = self.framing
+        if framing == "buffered":
             self.buffer.append(piece)
+            return
+        data = piece if framing == "length" else b"%x\r\n%s\r\n" % (len(piece), piece)
+        if self.pending_head:
+            data = self.pending_head + data
+            self.pending_head = b""
+        self.connection.write(data)
+        self.started = True
 
     def finish(self) -> None:
-        if self.chunked:
-            self.connection.write(b"0\r\n\r\n")
-        else:
+        framing = self.framing
+        if framing == "buffered":
             body = b"".join(self.buffer)
-            self.connection.write(self._head + b"content-length: %d\r\n\r\n" % len(body) + body)
+            data = self.pending_head + b"content-length: %d\r\n\r\n" % len(body) + body
+        elif framing == "chunked":
+            data = self.pending_head + b"0\r\n\r\n"
+        else:
+            data = self.pending_head
+        if data:
+            self.connection.write(data)
+        self.pending_head = b""
         self.connection.finish_response(keep_alive=self.request.keep_alive)
 
     def cut(self) -> None:
