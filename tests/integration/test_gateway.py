@@ -260,3 +260,106 @@ def test_a_bad_config_is_one_line_with_its_place_and_exit_2(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "line 2, backends[0].url: has port '80800'" in " ".join(done.stderr.split())
+
+
+def test_the_official_openai_sdk_works_through_it(
+    tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openai import OpenAI
+
+    # No proxy settings of this machine's environment may route 127.0.0.1 elsewhere.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("NO_PROXY", "*")
+    with (
+        gateway(tmp_path, _config(two[0].url, two[1].url)) as url,
+        OpenAI(base_url=url + "/v1", api_key="no-key-needed", max_retries=0) as client,
+    ):
+        messages: Any = [{"role": "user", "content": "hello"}]
+        answer = client.chat.completions.create(model="big", messages=messages)
+        stream = client.chat.completions.create(model="big", messages=messages, stream=True)
+        pieces = [
+            chunk.choices[0].delta.content
+            for chunk in stream
+            if chunk.choices and chunk.choices[0].delta.content
+        ]
+        models = [model.id for model in client.models.list()]
+    assert answer.choices[0].message.content
+    assert len(pieces) >= 2
+    assert models == ["big"]
+
+
+def test_traffic_moves_away_from_a_slow_backend(tmp_path: Path) -> None:
+    # One backend answers in ~5 ms, the other in ~300 ms: with least_outstanding the slow one
+    # keeps its requests in flight and gets new ones only when the fast one is busier.
+    fast, slow = _simulator("big", ttft_ms=5), _simulator("big", ttft_ms=300)
+    try:
+        with gateway(tmp_path, _config(fast.url, slow.url)) as url:
+            backends = asyncio.run(_backends_of(url, total=200, concurrency=4))
+    finally:
+        fast.stop()
+        slow.stop()
+    share = backends.count(b"b0") / len(backends)
+    assert share >= 0.9, {name: backends.count(name) for name in set(backends)}
+
+
+async def _backends_of(url: str, *, total: int, concurrency: int) -> list[bytes | None]:
+    endpoint = Endpoint.from_url(url)
+    request = PreparedRequest.build(
+        "POST",
+        endpoint,
+        "/v1/chat/completions",
+        headers={"content-type": "application/json"},
+        body=_chat("big"),
+    )
+    names: list[bytes | None] = []
+    left = total
+
+    async def worker(client: HttpClient) -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            response = await client.request(request)
+            assert response.status == 200
+            names.append(response.header("x-modelmeter-backend"))
+
+    async with HttpClient(endpoint, timeout_s=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return names
+
+
+def test_a_client_that_stops_reading_holds_up_no_one(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    # A stream of 20,000 tokens to a client that never reads it, and short answers from
+    # another route meanwhile: a gateway that waited for the stalled socket (or blocked its
+    # loop) would leave them unanswered until their 30 s timeout.
+    chatty = _simulator("big", ttft_ms=1, itl_ms=0, tokens=20_000)
+    quick = _simulator("small")
+    config = {
+        "backends": [{"name": "chatty", "url": chatty.url}, {"name": "quick", "url": quick.url}],
+        "routes": [
+            {"model": "big", "backends": ["chatty"]},
+            {"model": "small", "backends": ["quick"]},
+        ],
+    }
+    try:
+        with gateway(tmp_path, config) as url:
+            port = int(url.rsplit(":", 1)[1])
+            body = _chat("big", stream=True)
+            with socket.create_connection(("127.0.0.1", port)) as stalled:
+                stalled.sendall(
+                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
+                time.sleep(0.5)  # the long answer fills the stalled client's socket
+                answers = [
+                    _call(url, "POST", "/v1/chat/completions", _chat("small")) for _ in range(5)
+                ]
+    finally:
+        chatty.stop()
+        quick.stop()
+    assert [a.status for a in answers] == [200] * 5

@@ -1,0 +1,128 @@
+"""The gateway's Prometheus metrics, served at ``GET /metrics``.
+
+Names follow the OpenTelemetry GenAI conventions where one fits (``gen_ai.client.operation
+.duration`` as ``gen_ai_client_operation_duration_seconds``, labelled with
+``gen_ai_request_model``), and ``modelmeter_gateway_*`` for what is the gateway's own: its added
+time (from reading a request to sending it upstream, the part of the latency the gateway is
+answerable for; also in each answer's ``server-timing: gateway;dur=<ms>`` header), time to the
+first answer byte, requests by route, backend and status, and whether each backend is in
+service. Label children are cached: ``labels()`` takes a lock and builds a tuple per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from modelmeter.gateway.balance import Backend
+
+__all__ = ["GatewayMetrics"]
+
+# From tens of microseconds (the gateway's own time) to minutes (long generations).
+SECONDS_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+)
+
+
+class _BackendsUp(Collector):
+    """``modelmeter_gateway_backend_up``: read from the backends at scrape time."""
+
+    def __init__(self, backends: dict[str, Backend]) -> None:
+        self._backends = backends
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        import time
+
+        now = time.monotonic()
+        family = GaugeMetricFamily(
+            "modelmeter_gateway_backend_up",
+            "1 while a backend is in service, 0 while it is ejected.",
+            labels=["backend"],
+        )
+        for name, backend in self._backends.items():
+            family.add_metric([name], 1.0 if backend.in_service(now) else 0.0)
+        yield family
+
+
+class GatewayMetrics:
+    def __init__(self, backends: dict[str, Backend]) -> None:
+        self.registry = registry = CollectorRegistry()
+        self._requests = Counter(
+            "modelmeter_gateway_requests",
+            "Requests answered, by route, backend (none: answered by the gateway) and status.",
+            ["route", "backend", "status"],
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "gen_ai_client_operation_duration_seconds",
+            "From reading a request to the end of its answer.",
+            ["gen_ai_request_model"],
+            buckets=SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self._first_byte = Histogram(
+            "modelmeter_gateway_time_to_first_chunk_seconds",
+            "From reading a request to the first byte of its answer reaching the client.",
+            ["gen_ai_request_model"],
+            buckets=SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self._added = Histogram(
+            "modelmeter_gateway_added_seconds",
+            "The gateway's own time per request: from reading it to sending it upstream.",
+            buckets=SECONDS_BUCKETS,
+            registry=registry,
+        )
+        registry.register(_BackendsUp(backends))
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def answered(
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        *,
+        total_s: float,
+        first_byte_s: float | None,
+    ) -> None:
+        self._child(self._requests, route, backend, str(status)).inc()
+        self._child(self._duration, route).observe(total_s)
+        if first_byte_s is not None:
+            self._child(self._first_byte, route).observe(first_byte_s)
+
+    def added(self, seconds: float) -> None:
+        self._added.observe(seconds)
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
