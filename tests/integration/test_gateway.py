@@ -363,3 +363,35 @@ def test_a_client_that_stops_reading_holds_up_no_one(tmp_path: Path) -> None:
         chatty.stop()
         quick.stop()
     assert [a.status for a in answers] == [200] * 5
+
+
+def test_metrics_and_server_timing_tell_what_happened(
+    tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle]
+) -> None:
+    config = _config(two[0].url, two[1].url)
+    config["backends"].append({"name": "dead", "url": "http://127.0.0.1:9"})
+    config["routes"].append({"model": "gone", "backends": ["dead"]})
+    with gateway(tmp_path, config) as url:
+        answers = [_call(url, "POST", "/v1/chat/completions", _chat("big")) for _ in range(4)]
+        failed = _call(url, "POST", "/v1/chat/completions", _chat("gone"))
+        scraped = _call(url, "GET", "/metrics")
+    assert failed.status == 502
+    timing = answers[0].header("server-timing")
+    assert timing is not None and timing.startswith(b"gateway;dur=")
+    assert 0 <= float(timing.split(b"=")[1]) < 1000
+    text = scraped.body.decode()
+    assert scraped.header(
+        "content-type",
+    ).startswith(b"text/plain")  # type: ignore[union-attr]
+    served = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('modelmeter_gateway_requests_total{backend="b')
+        and 'route="big"' in line
+        and 'status="200"' in line
+    )
+    assert served == 4
+    assert 'modelmeter_gateway_requests_total{backend="none",route="gone",status="502"} 1.0' in text
+    assert 'modelmeter_gateway_backend_up{backend="b0"} 1.0' in text
+    assert 'gen_ai_client_operation_duration_seconds_count{gen_ai_request_model="big"} 4.0' in text
+    assert "modelmeter_gateway_added_seconds_count 5.0" in text

@@ -26,6 +26,7 @@ from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailu
 from modelmeter.client import PreparedRequest, RequestTemplate
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
+from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.httpserver import (
     SERVER_HEADER,
     Connection,
@@ -46,6 +47,7 @@ FORWARDED = ("content-type", "accept", "x-request-id")
 RETURNED = (b"content-type", b"x-request-id", b"retry-after", b"cache-control")
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
+JSON = b"application/json"
 _TEMPLATES = 4096  # request heads kept; the cache starts over when full
 
 
@@ -56,13 +58,21 @@ class Route:
 
 
 class _Reply(Exception):
-    """Answer the client with this JSON error instead of forwarding."""
+    """Answer the client with this JSON error instead of forwarding (``route``: the route it
+    was for, counted in the metrics; None for a request that named none)."""
 
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        kind: str = "invalid_request_error",
+        route: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
+        self.route = route
 
 
 class Proxy:
@@ -71,6 +81,7 @@ class Proxy:
     def __init__(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
         self.config = config
         self.backends = backends
+        self.metrics = GatewayMetrics(backends)
         self.routes = {
             route.model: Route(
                 route, Balancer([backends[name] for name in route.backends], route.balance)
@@ -107,14 +118,25 @@ class Proxy:
         try:
             local = self._local_answer(request)
             if local is not None:
+                body, content_type = local
                 connection.respond(
-                    response_bytes(200, local, keep_alive=request.keep_alive),
+                    response_bytes(
+                        200, body, keep_alive=request.keep_alive, content_type=content_type
+                    ),
                     keep_alive=request.keep_alive,
                 )
                 return
             route, body = self._route_of(request)
             await self._forward(connection, request, route, body)
         except _Reply as reply:
+            if reply.route is not None:
+                self.metrics.answered(
+                    reply.route,
+                    "none",
+                    reply.status,
+                    total_s=(time.monotonic_ns() - request.arrived_ns) / 1e9,
+                    first_byte_s=None,
+                )
             extra = b""
             if reply.status == 503:
                 extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
@@ -128,11 +150,15 @@ class Proxy:
                 keep_alive=request.keep_alive,
             )
 
-    def _local_answer(self, request: Request) -> bytes | None:
-        """What the gateway answers itself: its health and the models it routes."""
+    def _local_answer(self, request: Request) -> tuple[bytes, bytes] | None:
+        """What the gateway answers itself (body, content type): its health, its metrics and
+        the models it routes."""
         path = request.path
         if path in ("/health", "/v2/health/live", "/v2/health/ready"):
-            return b'{"status":"ok"}'
+            return b'{"status":"ok"}', JSON
+        if path == "/metrics":
+            body, content_type = self.metrics.exposition()
+            return body, content_type.encode()
         if path == "/v1/models":
             if request.method != "GET":
                 raise _Reply(405, f"{path} takes GET")
@@ -140,7 +166,7 @@ class Proxy:
                 {"id": model, "object": "model", "owned_by": "modelmeter-gateway"}
                 for model in self.routes
             ]
-            return json.dumps({"object": "list", "data": data}).encode()
+            return json.dumps({"object": "list", "data": data}).encode(), JSON
         return None
 
     def _route_of(self, request: Request) -> tuple[Route, Any]:
@@ -188,7 +214,15 @@ class Proxy:
                     break
                 tried.add(backend)
                 fallback_of = route.config.model if step is not route else None
-                problem = await self._try(connection, request, backend, body, fallback_of)
+                problem = await self._try(
+                    connection,
+                    request,
+                    route.config.model,
+                    backend,
+                    body,
+                    fallback_of,
+                    first=not problems,
+                )
                 if problem is None:
                     return
                 problems.append(f"{backend.name}: {problem}")
@@ -197,25 +231,35 @@ class Proxy:
                 503,
                 f"every backend of {route.config.model!r} is out of service; try again shortly",
                 "overloaded_error",
+                route.config.model,
             )
         raise _Reply(
             502,
             f"no backend of {route.config.model!r} answered: " + "; ".join(problems[-4:]),
             "upstream_error",
+            route.config.model,
         )
 
     async def _try(
         self,
         connection: Connection,
         request: Request,
+        asked: str,
         backend: Backend,
         body: Any,
         fallback_of: str | None,
+        first: bool,
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
         prepared = self._upstream_request(request, backend, body)
-        stream = _Stream(connection, request, backend, fallback_of)
+        added_ns = time.monotonic_ns() - request.arrived_ns
+        if not first:
+            # a retry: the time spent on the failed tries is the backends', not the gateway's
+            added_ns = 0
+        else:
+            self.metrics.added(added_ns / 1e9)
+        stream = _Stream(connection, request, backend, fallback_of, added_ns)
         backend.outstanding += 1
         started = time.monotonic()
         try:
@@ -234,6 +278,15 @@ class Proxy:
             return f"answered {stream.refused}"
         backend.succeeded(time.monotonic() - started)
         stream.finish()
+        done = time.monotonic_ns()
+        first_byte = stream.first_byte_ns
+        self.metrics.answered(
+            asked,
+            backend.name,
+            stream.status,
+            total_s=(done - request.arrived_ns) / 1e9,
+            first_byte_s=(first_byte - request.arrived_ns) / 1e9 if first_byte else None,
+        )
         return None
 
     def _upstream_request(self, request: Request, backend: Backend, body: Any) -> PreparedRequest:
@@ -275,21 +328,32 @@ class _Stream:
     """
 
     __slots__ = (
+        "added_ns",
         "backend",
         "buffer",
         "connection",
         "fallback_of",
+        "first_byte_ns",
         "framing",
         "pending_head",
         "refused",
         "request",
         "started",
+        "status",
     )
 
     def __init__(
-        self, connection: Connection, request: Request, backend: Backend, fallback_of: str | None
+        self,
+        connection: Connection,
+        request: Request,
+        backend: Backend,
+        fallback_of: str | None,
+        added_ns: int,
     ) -> None:
         self.connection = connection
+        self.added_ns = added_ns
+        self.status = 0
+        self.first_byte_ns = 0
         self.request = request
         self.backend = backend
         self.fallback_of = fallback_of
@@ -303,6 +367,7 @@ class _Stream:
         if status >= 500:
             self.refused = status
             return
+        self.status = status
         parts = [status_line(status)]
         length: bytes | None = None
         for name, value in headers:
@@ -312,6 +377,7 @@ class _Stream:
             elif lowered == b"content-length":
                 length = value
         parts.append(SERVER_HEADER)
+        parts.append(b"server-timing: gateway;dur=%.3f\r\n" % (self.added_ns / 1e6))
         parts.append(b"x-modelmeter-backend: " + self.backend.name.encode() + b"\r\n")
         if self.fallback_of is not None:
             parts.append(b"x-modelmeter-fallback: " + self.fallback_of.encode() + b"\r\n")
@@ -337,7 +403,9 @@ class _Stream:
         if self.pending_head:
             data = self.pending_head + data
             self.pending_head = b""
-        self.connection.write(data)
+            self.first_byte_ns = self.connection.write(data)
+        else:
+            self.connection.write(data)
         self.started = True
 
     def finish(self) -> None:
@@ -350,7 +418,9 @@ class _Stream:
         else:
             data = self.pending_head
         if data:
-            self.connection.write(data)
+            written = self.connection.write(data)
+            if not self.first_byte_ns:
+                self.first_byte_ns = written
         self.pending_head = b""
         self.connection.finish_response(keep_alive=self.request.keep_alive)
 
