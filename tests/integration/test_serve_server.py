@@ -417,3 +417,45 @@ def test_unparsable_requests_get_their_status_and_a_json_error(
     assert b"content-type: application/json" in head.lower()
     assert json.loads(body) == {"error": error}
     assert request("GET", f"{server.url}/v2/health/live") == (200, {"live": True})
+
+
+def test_unknown_routes_and_methods_answer_json(server: ServerProcess) -> None:
+    assert request("GET", f"{server.url}/nowhere") == (
+        404,
+        {"error": "no route GET /nowhere; see GET /v2"},
+    )
+    status, body = request("GET", f"{server.url}/v2/models/sentiment/infer")
+    assert status == 405
+    assert body["error"].startswith("/v2/models/sentiment/infer takes POST")
+
+
+def test_a_wrong_input_name_is_refused_with_the_right_one(server: ServerProcess) -> None:
+    payload = infer_body(["good"])
+    payload["inputs"][0]["name"] = "INPUT0"
+    status, body = request("POST", f"{server.url}/v2/models/sentiment/infer", json=payload)
+    assert status == 400
+    assert body["error"].startswith("inputs[0].name is 'INPUT0'; this model's input is 'text'")
+
+
+def test_binary_tensor_data_is_refused_naming_the_setting(server: ServerProcess) -> None:
+    # What tritonclient sends by default (binary_data=True): a JSON head, then raw bytes.
+    head = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "text",
+                    "shape": [1],
+                    "datatype": "BYTES",
+                    "parameters": {"binary_data_size": 8},
+                }
+            ]
+        }
+    ).encode()
+    status, body = request(
+        "POST",
+        f"{server.url}/v2/models/sentiment/infer",
+        data=head + b"\x04\x00\x00\x00good",
+        headers={"Inference-Header-Content-Length": str(len(head))},
+    )
+    assert status == 400
+    assert "binary_data=False" in body["error"]

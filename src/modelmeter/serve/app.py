@@ -77,7 +77,7 @@ def create_app(
         for name, model in models.items()
     }
     handlers = _Handlers(endpoints, metrics)
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_json_route_errors])
     get = app.router.add_get
     get("/v2/health/live", handlers.live)
     get("/v2/health/ready", handlers.ready)
@@ -123,6 +123,29 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def _error(message: str, status: int) -> web.Response:
     return _json({"error": message}, status)
+
+
+# Triton's binary tensor extension: a JSON head of this many bytes, then raw tensor bytes.
+BINARY_HEADER = "Inference-Header-Content-Length"
+BINARY_REFUSED = (
+    "binary tensor data (the Inference-Header-Content-Length extension) is not supported: "
+    "send the tensors as JSON; with tritonclient, set_data_from_numpy(..., binary_data=False) "
+    "on each InferInput and InferRequestedOutput(name, binary_data=False)"
+)
+
+
+@web.middleware
+async def _json_route_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Unknown paths and wrong methods answer JSON like every other error (aiohttp's own
+    answers are plain text)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPNotFound:
+        return _error(f"no route {request.method} {request.path[:200]}; see GET /v2", 404)
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return _error(f"{request.path[:200]} takes {allowed}, not {request.method}", 405)
+    return response
 
 
 class _Handlers:
@@ -186,8 +209,10 @@ class _Handlers:
             return found
         name = request.match_info["name"]
         try:
+            if BINARY_HEADER in request.headers:
+                raise _BadRequest(BINARY_REFUSED)
             body = await request.read()
-            rows, request_id = _parse_infer(await _decode(body))
+            rows, request_id = _parse_infer(await _decode(body), found.model.inputs[0].name)
         except web.HTTPRequestEntityTooLarge:
             response = _error(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
         except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
@@ -222,7 +247,7 @@ async def _decode(body: bytes) -> Any:
     return json.loads(body)
 
 
-def _parse_infer(payload: Any) -> tuple[list[str], str | None]:
+def _parse_infer(payload: Any, input_name: str) -> tuple[list[str], str | None]:
     """The texts and the id of an inference request, or `_BadRequest` saying what is allowed."""
     if not isinstance(payload, dict):
         raise _BadRequest('the request body must be a JSON object with "inputs"')
@@ -236,6 +261,11 @@ def _parse_infer(payload: Any) -> tuple[list[str], str | None]:
             '{"name", "shape", "datatype": "BYTES", "data"} holding the texts'
         )
     tensor = inputs[0]
+    if "name" in tensor and tensor["name"] != input_name:
+        raise _BadRequest(
+            f"inputs[0].name is {str(tensor['name'])[:100]!r}; this model's input is "
+            f"{input_name!r} (see GET /v2/models/<name>)"
+        )
     for field in ("name", "shape", "datatype", "data"):
         if field not in tensor:
             raise _BadRequest(
