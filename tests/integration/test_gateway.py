@@ -395,3 +395,55 @@ def test_metrics_and_server_timing_tell_what_happened(
     assert 'modelmeter_gateway_backend_up{backend="b0"} 1.0' in text
     assert 'gen_ai_client_operation_duration_seconds_count{gen_ai_request_model="big"} 4.0' in text
     assert "modelmeter_gateway_added_seconds_count 5.0" in text
+
+
+def test_sighup_reloads_the_routes_without_dropping_a_connection(
+    tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle]
+) -> None:
+    import http.client
+    import signal
+    import time
+
+    path = tmp_path / "gateway.yaml"
+    first = {"listen": {"port": 0}, **_config(two[0].url)}
+    path.write_text(yaml.safe_dump(first))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
+    )
+    try:
+        assert process.stderr is not None
+        url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
+        port = int(url.rsplit(":", 1)[1])
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def ask() -> tuple[int, str | None]:
+            kept.request("POST", "/v1/chat/completions", body=_chat("big"))
+            answer = kept.getresponse()
+            answer.read()
+            return answer.status, answer.getheader("x-modelmeter-backend")
+
+        assert ask() == (200, "b0")
+        # The same route now served by the other backend only; and a broken file is refused.
+        second = {"listen": {"port": 0}, **_config(two[1].url)}
+        second["backends"][0]["name"] = "other"
+        second["routes"][0]["backends"] = ["other"]
+        path.write_text(yaml.safe_dump(second))
+        process.send_signal(signal.SIGHUP)
+        wait_for_line(process.stderr, r"SIGHUP: reloaded")
+        assert ask() == (200, "other")  # on the connection opened before the reload
+        path.write_text("backends: [\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for_line(process.stderr, r"not reloaded, the gateway goes on as it was")
+        time.sleep(0.1)
+        assert ask() == (200, "other")
+        kept.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()

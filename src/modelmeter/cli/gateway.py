@@ -57,10 +57,13 @@ def gateway(
             + (f" (then {route.fallback})" if route.fallback else "")
             for route in config.routes
         )
-        _stderr.print(f"Gateway at [bold]{escape(url)}[/]: {escape(routes)}. Ctrl-C stops.")
+        _stderr.print(
+            f"Gateway at [bold]{escape(url)}[/]: {escape(routes)}. Ctrl-C stops; "
+            "SIGHUP reloads the file."
+        )
 
     try:
-        run_gateway(config, on_ready=announce)
+        run_gateway(config, on_ready=announce, config_path=config_path)
     except ModelmeterError as exc:
         _stderr.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None

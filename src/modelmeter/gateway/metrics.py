@@ -57,7 +57,7 @@ class _BackendsUp(Collector):
     """``modelmeter_gateway_backend_up``: read from the backends at scrape time."""
 
     def __init__(self, backends: dict[str, Backend]) -> None:
-        self._backends = backends
+        self.backends = backends
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         import time
@@ -68,7 +68,7 @@ class _BackendsUp(Collector):
             "1 while a backend is in service, 0 while it is ejected.",
             labels=["backend"],
         )
-        for name, backend in self._backends.items():
+        for name, backend in self.backends.items():
             family.add_metric([name], 1.0 if backend.in_service(now) else 0.0)
         yield family
 
@@ -102,8 +102,13 @@ class GatewayMetrics:
             buckets=SECONDS_BUCKETS,
             registry=registry,
         )
-        registry.register(_BackendsUp(backends))
+        self._up = _BackendsUp(backends)
+        registry.register(self._up)
         self._children: dict[tuple[str, ...], Any] = {}
+
+    def watch(self, backends: dict[str, Backend]) -> None:
+        """Report these backends from now on (after a reload)."""
+        self._up.backends = backends
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (metric._name, *labels)

@@ -78,20 +78,27 @@ class _Reply(Exception):
 class Proxy:
     """The `httpserver` handler of the gateway."""
 
+    # Checked request heads by backend, method, path and forwarded headers: most requests
+    # repeat one of a few, and checking a head costs more than the rest of a forward.
+    _templates: dict[tuple[Any, ...], RequestTemplate]
+
     def __init__(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
+        self.metrics = GatewayMetrics(backends)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.use(config, backends)
+
+    def use(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
+        """Route by ``config`` from now on; requests under way finish as they started."""
         self.config = config
         self.backends = backends
-        self.metrics = GatewayMetrics(backends)
         self.routes = {
             route.model: Route(
                 route, Balancer([backends[name] for name in route.backends], route.balance)
             )
             for route in config.routes
         }
-        self._tasks: set[asyncio.Task[None]] = set()
-        # Checked request heads by backend, method, path and forwarded headers: most requests
-        # repeat one of a few, and checking a head costs more than the rest of a forward.
-        self._templates: dict[tuple[Any, ...], RequestTemplate] = {}
+        self._templates = {}
+        self.metrics.watch(backends)
 
     # -- httpserver.Handler ----------------------------------------------------------------
 

@@ -8,8 +8,9 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from modelmeter._exceptions import ServerError
+from modelmeter._exceptions import ServerError, SpecError
 from modelmeter._loop import loop_factory
 from modelmeter.client import PreparedRequest
 from modelmeter.gateway.balance import Backend
@@ -35,6 +36,7 @@ class Gateway:
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[Connection] = set()
         self._health: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def start(self) -> str:
         config = self.config
@@ -58,6 +60,44 @@ class Gateway:
         self._health = loop.create_task(self._check_ejected())
         return self.url
 
+    def reload(self, config: GatewayConfig) -> list[str]:
+        """Route by ``config`` from now on, without closing a connection: clients keep theirs,
+        requests under way finish on the backends they started on, backends whose settings
+        did not change keep their connections and history. Returns what could not change."""
+        kept: list[str] = []
+        if config.listen != self.config.listen:
+            kept.append("listen (restart to change where the gateway listens)")
+            config = config.model_copy(update={"listen": self.config.listen})
+        old = self.backends
+        backends = {
+            b.name: old[b.name] if b.name in old and old[b.name].config == b else None
+            for b in config.backends
+        }
+        fresh = {
+            name: backend or Backend.open(config.backends[i], config.timeout_s)
+            for i, (name, backend) in enumerate(backends.items())
+        }
+        retired = [b for name, b in old.items() if fresh.get(name) is not b]
+        self.config = config
+        self.backends = fresh
+        assert self.proxy is not None
+        self.proxy.use(config, fresh)
+        if retired:
+            task = asyncio.get_running_loop().create_task(self._retire(retired))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        return kept
+
+    async def _retire(self, backends: list[Backend]) -> None:
+        """Close backends that left the configuration once their requests are done."""
+        deadline = asyncio.get_running_loop().time() + self.config.timeout_s
+        while any(b.outstanding for b in backends):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        for backend in backends:
+            await backend.client.close()
+
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -65,6 +105,8 @@ class Gateway:
             self._health.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health
+        for task in list(self._retiring):
+            task.cancel()
         if self.proxy is not None:
             await self.proxy.close()
         for connection in list(self._connections):
@@ -99,19 +141,40 @@ class Gateway:
             backend.back_in_service()
 
 
-def run_gateway(config: GatewayConfig, on_ready: Callable[[str], None] | None = None) -> None:
-    """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed)."""
-    stop_signals: tuple[signal.Signals, ...] = ()
+def run_gateway(
+    config: GatewayConfig,
+    on_ready: Callable[[str], None] | None = None,
+    *,
+    config_path: Path | None = None,
+) -> None:
+    """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed); on
+    SIGHUP it reads ``config_path`` again and routes by it (see `Gateway.reload`), or keeps
+    its configuration and logs one line when the file has a mistake."""
+    signals: tuple[signal.Signals, ...] = ()
     if threading.current_thread() is threading.main_thread():
-        stop_signals = (signal.SIGINT, signal.SIGTERM)
+        signals = (signal.SIGINT, signal.SIGTERM)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(_serve(config, on_ready, stop_signals))
+        runner.run(_serve(config, on_ready, signals, config_path))
+
+
+def _reload(gateway: Gateway, path: Path) -> None:
+    from modelmeter.gateway.config import load_gateway_config
+
+    try:
+        config = load_gateway_config(path)
+    except SpecError as exc:
+        logger.error("SIGHUP: %s not reloaded, the gateway goes on as it was: %s", path, exc)
+        return
+    for unchanged in gateway.reload(config):
+        logger.warning("SIGHUP: reloaded %s, except %s", path, unchanged)
+    logger.warning("SIGHUP: reloaded %s", path)
 
 
 async def _serve(
     config: GatewayConfig,
     on_ready: Callable[[str], None] | None,
     stop_signals: tuple[signal.Signals, ...],
+    config_path: Path | None,
 ) -> None:
     gateway = Gateway(config)
     loop = asyncio.get_running_loop()
@@ -125,6 +188,9 @@ async def _serve(
             except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt instead
                 break
             installed.append(signum)
+        if installed and config_path is not None and hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, _reload, gateway, config_path)
+            installed.append(signal.SIGHUP)
         if on_ready is not None:
             on_ready(url)
         await stop.wait()
