@@ -447,3 +447,56 @@ def test_sighup_reloads_the_routes_without_dropping_a_connection(
         process.wait(timeout=30)
         if process.stderr is not None:
             process.stderr.close()
+
+
+def _with_auth(url: str, body: bytes, key: str | None) -> Response:
+    async def go() -> Response:
+        endpoint = Endpoint.from_url(url)
+        headers = {"content-type": "application/json"}
+        if key is not None:
+            headers["authorization"] = f"Bearer {key}"
+        request = PreparedRequest.build(
+            "POST", endpoint, "/v1/chat/completions", headers=headers, body=body
+        )
+        async with HttpClient(endpoint, timeout_s=30) as client:
+            return await client.request(request)
+
+    return asyncio.run(go())
+
+
+def test_identical_requests_are_answered_from_the_cache_but_never_across_keys(
+    tmp_path: Path,
+) -> None:
+    backend = _simulator("big", tokens=6)
+    try:
+        config = {**_config(backend.url), "cache": {"ttl_s": 60}}
+        with gateway(tmp_path, config) as url:
+            first = _with_auth(url, _chat("big", text="same"), "key-a")
+            # the same request, keys of the body in another order and other spacing
+            reordered = json.dumps(
+                {
+                    "messages": [{"content": "same", "role": "user"}],
+                    "stream": False,
+                    "model": "big",
+                },
+                indent=2,
+            ).encode()
+            again = _with_auth(url, reordered, "key-a")
+            other_key = _with_auth(url, _chat("big", text="same"), "key-b")
+            streamed = [
+                _with_auth(url, _chat("big", stream=True, text="s"), "key-a") for _ in range(2)
+            ]
+        seen = len(backend.timings())
+    finally:
+        backend.stop()
+    assert [first.header("x-modelmeter-cache"), again.header("x-modelmeter-cache")] == [
+        b"miss",
+        b"hit",
+    ]
+    assert again.body == first.body
+    assert other_key.header("x-modelmeter-cache") == b"miss"  # key-b never sees key-a's answer
+    assert [s.header("x-modelmeter-cache") for s in streamed] == [b"miss", b"hit"]
+    assert streamed[1].header("transfer-encoding") == b"chunked"  # replayed as a stream
+    assert streamed[1].body == streamed[0].body
+    assert streamed[1].body.rstrip().endswith(b"data: [DONE]")
+    assert seen == 3  # first, other_key, the first stream

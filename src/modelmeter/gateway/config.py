@@ -27,7 +27,14 @@ from modelmeter._exceptions import SpecError
 from modelmeter.spec._base import HttpUrlText, SpecModel
 from modelmeter.spec.locate import read_yaml, validation_lines
 
-__all__ = ["BackendConfig", "GatewayConfig", "ListenConfig", "RouteConfig", "load_gateway_config"]
+__all__ = [
+    "BackendConfig",
+    "CacheConfig",
+    "GatewayConfig",
+    "ListenConfig",
+    "RouteConfig",
+    "load_gateway_config",
+]
 
 Balance = Literal["least_outstanding", "round_robin", "weighted", "p2c_ewma"]
 
@@ -74,8 +81,24 @@ class RouteConfig(SpecModel):
     )
 
 
+class CacheConfig(SpecModel):
+    """An exact-match response cache in memory (see ``gateway.cache``)."""
+
+    ttl_s: float = Field(default=300.0, gt=0, le=7 * 24 * 3600, description="Entry lifetime.")
+    max_entries: int = Field(default=10_000, ge=1, le=10_000_000, description="Entries kept.")
+    max_mb: float = Field(default=64.0, gt=0, le=65_536, description="Bytes kept, in MiB.")
+    share_across_keys: bool = Field(
+        default=False,
+        description="Serve one client key's cached answers to requests with another key "
+        "(off: the authorization header is part of the cache key).",
+    )
+
+
 class GatewayConfig(SpecModel):
     listen: ListenConfig = Field(default_factory=ListenConfig)
+    cache: CacheConfig | None = Field(
+        default=None, description="Cache answers to identical requests (off when absent)."
+    )
     backends: list[BackendConfig] = Field(min_length=1)
     routes: list[RouteConfig] = Field(min_length=1)
     timeout_s: float = Field(

@@ -25,6 +25,7 @@ from typing import Any
 from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
 from modelmeter.client import PreparedRequest, RequestTemplate
 from modelmeter.gateway.balance import Backend, Balancer
+from modelmeter.gateway.cache import ResponseCache, cache_key
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.httpserver import (
@@ -47,6 +48,7 @@ FORWARDED = ("content-type", "accept", "x-request-id")
 RETURNED = (b"content-type", b"x-request-id", b"retry-after", b"cache-control")
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
+_CAPTURE_LIMIT = 8 * 1024 * 1024  # an answer larger than this is passed on but not cached
 JSON = b"application/json"
 _TEMPLATES = 4096  # request heads kept; the cache starts over when full
 
@@ -89,6 +91,16 @@ class Proxy:
 
     def use(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
         """Route by ``config`` from now on; requests under way finish as they started."""
+        settings = config.cache
+        old = getattr(self, "config", None)
+        if settings is None:
+            self.cache = None
+        elif old is None or old.cache != settings or getattr(self, "cache", None) is None:
+            self.cache = ResponseCache(
+                ttl_s=settings.ttl_s,
+                max_entries=settings.max_entries,
+                max_bytes=int(settings.max_mb * 1024 * 1024),
+            )
         self.config = config
         self.backends = backends
         self.routes = {
@@ -134,7 +146,10 @@ class Proxy:
                 )
                 return
             route, body = self._route_of(request)
-            await self._forward(connection, request, route, body)
+            key = self._cache_key(request, route, body)
+            if key is not None and self._replayed(connection, request, route, key):
+                return
+            await self._forward(connection, request, route, body, key)
         except _Reply as reply:
             if reply.route is not None:
                 self.metrics.answered(
@@ -195,6 +210,39 @@ class Proxy:
             return self._route(model), None
         raise _Reply(404, f"no route {request.method} {path}", "not_found_error")
 
+    def _cache_key(self, request: Request, route: Route, body: Any) -> bytes | None:
+        settings = self.config.cache
+        if self.cache is None or settings is None or body is None or request.method != "POST":
+            return None
+        authorization = None if settings.share_across_keys else request.headers.get("authorization")
+        return cache_key(route.config.model, request.path, body, authorization)
+
+    def _replayed(self, connection: Connection, request: Request, route: Route, key: bytes) -> bool:
+        """Answer from the cache when it holds this request's answer."""
+        assert self.cache is not None
+        entry = self.cache.get(key)
+        if entry is None:
+            return False
+        parts = [status_line(200), entry.headers, SERVER_HEADER]
+        parts.append(b"x-modelmeter-backend: " + entry.backend.encode() + b"\r\n")
+        parts.append(b"x-modelmeter-cache: hit\r\n")
+        if not request.keep_alive:
+            parts.append(b"connection: close\r\n")
+        if entry.streamed and request.http11:
+            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+            parts.extend(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in entry.pieces if piece)
+            parts.append(b"0\r\n\r\n")
+        else:
+            body = b"".join(entry.pieces)
+            parts.append(b"content-length: %d\r\n\r\n" % len(body))
+            parts.append(body)
+        connection.respond(b"".join(parts), keep_alive=request.keep_alive)
+        elapsed = (time.monotonic_ns() - request.arrived_ns) / 1e9
+        self.metrics.answered(
+            route.config.model, "cache", 200, total_s=elapsed, first_byte_s=elapsed
+        )
+        return True
+
     def _route(self, model: str) -> Route:
         route = self.routes.get(model)
         if route is None:
@@ -205,7 +253,12 @@ class Proxy:
         return route
 
     async def _forward(
-        self, connection: Connection, request: Request, route: Route, body: Any
+        self,
+        connection: Connection,
+        request: Request,
+        route: Route,
+        body: Any,
+        key: bytes | None = None,
     ) -> None:
         chain = [route]
         while (fallback := chain[-1].config.fallback) is not None and all(
@@ -229,6 +282,7 @@ class Proxy:
                     body,
                     fallback_of,
                     first=not problems,
+                    key=key,
                 )
                 if problem is None:
                     return
@@ -256,6 +310,7 @@ class Proxy:
         body: Any,
         fallback_of: str | None,
         first: bool,
+        key: bytes | None = None,
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
@@ -267,6 +322,8 @@ class Proxy:
         else:
             self.metrics.added(added_ns / 1e9)
         stream = _Stream(connection, request, backend, fallback_of, added_ns)
+        if key is not None and self.cache is not None:
+            stream.capture = []
         backend.outstanding += 1
         started = time.monotonic()
         try:
@@ -285,6 +342,20 @@ class Proxy:
             return f"answered {stream.refused}"
         backend.succeeded(time.monotonic() - started)
         stream.finish()
+        cache = self.cache
+        if (
+            key is not None
+            and cache is not None
+            and stream.capture is not None
+            and stream.status == 200
+        ):
+            cache.put(
+                key,
+                stream.kept,
+                stream.capture,
+                streamed=stream.framing != "length",
+                backend=backend.name,
+            )
         done = time.monotonic_ns()
         first_byte = stream.first_byte_ns
         self.metrics.answered(
@@ -338,10 +409,13 @@ class _Stream:
         "added_ns",
         "backend",
         "buffer",
+        "capture",
+        "captured",
         "connection",
         "fallback_of",
         "first_byte_ns",
         "framing",
+        "kept",
         "pending_head",
         "refused",
         "request",
@@ -359,6 +433,9 @@ class _Stream:
     ) -> None:
         self.connection = connection
         self.added_ns = added_ns
+        self.capture: list[bytes] | None = None  # the pieces, for the cache
+        self.captured = 0
+        self.kept = b""
         self.status = 0
         self.first_byte_ns = 0
         self.request = request
@@ -375,15 +452,18 @@ class _Stream:
             self.refused = status
             return
         self.status = status
-        parts = [status_line(status)]
+        kept = []
         length: bytes | None = None
         for name, value in headers:
             lowered = name.lower()
             if lowered in RETURNED:
-                parts.append(name + b": " + value + b"\r\n")
+                kept.append(name + b": " + value + b"\r\n")
             elif lowered == b"content-length":
                 length = value
-        parts.append(SERVER_HEADER)
+        self.kept = b"".join(kept)
+        parts = [status_line(status), self.kept, SERVER_HEADER]
+        if self.capture is not None:
+            parts.append(b"x-modelmeter-cache: miss\r\n")
         parts.append(b"server-timing: gateway;dur=%.3f\r\n" % (self.added_ns / 1e6))
         parts.append(b"x-modelmeter-backend: " + self.backend.name.encode() + b"\r\n")
         if self.fallback_of is not None:
@@ -402,6 +482,13 @@ class _Stream:
     def body(self, piece: bytes, received_at: int) -> None:
         if self.refused is not None or not piece:
             return
+        capture = self.capture
+        if capture is not None:
+            self.captured += len(piece)
+            if self.captured > _CAPTURE_LIMIT:
+                self.capture = None  # too large to be worth keeping: stop holding it
+            else:
+                capture.append(piece)
         framing = self.framing
         if framing == "buffered":
             self.buffer.append(piece)
