@@ -500,3 +500,54 @@ def test_identical_requests_are_answered_from_the_cache_but_never_across_keys(
     assert streamed[1].body == streamed[0].body
     assert streamed[1].body.rstrip().endswith(b"data: [DONE]")
     assert seen == 3  # first, other_key, the first stream
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_client_that_stops_reading_costs_the_gateway_no_memory(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    # 200,000 tokens streamed as fast as the backend can: ~40 MB of events. Held for a client
+    # that reads nothing, they would pile up in the gateway; it must stop reading the backend.
+    chatty = _simulator("big", ttft_ms=1, itl_ms=0, tokens=200_000)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **_config(chatty.url)}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
+    )
+    try:
+        assert process.stderr is not None
+        url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
+        assert _call(url, "POST", "/v1/chat/completions", _chat("big")).status == 200
+        before = _rss_mib(process.pid)
+        body = _chat("big", stream=True)
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                % (len(body), body)
+            )
+            highest = before
+            for _ in range(30):  # 3 s: time for the backend to send it all
+                time.sleep(0.1)
+                highest = max(highest, _rss_mib(process.pid))
+        grew = highest - before
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+        chatty.stop()
+    assert grew < 12, f"the gateway grew by {grew:.1f} MiB holding an unread answer"

@@ -23,6 +23,7 @@ def test_facade_is_sorted_and_complete() -> None:
         "HeadListener",
         "HttpClient",
         "PreparedRequest",
+        "ReadControl",
         "RequestTemplate",
         "Response",
         "SseEvent",

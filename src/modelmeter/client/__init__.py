@@ -11,7 +11,7 @@ from modelmeter.client._client import HttpClient
 from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest, RequestTemplate
-from modelmeter.client._response import BodyListener, HeadListener, Response
+from modelmeter.client._response import BodyListener, HeadListener, ReadControl, Response
 from modelmeter.client.sse import SseEvent, SseParser
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "HeadListener",
     "HttpClient",
     "PreparedRequest",
+    "ReadControl",
     "RequestTemplate",
     "Response",
     "SseEvent",

@@ -10,7 +10,7 @@ from modelmeter._exceptions import ConnectFailed, ConnectionReset
 from modelmeter.client._connection import DEFAULT_MAX_BODY_BYTES, Connection, Unanswered
 from modelmeter.client._endpoint import Endpoint
 from modelmeter.client._request import PreparedRequest
-from modelmeter.client._response import BodyListener, HeadListener, Response
+from modelmeter.client._response import BodyListener, HeadListener, ReadControl, Response
 from modelmeter.client._stamped import kernel_stamps_supported, open_stamped
 
 # How long close() waits for connections to finish closing before it aborts them.
@@ -80,19 +80,22 @@ class HttpClient:
         request: PreparedRequest,
         on_body: BodyListener | None = None,
         on_head: HeadListener | None = None,
+        control: ReadControl | None = None,
     ) -> Response:
         """Send ``request`` and return the complete answer (any status).
 
         With ``on_body`` the body is handed over piece by piece as it arrives, each piece with
         its receive time, and ``Response.body`` is empty; ``on_head`` hears the status and
         headers first. Cancelling the call closes the connection the request was on (the rest
-        of a long stream is not read).
+        of a long stream is not read). ``control`` can pause reading the answer meanwhile.
         """
         idle = self._idle
         connection = idle.pop() if idle else await self._acquire(fresh=False)
         waiter = None
         try:
             waiter = connection.send(request, on_body, on_head)
+            if control is not None:
+                control.bind(connection, waiter)
             return await waiter
         except Unanswered as exc:
             if exc.sent and not request.idempotent:
@@ -105,6 +108,8 @@ class HttpClient:
         waiter = None
         try:
             waiter = connection.send(request, on_body, on_head)
+            if control is not None:
+                control.bind(connection, waiter)
             return await waiter
         except Unanswered as exc:
             raise ConnectionReset(str(exc)) from None

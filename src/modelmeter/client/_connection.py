@@ -99,6 +99,7 @@ class Connection(asyncio.Protocol):
         "_on_timeout_cb",
         "_parser",
         "_parts",
+        "_read_paused",
         "_received_at",
         "_sent_at",
         "_status",
@@ -130,6 +131,7 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Response] | None = None
         self._listener: BodyListener | None = None
         self._on_head: HeadListener | None = None
+        self._read_paused = False
         self._timer: asyncio.TimerHandle | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._header_bytes = 0
@@ -177,6 +179,23 @@ class Connection(asyncio.Protocol):
             # connection_lost: the request never left, so it may be sent elsewhere.
             self._fail(Unanswered(f"connection to {self._client.endpoint} was lost", sent=False))
         return waiter
+
+    # -- flow control ----------------------------------------------------------------------
+
+    def pause_reading_for(self, waiter: asyncio.Future[Response]) -> None:
+        """Stop reading the answer of ``waiter``'s request (a proxy's client reads slowly); a
+        no-op once that request is over, so a late call never stalls the next one."""
+        transport = self._transport
+        if self._waiter is waiter and not self._read_paused and transport is not None:
+            self._read_paused = True
+            transport.pause_reading()
+
+    def resume_reading_for(self, waiter: asyncio.Future[Response] | None) -> None:
+        transport = self._transport
+        if self._read_paused and (waiter is None or self._waiter is waiter):
+            self._read_paused = False
+            if transport is not None and not self._transport_lost:
+                transport.resume_reading()
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -265,6 +284,7 @@ class Connection(asyncio.Protocol):
     def _finish(self, done_at: int) -> None:
         waiter = self._waiter
         assert waiter is not None
+        self.resume_reading_for(None)  # back to the pool reading, whatever paused it
         self._waiter = None
         self._listener = None
         self.reused = True

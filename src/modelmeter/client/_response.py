@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 BodyListener = Callable[[bytes, int], None]
 """Receives each de-chunked body piece and ``time.monotonic_ns()`` of the read it came in.
@@ -15,6 +16,30 @@ request with that exception (a `TargetError` it raises reaches the caller as is)
 HeadListener = Callable[[int, list[tuple[bytes, bytes]]], None]
 """Receives the final status and the raw headers as soon as the head is read, before any body
 piece; same rules as `BodyListener`."""
+
+
+class ReadControl:
+    """Pause and resume reading one request's answer, for a caller that passes it on to a
+    slower reader (a gateway whose client stopped reading): without it the answer would pile
+    up in memory. Give it to `HttpClient.request`; calls outside that request do nothing."""
+
+    __slots__ = ("_connection", "_waiter")
+
+    def __init__(self) -> None:
+        self._connection: Any = None
+        self._waiter: Any = None
+
+    def bind(self, connection: Any, waiter: Any) -> None:
+        self._connection = connection
+        self._waiter = waiter
+
+    def pause(self) -> None:
+        if self._connection is not None:
+            self._connection.pause_reading_for(self._waiter)
+
+    def resume(self) -> None:
+        if self._connection is not None:
+            self._connection.resume_reading_for(self._waiter)
 
 
 @dataclass(slots=True)

@@ -115,6 +115,14 @@ class StampedTransport:
                 received = min(stamped, now)
         self._protocol.data_received_at(buffer[:size], received)
 
+    def pause_reading(self) -> None:
+        if not self.is_closing():
+            self._loop.remove_reader(self._fd)
+
+    def resume_reading(self) -> None:
+        if not self.is_closing():
+            self._loop.add_reader(self._fd, self._read)
+
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
-from modelmeter.client import PreparedRequest, RequestTemplate
+from modelmeter.client import PreparedRequest, ReadControl, RequestTemplate
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
@@ -326,8 +326,15 @@ class Proxy:
             stream.capture = []
         backend.outstanding += 1
         started = time.monotonic()
+        control = ReadControl()
+        # A client that reads slower than the backend writes: stop reading the backend while
+        # the client's socket buffer is above its high-water mark, instead of holding the rest
+        # of the answer in memory.
+        connection.on_pause, connection.on_resume = control.pause, control.resume
         try:
-            await backend.client.request(prepared, stream.body, stream.head)
+            if connection.writing_paused:
+                control.pause()
+            await backend.client.request(prepared, stream.body, stream.head, control)
         except _FAILURES as exc:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             if stream.started:
@@ -337,6 +344,7 @@ class Proxy:
             return str(exc)
         finally:
             backend.outstanding -= 1
+            connection.on_pause = connection.on_resume = None
         if stream.refused is not None:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             return f"answered {stream.refused}"

@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol, cast
@@ -120,6 +121,12 @@ class Connection(asyncio.Protocol):
         self._dispatching = False
         self.closed = False
         self.context: Any = None  # what the handler keeps for the response under way
+        # Flow control of the response under way: the transport's buffer passed its high-water
+        # mark (the client reads slower than the handler writes); a handler that relays a
+        # stream sets these to stop and restart its source.
+        self.writing_paused = False
+        self.on_pause: Callable[[], None] | None = None
+        self.on_resume: Callable[[], None] | None = None
         self._now = 0
         self._url = bytearray()
         self._headers: dict[str, str] = {}
@@ -166,6 +173,16 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._fail(400, f"malformed HTTP request: {exc}")
         self._dispatch()  # after parsing, not inside a parser callback
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        if self.on_pause is not None:
+            self.on_pause()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.on_resume is not None:
+            self.on_resume()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -251,6 +268,7 @@ class Connection(asyncio.Protocol):
         """The response under way is complete: close, or go on with the next request."""
         self._busy = False
         self.context = None
+        self.on_pause = self.on_resume = None
         if not keep_alive:
             self.closed = True
             self._pending.clear()
