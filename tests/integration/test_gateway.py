@@ -551,3 +551,35 @@ def test_a_client_that_stops_reading_costs_the_gateway_no_memory(tmp_path: Path)
             process.stderr.close()
         chatty.stop()
     assert grew < 12, f"the gateway grew by {grew:.1f} MiB holding an unread answer"
+
+
+def test_a_bug_in_the_gateway_closes_the_connection_instead_of_hanging() -> None:
+    from modelmeter._exceptions import ConnectionReset
+    from modelmeter.gateway import Gateway, GatewayConfig
+
+    config = GatewayConfig.model_validate(
+        {
+            "listen": {"port": 0},
+            "backends": [{"name": "b", "url": "http://127.0.0.1:9"}],
+            "routes": [{"model": "big", "backends": ["b"]}],
+        }
+    )
+
+    async def go() -> BaseException | None:
+        gateway = Gateway(config)
+        url = await gateway.start()
+        assert gateway.proxy is not None
+
+        def broken(request: Any) -> Any:
+            raise RuntimeError("a planted bug")
+
+        gateway.proxy._local_answer = broken  # type: ignore[method-assign]
+        try:
+            await _send(url, "GET", "/health")
+        except ConnectionReset as exc:
+            return exc
+        finally:
+            await gateway.stop()
+        return None
+
+    assert isinstance(asyncio.run(go()), ConnectionReset)

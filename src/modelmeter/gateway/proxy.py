@@ -150,27 +150,40 @@ class Proxy:
             if key is not None and self._replayed(connection, request, route, key):
                 return
             await self._forward(connection, request, route, body, key)
+        except asyncio.CancelledError:
+            raise
         except _Reply as reply:
-            if reply.route is not None:
-                self.metrics.answered(
-                    reply.route,
-                    "none",
-                    reply.status,
-                    total_s=(time.monotonic_ns() - request.arrived_ns) / 1e9,
-                    first_byte_s=None,
-                )
-            extra = b""
-            if reply.status == 503:
-                extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
-            connection.respond(
-                response_bytes(
-                    reply.status,
-                    error_body(reply.message, reply.kind),
-                    keep_alive=request.keep_alive,
-                    extra_headers=extra,
-                ),
-                keep_alive=request.keep_alive,
+            self._refuse(connection, request, reply)
+        except Exception:
+            # A bug of the gateway's, not the client's. Part of an answer may have gone out,
+            # so the connection is closed rather than answered: the client sees an error, not
+            # a request that hangs.
+            logger.exception("the gateway failed on %s %s", request.method, request.path[:200])
+            if connection.transport is not None:
+                connection.transport.close()
+            connection.finish_response(keep_alive=False)
+
+    def _refuse(self, connection: Connection, request: Request, reply: _Reply) -> None:
+        if reply.route is not None:
+            self.metrics.answered(
+                reply.route,
+                "none",
+                reply.status,
+                total_s=(time.monotonic_ns() - request.arrived_ns) / 1e9,
+                first_byte_s=None,
             )
+        extra = b""
+        if reply.status == 503:
+            extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
+        connection.respond(
+            response_bytes(
+                reply.status,
+                error_body(reply.message, reply.kind),
+                keep_alive=request.keep_alive,
+                extra_headers=extra,
+            ),
+            keep_alive=request.keep_alive,
+        )
 
     def _local_answer(self, request: Request) -> tuple[bytes, bytes] | None:
         """What the gateway answers itself (body, content type): its health, its metrics and
