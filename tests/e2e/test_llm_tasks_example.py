@@ -21,6 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -233,9 +234,20 @@ def _stored_answers(db: Path, run_id: str) -> set[str]:
         return {key for (key,) in rows}
 
 
-def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Path) -> None:
-    # kill -9 leaves no partial report: before, the run id was only printed at the end, resume
-    # needed that report, and answers were written 64 at a time, so they were lost.
+@dataclass
+class _LlmRun:
+    spec: Path
+    db: Path
+    books: Path
+    ports: tuple[int, int]
+    run_id: str = ""
+
+
+@contextmanager
+def _llm_run_until_stored(tmp_path: Path, answers: int, ttft_ms: int) -> Iterator[_LlmRun]:
+    """The strong model's tasks as a run (2 requests at a time, answers ``ttft_ms`` apart),
+    stored in ``tmp_path/runs.db``; yields once ``answers`` answers are stored, with the run
+    still going, and kills it (SIGKILL) when the block ends."""
     ports = (_free_port(), _free_port())
     spec = _example(tmp_path, ports)
     books = tmp_path / "examples" / "data"
@@ -243,11 +255,11 @@ def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Pa
     data["targets"] = data["targets"][:1]
     data["evaluation"]["concurrency"] = 2
     spec.write_text(yaml.safe_dump(data))
-    db = tmp_path / "runs.db"
-    total = 30 + 20 + 8 + 8
-    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "200"):
+    run = _LlmRun(spec, tmp_path / "runs.db", books, ports)
+    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", str(ttft_ms)):
+        command = [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first", "--db", db],
+            [*command, "--db", str(run.db)],
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -256,23 +268,35 @@ def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Pa
             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
         )
         assert process.stderr is not None
-        # Printed before anything is measured: a killed run leaves no report to read it from.
-        started = wait_for_line(
-            process.stderr, r"^run (\S+) started; if it is interrupted, continue it with"
-        )
-        run_id = started.group(1)
-        # Keep reading, so that the run never blocks on a full pipe.
         drain = threading.Thread(target=process.stderr.read, daemon=True)
-        drain.start()
-        deadline = time.monotonic() + 120
-        while _cached_rows(db) < 7:
-            assert process.poll() is None
-            assert time.monotonic() < deadline, "no answers were stored"
-            time.sleep(0.05)
-        process.kill()
-        process.wait(timeout=30)
-        drain.join(timeout=30)
-        process.stderr.close()
+        try:
+            # Printed before anything is measured: a killed run leaves no report to read it from.
+            started = wait_for_line(
+                process.stderr, r"^run (\S+) started; if it is interrupted, continue it with"
+            )
+            run.run_id = started.group(1)
+            drain.start()  # keep reading, so that the run never blocks on a full pipe
+            deadline = time.monotonic() + 120
+            while _cached_rows(run.db) < answers:
+                assert process.poll() is None
+                assert time.monotonic() < deadline, "no answers were stored"
+                time.sleep(0.05)
+            yield run
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+            if drain.is_alive():
+                drain.join(timeout=30)
+            process.stderr.close()
+
+
+def test_a_killed_llm_run_is_resumed_without_losing_a_stored_answer(tmp_path: Path) -> None:
+    # kill -9 leaves no partial report: before, the run id was only printed at the end, resume
+    # needed that report, and answers were written 64 at a time, so they were lost.
+    total = 30 + 20 + 8 + 8
+    with _llm_run_until_stored(tmp_path, answers=7, ttft_ms=200) as run:
+        pass  # killed here, with 7 or more answers stored
+    spec, db, books, ports, run_id = run.spec, run.db, run.books, run.ports, run.run_id
     stored = _stored_answers(db, run_id)
     assert 7 <= len(stored) < total
     assert not (tmp_path / "first").exists()  # killed: no report
@@ -316,41 +340,11 @@ def _power_cut_copy(db: Path, to: Path, how: str, seed: int) -> None:
 def test_a_run_cut_off_mid_write_is_resumed_from_what_reached_the_disk(
     tmp_path: Path, how: str
 ) -> None:
-    ports = (_free_port(), _free_port())
-    spec = _example(tmp_path, ports)
-    books = tmp_path / "examples" / "data"
-    data = yaml.safe_load(spec.read_text())
-    data["targets"] = data["targets"][:1]
-    data["evaluation"]["concurrency"] = 2
-    spec.write_text(yaml.safe_dump(data))
-    db = tmp_path / "runs.db"
     total = 30 + 20 + 8 + 8
-    with simulator(books / "answers-strong.jsonl", ports[0], "--ttft-ms", "100"):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "modelmeter", "run", str(spec), "--out", "first", "--db", db],
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-        )
-        assert process.stderr is not None
-        started = wait_for_line(process.stderr, r"^run (\S+) started")
-        run_id = started.group(1)
-        drain = threading.Thread(target=process.stderr.read, daemon=True)
-        drain.start()
-        deadline = time.monotonic() + 120
-        while _cached_rows(db) < 9:
-            assert process.poll() is None
-            assert time.monotonic() < deadline, "no answers were stored"
-            time.sleep(0.05)
+    with _llm_run_until_stored(tmp_path, answers=9, ttft_ms=100) as run:
         # The power goes out while the run is writing answers.
-        _power_cut_copy(db, tmp_path / "disk", how, seed=len(how))
-        process.kill()
-        process.wait(timeout=30)
-        drain.join(timeout=30)
-        process.stderr.close()
+        _power_cut_copy(run.db, tmp_path / "disk", how, seed=len(how))
+    spec, books, ports, run_id = run.spec, run.books, run.ports, run.run_id
     survived = tmp_path / "disk" / "runs.db"
     with sqlite3.connect(survived) as connection:
         assert connection.execute("pragma integrity_check").fetchone() == ("ok",)

@@ -35,8 +35,11 @@ def _simulator(
 
 
 @contextmanager
-def gateway(tmp_path: Path, config: dict[str, Any]) -> Iterator[str]:
-    """Run `modelmeter gateway` on ``config`` (port 0) and yield its URL."""
+def gateway_process(
+    tmp_path: Path, config: dict[str, Any]
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``):
+    its URL and process (stderr still to read, for what it logs)."""
     path = tmp_path / "gateway.yaml"
     path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
     process = subprocess.Popen(
@@ -45,17 +48,23 @@ def gateway(tmp_path: Path, config: dict[str, Any]) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={"COLUMNS": "300", "NO_COLOR": "1", **_env()},
+        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
     )
     try:
         assert process.stderr is not None
         found = wait_for_line(process.stderr, r"Gateway at (http://\S+):")
-        yield found.group(1)
+        yield found.group(1), process
     finally:
         process.terminate()
         process.wait(timeout=30)
         if process.stderr is not None:
             process.stderr.close()
+
+
+@contextmanager
+def gateway(tmp_path: Path, config: dict[str, Any]) -> Iterator[str]:
+    with gateway_process(tmp_path, config) as (url, _process):
+        yield url
 
 
 def _env() -> dict[str, str]:
@@ -405,19 +414,8 @@ def test_sighup_reloads_the_routes_without_dropping_a_connection(
     import time
 
     path = tmp_path / "gateway.yaml"
-    first = {"listen": {"port": 0}, **_config(two[0].url)}
-    path.write_text(yaml.safe_dump(first))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
-    )
-    try:
+    with gateway_process(tmp_path, _config(two[0].url)) as (url, process):
         assert process.stderr is not None
-        url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
         port = int(url.rsplit(":", 1)[1])
         kept = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
@@ -442,11 +440,6 @@ def test_sighup_reloads_the_routes_without_dropping_a_connection(
         time.sleep(0.1)
         assert ask() == (200, "other")
         kept.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def _with_auth(url: str, body: bytes, key: str | None) -> Response:
@@ -516,39 +509,24 @@ def test_a_client_that_stops_reading_costs_the_gateway_no_memory(tmp_path: Path)
     # 200,000 tokens streamed as fast as the backend can: ~40 MB of events. Held for a client
     # that reads nothing, they would pile up in the gateway; it must stop reading the backend.
     chatty = _simulator("big", ttft_ms=1, itl_ms=0, tokens=200_000)
-    path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **_config(chatty.url)}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
-    )
     try:
-        assert process.stderr is not None
-        url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
-        assert _call(url, "POST", "/v1/chat/completions", _chat("big")).status == 200
-        before = _rss_mib(process.pid)
-        body = _chat("big", stream=True)
-        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as stalled:
-            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            stalled.sendall(
-                b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-                % (len(body), body)
-            )
-            highest = before
-            for _ in range(30):  # 3 s: time for the backend to send it all
-                time.sleep(0.1)
-                highest = max(highest, _rss_mib(process.pid))
-        grew = highest - before
+        with gateway_process(tmp_path, _config(chatty.url)) as (url, process):
+            assert _call(url, "POST", "/v1/chat/completions", _chat("big")).status == 200
+            before = _rss_mib(process.pid)
+            body = _chat("big", stream=True)
+            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as stalled:
+                stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                stalled.sendall(
+                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
+                highest = before
+                for _ in range(30):  # 3 s: time for the backend to send it all
+                    time.sleep(0.1)
+                    highest = max(highest, _rss_mib(process.pid))
+            grew = highest - before
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
         chatty.stop()
     assert grew < 12, f"the gateway grew by {grew:.1f} MiB holding an unread answer"
 
