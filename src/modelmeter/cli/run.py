@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 
 from modelmeter._exceptions import ModelmeterError
-from modelmeter._interrupts import hold_off_interrupts
 from modelmeter.cli._console import (
     EXIT_FAILED,
     RichProgress,
@@ -140,17 +139,13 @@ def register(app: typer.Typer) -> None:
                         cache=store.response_cache(run_id) if store is not None else None,
                         resume_from=resume,
                         preflight=not no_preflight,
+                        # the partial report of a Ctrl-C is written by this command, to its end
+                        hold_interrupts=True,
                     ),
                 )
         finally:
             if store is not None:
                 store.close()
-        if result.interrupted:
-            # The partial report is what Ctrl-C asked for, and writing it ends the command: a
-            # second Ctrl-C must not stop it half-written.
-            hold_off_interrupts(
-                lambda: console.print("[yellow]interrupted again: writing the report, a moment[/]")
-            )
         finish_run(result, out, db, store=not no_store, replace=resume is not None)
         failing = too_many_errors(result.report, max_error_rate)
         for line in failing:

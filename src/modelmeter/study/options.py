@@ -30,6 +30,9 @@ class RunOptions:
       ``evaluation.cache`` is on or when ``resume_from`` names the run being resumed.
     - ``preflight``: send one request to every target before measuring any, and stop with
       :class:`~modelmeter.study.preflight.PreflightFailed` when one does not answer (default).
+    - ``hold_interrupts``: after a Ctrl-C, further ones only say the partial report is on its
+      way, until the process ends (a command whose last step is writing that report); off,
+      they are held only while the run builds it.
     """
 
     samples: Sequence[Sample] | None = None
@@ -40,3 +43,4 @@ class RunOptions:
     cache: AnswerCache | None = None
     resume_from: str | None = None
     preflight: bool = True
+    hold_interrupts: bool = False

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Sequence
 
 from modelmeter._exceptions import SpecError
-from modelmeter._interrupts import interrupts_deferred
+from modelmeter._interrupts import hold_off_interrupts, interrupts_deferred
 from modelmeter._loop import run as run_on_fast_loop
 from modelmeter.data.loaders import load_samples
 from modelmeter.data.sample import Sample
@@ -87,36 +88,38 @@ async def run_async(spec: Spec, options: RunOptions | None = None) -> RunResult:
                 listener.end()
     measured = {t.name: Measured() for t in spec.targets}
     interrupted = False
-    try:
-        if llm is not None and llm.judge is not None:
-            await llm.judge.start()
-        for target_spec in spec.targets:
-            target = targets[target_spec.name]
-            try:
-                await measure_target(
-                    target,
-                    spec,
-                    samples,
-                    listener,
-                    measured[target_spec.name],
-                    options.client_ceiling_rps,
-                    target_spec,
-                    llm,
-                )
-            except asyncio.CancelledError:
-                # Ctrl-C: keep everything measured so far and report it as partial.
-                interrupted = True
-                listener.note("interrupted: reporting what was measured so far")
-                break
-    finally:
-        if llm is not None and llm.judge is not None:
-            await llm.judge.close()
-    wrap_up = (
-        interrupts_deferred(lambda: listener.note(_REPORT_ON_ITS_WAY))
-        if interrupted
-        else contextlib.nullcontext()
-    )
-    with wrap_up:
+    # From the first Ctrl-C on, a second must not stop the partial report half-built: it is
+    # held off from the moment the first one is caught, not only once the report starts.
+    with contextlib.ExitStack() as wrap_up:
+        try:
+            if llm is not None and llm.judge is not None:
+                await llm.judge.start()
+            for target_spec in spec.targets:
+                target = targets[target_spec.name]
+                try:
+                    await measure_target(
+                        target,
+                        spec,
+                        samples,
+                        listener,
+                        measured[target_spec.name],
+                        options.client_ceiling_rps,
+                        target_spec,
+                        llm,
+                    )
+                except asyncio.CancelledError:
+                    # Ctrl-C: keep everything measured so far and report it as partial.
+                    interrupted = True
+                    again = functools.partial(listener.note, _REPORT_ON_ITS_WAY)
+                    if options.hold_interrupts:
+                        hold_off_interrupts(again)
+                    else:
+                        wrap_up.enter_context(interrupts_deferred(again))
+                    listener.note("interrupted: reporting what was measured so far")
+                    break
+        finally:
+            if llm is not None and llm.judge is not None:
+                await llm.judge.close()
         return run_result(
             spec,
             measured,
