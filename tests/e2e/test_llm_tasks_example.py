@@ -34,6 +34,7 @@ from modelmeter.routing import validate_claude_code_router, validate_litellm_con
 from modelmeter.simulate import load_answer_book
 from modelmeter.tasks.multiple_choice import load_mmlu
 from tests._lines import wait_for_line
+from tests._processes import processes_with
 from tests.e2e.test_cli_errors import modelmeter
 from tests.e2e.test_llm_example import _free_port
 
@@ -421,20 +422,6 @@ def test_judged_generation_task_counts_the_judge_apart(tmp_path: Path) -> None:
     assert abs(task["judge_cost"] - task["judge_input_tokens"] * 10 / 1e6) < 1e-12
 
 
-def _marked(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker.encode() in cmdline and state != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 def test_ctrl_c_twice_during_code_scoring_stops_the_programs_and_keeps_the_report(
     tmp_path: Path,
 ) -> None:
@@ -465,7 +452,7 @@ def test_ctrl_c_twice_during_code_scoring_stops_the_programs_and_keeps_the_repor
         )
         try:
             deadline = time.monotonic() + 120
-            while len(_marked(marker)) < 2:
+            while len(processes_with(marker)) < 2:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
                 assert time.monotonic() < deadline, "the generated programs never ran"
                 time.sleep(0.1)
@@ -482,4 +469,4 @@ def test_ctrl_c_twice_during_code_scoring_stops_the_programs_and_keeps_the_repor
     assert "Traceback" not in err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert any("interrupted" in note for note in report["notes"])
-    assert _marked(marker) == []
+    assert processes_with(marker) == []

@@ -35,6 +35,7 @@ from modelmeter.sandbox import (
     run_many,
     run_python,
 )
+from tests._processes import processes_with
 
 FAST = SandboxLimits(cpu_s=5, timeout_s=60)
 
@@ -56,22 +57,6 @@ needs_isolation = pytest.mark.skipif(
 
 def _run(code: str, limits: SandboxLimits = FAST) -> SandboxResult:
     return run_python(textwrap.dedent(code), limits=limits)
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Pids of live (not zombie) processes whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 class _Listener:
@@ -434,7 +419,7 @@ def test_sleeping_forever_hits_the_wall_clock_limit() -> None:
     result = _run(code, SandboxLimits(cpu_s=5, timeout_s=1.5))
     assert result.status == "timeout"
     assert "wall-clock timeout after 1.5 s" in result.reason
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 @needs_isolation
@@ -454,7 +439,7 @@ def test_fork_bomb_ends_and_leaves_no_process_behind() -> None:
     """
     result = _run(code, SandboxLimits(cpu_s=5, timeout_s=2, max_processes=32))
     assert result.status == "timeout"
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 @needs_isolation
@@ -493,7 +478,7 @@ def test_a_daemon_that_left_the_session_dies_with_the_program() -> None:
     )
     assert result.status == "ok", result.stderr
     assert result.stdout == "started\n"
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 @needs_isolation

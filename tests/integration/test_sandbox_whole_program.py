@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from modelmeter.sandbox import SandboxLimits, SandboxResult, _cgroup, isolation_status, run_python
+from tests._processes import live_processes, processes_with
 
 pytestmark = pytest.mark.skipif(
     not isolation_status().available, reason="this machine cannot isolate programs"
@@ -279,29 +280,15 @@ run_python(
 """
 
 
-def _stats() -> dict[int, tuple[list[str], bytes]]:
-    """pid: (the fields of /proc/pid/stat after the name, the command line) of live processes"""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if stat[0] != "Z":
-                found[int(entry.name)] = (stat, cmdline)
-    return found
-
-
 def _session_of(marker: str) -> int | None:
     return next(
-        (int(stat[3]) for stat, cmdline in _stats().values() if marker.encode() in cmdline), None
+        (int(stat[3]) for stat, cmdline in live_processes().values() if marker.encode() in cmdline),
+        None,
     )
 
 
 def _session_members(sid: int) -> list[int]:
-    return [pid for pid, (stat, _) in _stats().items() if int(stat[3]) == sid]
+    return [pid for pid, (stat, _) in live_processes().items() if int(stat[3]) == sid]
 
 
 def _wait_until(condition: Callable[[], object], seconds: float) -> bool:
@@ -383,7 +370,7 @@ def test_a_cancelled_batch_kills_running_programs_and_starts_no_more() -> None:
     )
     batch.start()
     # Both workers' programs are asleep: the moment a Ctrl-C would come.
-    assert _wait_until(lambda: len(_pids_with(marker)) == 2, 60)
+    assert _wait_until(lambda: len(processes_with(marker)) == 2, 60)
     cancel.set()
     batch.join(timeout=120)
     assert not batch.is_alive(), "the batch ran on after it was cancelled"
@@ -391,8 +378,4 @@ def test_a_cancelled_batch_kills_running_programs_and_starts_no_more() -> None:
         "cancelled before it ran"
     ] * 4
     assert all(r.status == "error" for r in results)
-    assert _pids_with(marker) == []
-
-
-def _pids_with(marker: str) -> list[int]:
-    return [pid for pid, (_, cmdline) in _stats().items() if marker.encode() in cmdline]
+    assert processes_with(marker) == []

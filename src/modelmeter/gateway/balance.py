@@ -31,8 +31,6 @@ class Backend:
     ewma_s: float = _START_LATENCY_S
     failures: int = 0
     ejected_until: float = 0.0  # time.monotonic(); 0: in service
-    served: int = 0
-    failed: int = 0
     current_weight: int = field(default=0)  # smooth weighted round-robin state
 
     @classmethod
@@ -47,13 +45,11 @@ class Backend:
         return self.ejected_until == 0.0 or now >= self.ejected_until
 
     def succeeded(self, latency_s: float) -> None:
-        self.served += 1
         self.failures = 0
         self.ejected_until = 0.0
         self.ewma_s += _EWMA_WEIGHT * (latency_s - self.ewma_s)
 
     def failed_once(self, eject_after: int, eject_s: float) -> None:
-        self.failed += 1
         self.failures += 1
         if self.failures >= eject_after:
             self.ejected_until = time.monotonic() + eject_s

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from modelmeter._exceptions import ServerError, SpecError
-from modelmeter._loop import loop_factory
+from modelmeter._loop import loop_factory, stop_signals, wait_for_stop
 from modelmeter.client import PreparedRequest
 from modelmeter.gateway.balance import Backend
 from modelmeter.gateway.config import GatewayConfig
@@ -150,11 +150,8 @@ def run_gateway(
     """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed); on
     SIGHUP it reads ``config_path`` again and routes by it (see `Gateway.reload`), or keeps
     its configuration and logs one line when the file has a mistake."""
-    signals: tuple[signal.Signals, ...] = ()
-    if threading.current_thread() is threading.main_thread():
-        signals = (signal.SIGINT, signal.SIGTERM)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(_serve(config, on_ready, signals, config_path))
+        runner.run(_serve(config, on_ready, stop_signals(), config_path))
 
 
 def _reload(gateway: Gateway, path: Path) -> None:
@@ -173,28 +170,15 @@ def _reload(gateway: Gateway, path: Path) -> None:
 async def _serve(
     config: GatewayConfig,
     on_ready: Callable[[str], None] | None,
-    stop_signals: tuple[signal.Signals, ...],
+    signals: tuple[signal.Signals, ...],
     config_path: Path | None,
 ) -> None:
     gateway = Gateway(config)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     url = await gateway.start()
-    installed: list[signal.Signals] = []
+    others = {}
+    if config_path is not None and hasattr(signal, "SIGHUP"):
+        others[signal.SIGHUP] = functools.partial(_reload, gateway, config_path)
     try:
-        for signum in stop_signals:
-            try:
-                loop.add_signal_handler(signum, stop.set)
-            except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt instead
-                break
-            installed.append(signum)
-        if installed and config_path is not None and hasattr(signal, "SIGHUP"):
-            loop.add_signal_handler(signal.SIGHUP, _reload, gateway, config_path)
-            installed.append(signal.SIGHUP)
-        if on_ready is not None:
-            on_ready(url)
-        await stop.wait()
+        await wait_for_stop(signals, (lambda: on_ready(url)) if on_ready else None, others)
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
         await gateway.stop()

@@ -10,14 +10,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from modelmeter._exceptions import ServerError
-from modelmeter._loop import loop_factory
+from modelmeter._loop import loop_factory, stop_signals, wait_for_stop
 from modelmeter._process import ChildServer, answers_ok, start_child_server, stderr_tail
 from modelmeter.simulate.answers import load_answer_book
 from modelmeter.simulate.config import SimulatorConfig
@@ -41,11 +40,8 @@ def run_simulator(
     called once the server listens. Raises `ServerError` when it cannot listen or cannot write
     ``timings_log``.
     """
-    stop_signals: tuple[signal.Signals, ...] = ()
-    if threading.current_thread() is threading.main_thread():
-        stop_signals = (signal.SIGINT, signal.SIGTERM)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(_serve(config, host, port, timings_log, on_ready, stop_signals))
+        runner.run(_serve(config, host, port, timings_log, on_ready, stop_signals()))
 
 
 async def _serve(
@@ -54,26 +50,13 @@ async def _serve(
     port: int,
     timings_log: Path | None,
     on_ready: Callable[[str], None] | None,
-    stop_signals: tuple[signal.Signals, ...],
+    signals: tuple[signal.Signals, ...],
 ) -> None:
     simulator = Simulator(config, timings_log=timings_log)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     url = await simulator.start(host, port)
-    installed: list[signal.Signals] = []
     try:
-        for signum in stop_signals:
-            try:
-                loop.add_signal_handler(signum, stop.set)
-            except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt instead
-                break
-            installed.append(signum)
-        if on_ready is not None:
-            on_ready(url)
-        await stop.wait()
+        await wait_for_stop(signals, (lambda: on_ready(url)) if on_ready else None)
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
         await simulator.stop()
 
 
