@@ -212,7 +212,7 @@ def _describe_start(priority: str, context: Context) -> str:
     if priority == "quality":
         partners = [i for i in context.top_group if i is not reference]
         if not partners:
-            return f"the best {context.quality_label}: {best}, ahead of every other model"
+            return f"the best {context.quality_label}: {best}, ahead of every other eligible model"
         evidence = join_words(
             [
                 f"{i.name} ({fmt_quality(i.quality or 0.0)}; "
