@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,67 +16,11 @@ import pytest
 import yaml
 
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
-from modelmeter.simulate import SimulatorConfig, SimulatorHandle, start_simulator
+from modelmeter.simulate import SimulatorHandle
+from tests._gateway import chat as _chat
+from tests._gateway import gateway, gateway_process
+from tests._gateway import simulator as _simulator
 from tests._lines import wait_for_line
-
-
-def _simulator(
-    model: str, ttft_ms: float = 5, itl_ms: float = 1, tokens: int = 4
-) -> SimulatorHandle:
-    return start_simulator(
-        SimulatorConfig(
-            model=model,
-            ttft_ms={"mean_ms": ttft_ms},
-            itl_ms={"mean_ms": itl_ms},
-            output_tokens=tokens,
-            busy_wait_us=0,
-        )
-    )
-
-
-@contextmanager
-def gateway_process(
-    tmp_path: Path, config: dict[str, Any]
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``):
-    its URL and process (stderr still to read, for what it logs)."""
-    path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelmeter", "gateway", str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
-    )
-    try:
-        assert process.stderr is not None
-        found = wait_for_line(process.stderr, r"Gateway at (http://\S+):")
-        yield found.group(1), process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
-
-
-@contextmanager
-def gateway(tmp_path: Path, config: dict[str, Any]) -> Iterator[str]:
-    with gateway_process(tmp_path, config) as (url, _process):
-        yield url
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
-def _chat(model: str, *, stream: bool = False, text: str = "hello") -> bytes:
-    return json.dumps(
-        {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}
-    ).encode()
 
 
 async def _send(
@@ -264,7 +208,7 @@ def test_a_bad_config_is_one_line_with_its_place_and_exit_2(tmp_path: Path) -> N
         capture_output=True,
         text=True,
         timeout=60,
-        env={**_env(), "COLUMNS": "300", "NO_COLOR": "1"},
+        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"},
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

@@ -12,6 +12,7 @@ from rich.markup import escape
 from modelmeter._exceptions import ModelmeterError, SpecError
 from modelmeter._net import is_loopback_host
 from modelmeter.cli._console import EXIT_BAD_INPUT
+from modelmeter.cli.run import DbOption
 
 _stderr = Console(stderr=True)
 
@@ -31,6 +32,7 @@ def gateway(
     host: Annotated[
         str | None, typer.Option(help="Address to listen on, instead of the file's.")
     ] = None,
+    db: DbOption = None,
 ) -> None:
     """Route OpenAI-compatible and Open Inference Protocol requests to model backends:
     balanced, retried, failed over to a fallback route, answers streamed through."""
@@ -45,10 +47,10 @@ def gateway(
         update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
     config = config.model_copy(update={"listen": listen})
-    if not is_loopback_host(listen.host):
+    if not is_loopback_host(listen.host) and config.keys is None:
         _stderr.print(
             f"[yellow]warning:[/] listening on {escape(listen.host)} lets other machines reach "
-            "the gateway; it has no authentication yet"
+            "the gateway, and the file has no 'keys:' section: anyone may use it"
         )
 
     def announce(url: str) -> None:
@@ -63,7 +65,10 @@ def gateway(
         )
 
     try:
-        run_gateway(config, on_ready=announce, config_path=config_path)
+        run_gateway(config, on_ready=announce, config_path=config_path, db=db)
+    except SpecError as exc:
+        _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except ModelmeterError as exc:
         _stderr.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None

@@ -18,25 +18,33 @@ spec's do.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from modelmeter._exceptions import SpecError
+from modelmeter._money import currency_code
 from modelmeter.spec._base import HttpUrlText, SpecModel
 from modelmeter.spec.locate import read_yaml, validation_lines
+from modelmeter.spec.pricing import ApiPricing, CataloguePricing
 
 __all__ = [
     "BackendConfig",
     "CacheConfig",
     "GatewayConfig",
+    "KeysConfig",
     "ListenConfig",
     "RouteConfig",
+    "ShedConfig",
     "load_gateway_config",
 ]
 
 Balance = Literal["least_outstanding", "round_robin", "weighted", "p2c_ewma"]
+RoutePricing = Annotated[ApiPricing | CataloguePricing, Field(discriminator="kind")]
+# Budgets are kept in picounits in 64-bit cells (see gateway.ledger): up to 9.2 million.
+MAX_BUDGET = Decimal(1_000_000)
 
 
 class ListenConfig(SpecModel):
@@ -61,6 +69,13 @@ class BackendConfig(SpecModel):
         pattern=r"^/[^\s]*$",
         description="GET path that answers 200 while the server is healthy.",
     )
+    max_in_flight: int = Field(
+        default=256,
+        ge=1,
+        le=1_000_000,
+        description="Requests in flight this server is meant to carry; the route's share in "
+        "use decides when lower priorities are shed (see 'shed').",
+    )
 
 
 class RouteConfig(SpecModel):
@@ -79,6 +94,25 @@ class RouteConfig(SpecModel):
         description="Another route's model, used when every backend of this one fails or is "
         "ejected (a lighter model, say).",
     )
+    pricing: RoutePricing | None = Field(
+        default=None,
+        description="What a request costs: {kind: api, per_1m_input_tokens, "
+        "per_1m_output_tokens, per_request} or {kind: catalogue, model: <catalogue key>}; "
+        "needed for budgets.",
+    )
+    budget: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_BUDGET,
+        description="Most this route may spend per budget period (keys.period), in 'currency'.",
+    )
+    max_output_tokens: int = Field(
+        default=4096,
+        ge=1,
+        le=10_000_000,
+        description="max_tokens set on a metered request that gives none, so that its cost is "
+        "bounded before it is sent.",
+    )
 
 
 class CacheConfig(SpecModel):
@@ -94,8 +128,50 @@ class CacheConfig(SpecModel):
     )
 
 
+class KeysConfig(SpecModel):
+    """API keys (made with ``modelmeter keys create``, kept hashed in the run store)."""
+
+    required: bool = Field(
+        default=True,
+        description="Refuse requests without a known key (401); false: a request without a "
+        "key is served at normal priority with no key limits (a wrong key is still refused).",
+    )
+    db: str | None = Field(
+        default=None,
+        description="The store holding the keys: a SQLite file or SQLAlchemy URL (default: "
+        "--db, else $MODELMETER_DB, else the user's run store).",
+    )
+    period: Literal["month", "day", "total"] = Field(
+        default="month",
+        description="When budgets start again: each calendar month or day (UTC), or never.",
+    )
+
+
+class ShedConfig(SpecModel):
+    """When a route is this busy (requests in flight over its backends' max_in_flight), the
+    priority refuses new requests with 429 and Retry-After; high priority is refused only at 1."""
+
+    low: float = Field(default=0.5, gt=0, le=1)
+    normal: float = Field(default=0.8, gt=0, le=1)
+
+
 class GatewayConfig(SpecModel):
     listen: ListenConfig = Field(default_factory=ListenConfig)
+    keys: KeysConfig | None = Field(
+        default=None, description="API keys, their limits and budgets (open to all when absent)."
+    )
+    currency: str = Field(
+        default="USD", description="ISO 4217 code of every price and budget in this file."
+    )
+    catalogue: Path | Literal["builtin"] | None = Field(
+        default=None,
+        description="Price catalogue for pricing of kind 'catalogue': 'builtin' or a LiteLLM / "
+        "OpenRouter file (relative to this file).",
+    )
+    shed: ShedConfig = Field(default_factory=ShedConfig)
+    max_body_mb: float = Field(
+        default=16.0, gt=0, le=64, description="Largest request body taken, in MiB (413 above)."
+    )
     cache: CacheConfig | None = Field(
         default=None, description="Cache answers to identical requests (off when absent)."
     )
@@ -123,6 +199,11 @@ class GatewayConfig(SpecModel):
         description="How often an ejected backend's health_path is tried; 200 brings it back.",
     )
 
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> object:
+        return currency_code(value)
+
     @model_validator(mode="after")
     def _names(self) -> GatewayConfig:
         names = [backend.name for backend in self.backends]
@@ -146,6 +227,20 @@ class GatewayConfig(SpecModel):
                 )
             if route.fallback == route.model:
                 raise ValueError(f"route {route.model!r} falls back to itself")
+            if route.budget is not None and route.pricing is None:
+                raise ValueError(
+                    f"route {route.model!r} has a budget but no pricing to count it against"
+                )
+            if route.pricing is not None and route.pricing.currency != self.currency:
+                raise ValueError(
+                    f"route {route.model!r} is priced in {route.pricing.currency} but the "
+                    f"gateway's currency is {self.currency}; amounts are never converted"
+                )
+            if isinstance(route.pricing, CataloguePricing) and self.catalogue is None:
+                raise ValueError(
+                    f"route {route.model!r} takes its prices from a catalogue; set "
+                    "'catalogue: builtin' or a catalogue file"
+                )
         return self
 
 

@@ -102,6 +102,26 @@ class GatewayMetrics:
             buckets=SECONDS_BUCKETS,
             registry=registry,
         )
+        self._refused = Counter(
+            "modelmeter_gateway_refused",
+            "Requests refused before reaching a backend, by route and reason (the error type: "
+            "authentication_error, rate_limit_error, insufficient_quota, ...).",
+            ["route", "reason"],
+            registry=registry,
+        )
+        self._tokens = Counter(
+            "modelmeter_gateway_tokens",
+            "Tokens the backends' answers reported, by route and type (input, output).",
+            ["route", "type"],
+            registry=registry,
+        )
+        self._over = Counter(
+            "modelmeter_gateway_usage_over_reservation",
+            "Answers that reported more tokens than their request allowed (a budget can be "
+            "passed only by these).",
+            ["route"],
+            registry=registry,
+        )
         self._up = _BackendsUp(backends)
         registry.register(self._up)
         self._children: dict[tuple[str, ...], Any] = {}
@@ -130,6 +150,16 @@ class GatewayMetrics:
         self._child(self._duration, route).observe(total_s)
         if first_byte_s is not None:
             self._child(self._first_byte, route).observe(first_byte_s)
+
+    def refused(self, route: str, reason: str) -> None:
+        self._child(self._refused, route, reason).inc()
+
+    def used(self, route: str, input_tokens: int, output_tokens: int) -> None:
+        self._child(self._tokens, route, "input").inc(input_tokens)
+        self._child(self._tokens, route, "output").inc(output_tokens)
+
+    def over_reservation(self, route: str) -> None:
+        self._child(self._over, route).inc()
 
     def added(self, seconds: float) -> None:
         self._added.observe(seconds)

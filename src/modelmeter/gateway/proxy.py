@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
 from modelmeter.client import PreparedRequest, ReadControl, RequestTemplate
+from modelmeter.gateway.access import Access, Denied, Ticket, usage_of
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
@@ -51,6 +53,7 @@ _BODIES = frozenset({"POST", "PUT", "PATCH"})
 _CAPTURE_LIMIT = 8 * 1024 * 1024  # an answer larger than this is passed on but not cached
 JSON = b"application/json"
 _TEMPLATES = 4096  # request heads kept; the cache starts over when full
+_METER_TAIL = 64 * 1024  # of a streamed answer, the end kept to find its usage in
 
 
 @dataclass
@@ -69,12 +72,14 @@ class _Reply(Exception):
         message: str,
         kind: str = "invalid_request_error",
         route: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
         self.route = route
+        self.retry_after_s = retry_after_s
 
 
 class Proxy:
@@ -84,13 +89,18 @@ class Proxy:
     # repeat one of a few, and checking a head costs more than the rest of a forward.
     _templates: dict[tuple[Any, ...], RequestTemplate]
 
-    def __init__(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
+    def __init__(
+        self, config: GatewayConfig, backends: dict[str, Backend], access: Access | None = None
+    ) -> None:
         self.metrics = GatewayMetrics(backends)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.use(config, backends)
+        self.use(config, backends, access)
 
-    def use(self, config: GatewayConfig, backends: dict[str, Backend]) -> None:
+    def use(
+        self, config: GatewayConfig, backends: dict[str, Backend], access: Access | None = None
+    ) -> None:
         """Route by ``config`` from now on; requests under way finish as they started."""
+        self.access = access
         settings = config.cache
         old = getattr(self, "config", None)
         if settings is None:
@@ -146,13 +156,32 @@ class Proxy:
                 )
                 return
             route, body = self._route_of(request)
+            access = self.access
+            client_key = access.identify(request.headers) if access is not None else None
+            self._shed(route, client_key.limits.priority if client_key is not None else "normal")
             key = self._cache_key(request, route, body)
-            if key is not None and self._replayed(connection, request, route, key):
-                return
-            await self._forward(connection, request, route, body, key)
+            ticket = None
+            if access is not None:
+                ticket = access.admit(client_key, route.config, request.path, request.body, body)
+            try:
+                if key is not None and self._replayed(connection, request, route, key):
+                    return
+                data = json.dumps(body).encode() if ticket is not None and ticket.rewrote else None
+                await self._forward(connection, request, route, body, key, ticket, data)
+            finally:
+                if ticket is not None and access is not None:
+                    self._settle(access, ticket, route.config.model)
         except asyncio.CancelledError:
             raise
+        except Denied as denied:
+            self.metrics.refused(route.config.model, denied.kind)
+            reply = _Reply(
+                denied.status, denied.message, denied.kind, route.config.model, denied.retry_after_s
+            )
+            self._refuse(connection, request, reply)
         except _Reply as reply:
+            if reply.status == 429 and reply.route is not None:
+                self.metrics.refused(reply.route, reply.kind)
             self._refuse(connection, request, reply)
         except Exception:
             # A bug of the gateway's, not the client's. Part of an answer may have gone out,
@@ -173,7 +202,9 @@ class Proxy:
                 first_byte_s=None,
             )
         extra = b""
-        if reply.status == 503:
+        if reply.retry_after_s is not None:
+            extra = b"retry-after: %d\r\n" % max(1, math.ceil(reply.retry_after_s))
+        elif reply.status == 503:
             extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
         connection.respond(
             response_bytes(
@@ -194,6 +225,8 @@ class Proxy:
         if path == "/metrics":
             body, content_type = self.metrics.exposition()
             return body, content_type.encode()
+        if path == "/gateway/spend":
+            return self._spend(request), JSON
         if path == "/v1/models":
             if request.method != "GET":
                 raise _Reply(405, f"{path} takes GET")
@@ -203,6 +236,20 @@ class Proxy:
             ]
             return json.dumps({"object": "list", "data": data}).encode(), JSON
         return None
+
+    def _spend(self, request: Request) -> bytes:
+        """``GET /gateway/spend``: spend, reservations and requests in flight per key and
+        route, for admin keys."""
+        access = self.access
+        if access is None:
+            raise _Reply(404, "this gateway has no keys or prices to report", "not_found_error")
+        try:
+            key = access.identify(request.headers)
+        except Denied as denied:
+            raise _Reply(denied.status, denied.message, denied.kind) from None
+        if key is None or not key.limits.admin:
+            raise _Reply(403, "only an admin key may read the spend", "permission_error")
+        return json.dumps(access.spend_report()).encode()
 
     def _route_of(self, request: Request) -> tuple[Route, Any]:
         """The route a request asks for, and its JSON body when the model is named there."""
@@ -222,6 +269,41 @@ class Proxy:
             model = path.removeprefix("/v2/models/").split("/", 1)[0]
             return self._route(model), None
         raise _Reply(404, f"no route {request.method} {path}", "not_found_error")
+
+    def _shed(self, route: Route, priority: str) -> None:
+        """Refuse a request of ``priority`` while the route is busier than that priority may
+        add to: requests in flight over the in-service backends' ``max_in_flight``."""
+        now = time.monotonic()
+        in_flight = capacity = 0
+        for backend in route.balancer.backends:
+            if backend.in_service(now):
+                capacity += backend.config.max_in_flight
+                in_flight += backend.outstanding
+        if capacity == 0:
+            return  # every backend is out: the forward answers 503
+        share = in_flight / capacity
+        limit = 1.0 if priority == "high" else getattr(self.config.shed, priority)
+        if share >= limit:
+            wait = max(b.ewma_s for b in route.balancer.backends)
+            raise _Reply(
+                429,
+                f"the model {route.config.model!r} is busy ({in_flight} requests in flight, "
+                f"{share:.0%} of what its backends take); {priority}-priority requests are "
+                "refused until it is less busy",
+                "rate_limit_error",
+                route.config.model,
+                retry_after_s=max(1.0, wait),
+            )
+
+    def _settle(self, access: Access, ticket: Ticket, route: str) -> None:
+        over = access.settle(ticket)
+        if ticket.usage is not None:
+            self.metrics.used(route, *ticket.usage)
+        if over:
+            logger.warning(
+                "a backend of %s reported %d tokens more than the request allowed", route, over
+            )
+            self.metrics.over_reservation(route)
 
     def _cache_key(self, request: Request, route: Route, body: Any) -> bytes | None:
         settings = self.config.cache
@@ -272,6 +354,8 @@ class Proxy:
         route: Route,
         body: Any,
         key: bytes | None = None,
+        ticket: Ticket | None = None,
+        data: bytes | None = None,
     ) -> None:
         chain = [route]
         while (fallback := chain[-1].config.fallback) is not None and all(
@@ -296,6 +380,8 @@ class Proxy:
                     fallback_of,
                     first=not problems,
                     key=key,
+                    ticket=ticket,
+                    data=data,
                 )
                 if problem is None:
                     return
@@ -324,10 +410,12 @@ class Proxy:
         fallback_of: str | None,
         first: bool,
         key: bytes | None = None,
+        ticket: Ticket | None = None,
+        data: bytes | None = None,
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
-        prepared = self._upstream_request(request, backend, body)
+        prepared = self._upstream_request(request, backend, body, data)
         added_ns = time.monotonic_ns() - request.arrived_ns
         if not first:
             # a retry: the time spent on the failed tries is the backends', not the gateway's
@@ -337,6 +425,8 @@ class Proxy:
         stream = _Stream(connection, request, backend, fallback_of, added_ns)
         if key is not None and self.cache is not None:
             stream.capture = []
+        if ticket is not None:
+            stream.meter = []
         backend.outstanding += 1
         started = time.monotonic()
         control = ReadControl()
@@ -352,9 +442,15 @@ class Proxy:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             if stream.started:
                 logger.warning("%s failed mid-answer: %s", backend.name, exc)
+                if ticket is not None:
+                    ticket.answered = True
                 stream.cut()
                 return None
             return str(exc)
+        except asyncio.CancelledError:
+            if ticket is not None and stream.status:
+                ticket.answered = True  # the client left mid-answer: it may have cost all
+            raise
         finally:
             backend.outstanding -= 1
             connection.on_pause = connection.on_resume = None
@@ -362,6 +458,10 @@ class Proxy:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             return f"answered {stream.refused}"
         backend.succeeded(time.monotonic() - started)
+        if ticket is not None:
+            ticket.answered = True
+            if stream.meter is not None:
+                ticket.usage = usage_of(b"".join(stream.meter), stream.sse)
         stream.finish()
         cache = self.cache
         if (
@@ -388,9 +488,11 @@ class Proxy:
         )
         return None
 
-    def _upstream_request(self, request: Request, backend: Backend, body: Any) -> PreparedRequest:
+    def _upstream_request(
+        self, request: Request, backend: Backend, body: Any, rewritten: bytes | None = None
+    ) -> PreparedRequest:
         path = request.path
-        data = request.body
+        data = request.body if rewritten is None else rewritten
         upstream_model = backend.config.model
         if upstream_model is not None:
             if isinstance(body, dict):
@@ -437,9 +539,12 @@ class _Stream:
         "first_byte_ns",
         "framing",
         "kept",
+        "meter",
+        "metered",
         "pending_head",
         "refused",
         "request",
+        "sse",
         "started",
         "status",
     )
@@ -457,6 +562,9 @@ class _Stream:
         self.capture: list[bytes] | None = None  # the pieces, for the cache
         self.captured = 0
         self.kept = b""
+        self.meter: list[bytes] | None = None  # the pieces kept to read the usage from
+        self.metered = 0
+        self.sse = False
         self.status = 0
         self.first_byte_ns = 0
         self.request = request
@@ -481,6 +589,8 @@ class _Stream:
                 kept.append(name + b": " + value + b"\r\n")
             elif lowered == b"content-length":
                 length = value
+            if lowered == b"content-type" and value.startswith(b"text/event-stream"):
+                self.sse = True
         self.kept = b"".join(kept)
         parts = [status_line(status), self.kept, SERVER_HEADER]
         if self.capture is not None:
@@ -510,6 +620,15 @@ class _Stream:
                 self.capture = None  # too large to be worth keeping: stop holding it
             else:
                 capture.append(piece)
+        meter = self.meter
+        if meter is not None:
+            meter.append(piece)
+            self.metered += len(piece)
+            if self.sse:
+                while self.metered - len(meter[0]) >= _METER_TAIL:
+                    self.metered -= len(meter.pop(0))
+            elif self.metered > _CAPTURE_LIMIT:
+                self.meter = None  # too large to read: the reservation is charged
         framing = self.framing
         if framing == "buffered":
             self.buffer.append(piece)

@@ -10,26 +10,41 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from modelmeter._exceptions import ServerError, SpecError
+from modelmeter._exceptions import ModelmeterError, ServerError
 from modelmeter._loop import loop_factory, stop_signals, wait_for_stop
 from modelmeter.client import PreparedRequest
+from modelmeter.gateway.access import Access, period_of
 from modelmeter.gateway.balance import Backend
 from modelmeter.gateway.config import GatewayConfig
+from modelmeter.gateway.ledger import Ledger
 from modelmeter.gateway.proxy import Proxy
+from modelmeter.gateway.setup import open_access
 from modelmeter.httpserver import Connection
+from modelmeter.store import KeyStore
 
 __all__ = ["Gateway", "run_gateway"]
 
 logger = logging.getLogger(__name__)
 LISTEN_BACKLOG = 4096
 _HEALTH_TIMEOUT_S = 2.0
+_SPEND_WRITE_S = 1.0  # how often spend is written to the store (lost of it at a crash: this)
 
 
 class Gateway:
     """``await start()`` listens and returns the URL; ``await stop()`` closes everything."""
 
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(
+        self, config: GatewayConfig, *, db: str | None = None, base: Path | None = None
+    ) -> None:
+        """``db``: the store for keys and spend when the file names none; ``base``: the
+        folder relative paths in the file are read from."""
         self.config = config
+        self.db = db
+        self.base = base
+        self.ledger = Ledger()
+        self._keystore: KeyStore | None = None
+        self._saved: dict[tuple[str, str], int] = {}
+        self._spend_task: asyncio.Task[None] | None = None
         self.backends: dict[str, Backend] = {}
         self.proxy: Proxy | None = None
         self.url = ""
@@ -40,13 +55,16 @@ class Gateway:
 
     async def start(self) -> str:
         config = self.config
+        access = self._access(config)
         self.backends = {b.name: Backend.open(b, config.timeout_s) for b in config.backends}
-        self.proxy = proxy = Proxy(config, self.backends)
+        self.proxy = proxy = Proxy(config, self.backends, access)
         loop = asyncio.get_running_loop()
         host, port = config.listen.host, config.listen.port
         try:
             self._server = await loop.create_server(
-                lambda: Connection(proxy, self._connections),
+                lambda: Connection(
+                    proxy, self._connections, int(self.config.max_body_mb * 1024 * 1024)
+                ),
                 host,
                 port,
                 backlog=LISTEN_BACKLOG,
@@ -58,13 +76,55 @@ class Gateway:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
         self._health = loop.create_task(self._check_ejected())
+        if self._keystore is not None:
+            self._spend_task = loop.create_task(self._write_spend_often())
         return self.url
+
+    def _access(self, config: GatewayConfig) -> Access | None:
+        """Keys, prices and budgets for ``config``; spend of this period read back from the
+        store the first time. Raises `SpecError` / `StoreError` naming what is wrong."""
+        opened = open_access(config, self.ledger, db=self.db, base=self.base)
+        if opened is None:
+            return None
+        access, keystore = opened
+        if self._keystore is None:
+            self._keystore = keystore
+            period, name = period_of(access.period_kind)
+            for entity, amount in keystore.spend(name).items():
+                self.ledger.restore(self.ledger.slot(entity), period, amount)
+                self._saved[(name, entity)] = amount
+        return access
+
+    def write_spend(self) -> None:
+        """Write what changed in each key's and route's spend since the last write."""
+        access = self.proxy.access if self.proxy is not None else None
+        if self._keystore is None or access is None:
+            return
+        period, name = period_of(access.period_kind)
+        changed = {}
+        for entity, slot in self.ledger.entities().items():
+            amount = self.ledger.spent(slot, period)
+            if self._saved.get((name, entity)) != amount:
+                changed[entity] = amount
+        if changed:
+            self._keystore.save_spend(name, changed)
+            for entity, amount in changed.items():
+                self._saved[(name, entity)] = amount
+
+    async def _write_spend_often(self) -> None:
+        while True:
+            await asyncio.sleep(_SPEND_WRITE_S)
+            try:
+                await asyncio.to_thread(self.write_spend)
+            except Exception as exc:  # the store is down: keep serving, keep the figures
+                logger.error("cannot write spend to the store: %s", exc)
 
     def reload(self, config: GatewayConfig) -> list[str]:
         """Route by ``config`` from now on, without closing a connection: clients keep theirs,
         requests under way finish on the backends they started on, backends whose settings
         did not change keep their connections and history. Returns what could not change."""
         kept: list[str] = []
+        access = self._access(config)  # first: a mistake here leaves everything as it was
         if config.listen != self.config.listen:
             kept.append("listen (restart to change where the gateway listens)")
             config = config.model_copy(update={"listen": self.config.listen})
@@ -78,10 +138,12 @@ class Gateway:
             for i, (name, backend) in enumerate(backends.items())
         }
         retired = [b for name, b in old.items() if fresh.get(name) is not b]
+        if access is not None and self._spend_task is None:
+            self._spend_task = asyncio.get_running_loop().create_task(self._write_spend_often())
         self.config = config
         self.backends = fresh
         assert self.proxy is not None
-        self.proxy.use(config, fresh)
+        self.proxy.use(config, fresh, access)
         if retired:
             task = asyncio.get_running_loop().create_task(self._retire(retired))
             self._retiring.add(task)
@@ -101,10 +163,11 @@ class Gateway:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        if self._health is not None:
-            self._health.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health
+        for task in (self._health, self._spend_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for task in list(self._retiring):
             task.cancel()
         if self.proxy is not None:
@@ -117,6 +180,10 @@ class Gateway:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        try:
+            self.write_spend()
+        except Exception as exc:
+            logger.error("cannot write spend to the store: %s", exc)
 
     async def _check_ejected(self) -> None:
         """Bring an ejected backend back as soon as its health path answers 200."""
@@ -146,12 +213,13 @@ def run_gateway(
     on_ready: Callable[[str], None] | None = None,
     *,
     config_path: Path | None = None,
+    db: str | None = None,
 ) -> None:
     """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed); on
     SIGHUP it reads ``config_path`` again and routes by it (see `Gateway.reload`), or keeps
     its configuration and logs one line when the file has a mistake."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(_serve(config, on_ready, stop_signals(), config_path))
+        runner.run(_serve(config, on_ready, stop_signals(), config_path, db))
 
 
 def _reload(gateway: Gateway, path: Path) -> None:
@@ -159,11 +227,12 @@ def _reload(gateway: Gateway, path: Path) -> None:
 
     try:
         config = load_gateway_config(path)
-    except SpecError as exc:
+        unchanged = gateway.reload(config)
+    except ModelmeterError as exc:
         logger.error("SIGHUP: %s not reloaded, the gateway goes on as it was: %s", path, exc)
         return
-    for unchanged in gateway.reload(config):
-        logger.warning("SIGHUP: reloaded %s, except %s", path, unchanged)
+    for setting in unchanged:
+        logger.warning("SIGHUP: reloaded %s, except %s", path, setting)
     logger.warning("SIGHUP: reloaded %s", path)
 
 
@@ -172,8 +241,10 @@ async def _serve(
     on_ready: Callable[[str], None] | None,
     signals: tuple[signal.Signals, ...],
     config_path: Path | None,
+    db: str | None,
 ) -> None:
-    gateway = Gateway(config)
+    base = config_path.parent if config_path is not None else None
+    gateway = Gateway(config, db=db, base=base)
     url = await gateway.start()
     others = {}
     if config_path is not None and hasattr(signal, "SIGHUP"):

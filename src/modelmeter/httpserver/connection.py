@@ -111,8 +111,11 @@ def response_bytes(
 class Connection(asyncio.Protocol):
     """One client connection; ``handler`` answers its requests."""
 
-    def __init__(self, handler: Handler, registry: set[Connection]) -> None:
+    def __init__(
+        self, handler: Handler, registry: set[Connection], max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self._handler = handler
+        self._max_body = max_body_bytes
         self._registry = registry  # the server's open connections, to close them when it stops
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
@@ -221,15 +224,15 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._reading_head = False
         length = self._headers.get("content-length", "0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise _Refused(413, f"request body over {MAX_BODY_BYTES:,} bytes")
+        if length.isdigit() and int(length) > self._max_body:
+            raise _Refused(413, f"request body over {self._max_body:,} bytes")
         if self._headers.get("expect", "").lower() == "100-continue" and self.transport:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
-        if self._body_size > MAX_BODY_BYTES:
-            raise _Refused(413, f"request body over {MAX_BODY_BYTES:,} bytes")
+        if self._body_size > self._max_body:
+            raise _Refused(413, f"request body over {self._max_body:,} bytes")
         self._body.append(body)
 
     def on_message_complete(self) -> None:

@@ -31,6 +31,7 @@ from modelmeter.load.outcome import Outcome
 from modelmeter.results import Report
 from modelmeter.store.blocks import blocks_of, decode_block, encode_block
 from modelmeter.store.cache import ResponseCache
+from modelmeter.store.keys import KeyStore
 from modelmeter.store.schema import metadata, outcome_blocks, outcomes, runs
 
 DB_ENV_VAR = "MODELMETER_DB"
@@ -107,6 +108,10 @@ class RunStore:
     def response_cache(self, run_id: str) -> ResponseCache:
         """The response cache in this store, writing answers under ``run_id``."""
         return ResponseCache(self._engine, run_id)
+
+    def keys(self) -> KeyStore:
+        """The gateway's API keys and spend, kept in this store."""
+        return KeyStore(self._engine)
 
     def has_run(self, run_id: str) -> bool:
         query = select(runs.c.run_id).where(runs.c.run_id == run_id)

@@ -20,7 +20,15 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["metadata", "outcome_blocks", "outcomes", "responses", "runs"]
+__all__ = [
+    "gateway_keys",
+    "gateway_spend",
+    "metadata",
+    "outcome_blocks",
+    "outcomes",
+    "responses",
+    "runs",
+]
 
 metadata = MetaData()
 
@@ -85,4 +93,34 @@ responses = Table(
     Column("service_ms", Float),
     Column("ttft_ms", Float),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The gateway's API keys: only a SHA-256 of each is kept (a key is 256 random bits, so a plain
+# hash cannot be reversed by guessing); ``prefix`` is its first characters, to tell keys apart.
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("key_sha256", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("priority", String(8), nullable=False),
+    Column("admin", Integer, nullable=False, default=0),
+    Column("requests_per_minute", Integer),
+    Column("tokens_per_minute", Integer),
+    Column("max_concurrent", Integer),
+    Column("budget", String(40)),  # a decimal amount, in the gateway's currency
+)
+
+# What each key and each route has spent in a budget period, in millionths of a millionth of
+# the currency (exact integers). ``entity`` is "key:<id>" or "model:<route>".
+gateway_spend = Table(
+    "gateway_spend",
+    metadata,
+    Column("entity", String(300), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("spent_pico", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,70 @@
+"""Helpers of the gateway's tests: `simulate` backends and the gateway command in a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelmeter.simulate import SimulatorConfig, SimulatorHandle, start_simulator
+from tests._lines import wait_for_line
+
+
+def simulator(
+    model: str, ttft_ms: float = 5, itl_ms: float = 1, tokens: int = 4
+) -> SimulatorHandle:
+    return start_simulator(
+        SimulatorConfig(
+            model=model,
+            ttft_ms={"mean_ms": ttft_ms},
+            itl_ms={"mean_ms": itl_ms},
+            output_tokens=tokens,
+            busy_wait_us=0,
+        )
+    )
+
+
+@contextmanager
+def gateway_process(
+    tmp_path: Path, config: dict[str, Any], *args: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``):
+    its URL and process (stderr still to read, for what it logs)."""
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelmeter", "gateway", str(path), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"},
+    )
+    try:
+        assert process.stderr is not None
+        found = wait_for_line(process.stderr, r"Gateway at (http://\S+):")
+        yield found.group(1), process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@contextmanager
+def gateway(tmp_path: Path, config: dict[str, Any], *args: str) -> Iterator[str]:
+    with gateway_process(tmp_path, config, *args) as (url, _process):
+        yield url
+
+
+def chat(model: str, *, stream: bool = False, text: str = "hello") -> bytes:
+    return json.dumps(
+        {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}
+    ).encode()
