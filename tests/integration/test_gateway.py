@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -284,7 +286,6 @@ async def _backends_of(url: str, *, total: int, concurrency: int) -> list[bytes 
 
 def test_a_client_that_stops_reading_holds_up_no_one(tmp_path: Path) -> None:
     import socket
-    import time
 
     # A stream of 20,000 tokens to a client that never reads it, and short answers from
     # another route meanwhile: a gateway that waited for the stalled socket (or blocked its
@@ -354,8 +355,6 @@ def test_sighup_reloads_the_routes_without_dropping_a_connection(
     tmp_path: Path, two: tuple[SimulatorHandle, SimulatorHandle]
 ) -> None:
     import http.client
-    import signal
-    import time
 
     path = tmp_path / "gateway.yaml"
     with gateway_process(tmp_path, _config(two[0].url)) as (url, process):
@@ -448,7 +447,6 @@ def _rss_mib(pid: int) -> float:
 
 def test_a_client_that_stops_reading_costs_the_gateway_no_memory(tmp_path: Path) -> None:
     import socket
-    import time
 
     # 200,000 tokens streamed as fast as the backend can: ~40 MB of events. Held for a client
     # that reads nothing, they would pile up in the gateway; it must stop reading the backend.
@@ -505,3 +503,49 @@ def test_a_bug_in_the_gateway_closes_the_connection_instead_of_hanging() -> None
         return None
 
     assert isinstance(asyncio.run(go()), ConnectionReset)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(child) for child in text)
+    return found
+
+
+async def _health_workers(url: str, connections: int) -> set[int]:
+    """The worker numbers /health names, each asked on a connection of its own."""
+    seen = set()
+    for _ in range(connections):
+        answer = await _send(url, "GET", "/health")
+        seen.add(json.loads(answer.body)["worker"])
+    return seen
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_workers_share_the_port_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+    backend = _simulator("big")
+    try:
+        with gateway_process(tmp_path, _config(backend.url), "--workers", "2") as (url, process):
+            assert asyncio.run(_health_workers(url, 40)) == {0, 1}
+            workers = _children(process.pid)
+            assert len(workers) == 2
+            victim = min(workers)
+            os.kill(victim, signal.SIGKILL)
+            assert process.stderr is not None
+            wait_for_line(
+                process.stderr, r"gateway worker \d stopped \(exit -9\); starting another"
+            )
+            for _ in range(100):
+                replaced = _children(process.pid)
+                if len(replaced) == 2:
+                    break
+                time.sleep(0.05)
+            assert len(replaced) == 2 and victim not in replaced
+            answers = [_call(url, "POST", "/v1/chat/completions", _chat("big")) for _ in range(10)]
+            assert [a.status for a in answers] == [200] * 10
+            process.terminate()
+            assert process.wait(timeout=30) == 0
+            assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
+    finally:
+        backend.stop()

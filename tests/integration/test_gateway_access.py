@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 from tests._gateway import chat, gateway, gateway_process, simulator
 from tests._lines import wait_for_line
@@ -140,19 +142,24 @@ async def _flood(
     return answers
 
 
-def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(
+    tmp_path: Path, workers: int
+) -> None:
     """10,000 requests at 64 at a time from an admin key and a normal key, each with a budget,
     on a route with a budget of its own: the answers' own usage, priced, never passes a budget,
-    and the gateway's figures match them to the picounit."""
+    and the gateway's figures match them to the picounit (with two worker processes too,
+    which share the ledger)."""
     db = tmp_path / "store.sqlite3"
     admin = make_key(db, "ops", "--budget", "0.03", "--admin")
     team = make_key(db, "team", "--budget", "0.05")
     backend = simulator("big", ttft_ms=0, itl_ms=0, tokens=6)
     try:
         config = _config(backend.url, pricing=PRICING, budget=0.07, max_output_tokens=8)
-        with gateway(tmp_path, config, "--db", str(db)) as url:
+        with gateway(tmp_path, config, "--db", str(db), "--workers", str(workers)) as url:
             answers = asyncio.run(_flood(url, [admin, team], total=10_000, concurrency=64))
             spend = json.loads(_get(url, "/gateway/spend", admin).body)
+            metrics = _get(url, "/metrics", admin).body.decode()
     finally:
         backend.stop()
     assert len(answers) == 10_000
@@ -179,6 +186,12 @@ def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(tmp_path: 
     assert Decimal(spend["models"]["big"]["spent"]) == spent[0] + spent[1]
     assert spend["models"]["big"]["reserved"] == "0" and spend["models"]["big"]["in_flight"] == 0
     assert statuses[(0, 429)] > 0 and statuses[(1, 429)] > 0
+    # the metrics count every worker's answers
+    answered = sum(n for (_key, status), n in statuses.items() if status == 200)
+    assert (
+        f'modelmeter_gateway_requests_total{{backend="b0",route="big",status="200"}} {answered}.0'
+        in metrics
+    )
     # and the store kept it when the gateway stopped
     with sqlite3.connect(db) as connection:
         stored = dict(connection.execute("SELECT entity, spent_pico FROM gateway_spend"))

@@ -33,6 +33,10 @@ def gateway(
         str | None, typer.Option(help="Address to listen on, instead of the file's.")
     ] = None,
     db: DbOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="Processes on the port, instead of the file's."),
+    ] = None,
 ) -> None:
     """Route OpenAI-compatible and Open Inference Protocol requests to model backends:
     balanced, retried, failed over to a fallback route, answers streamed through."""
@@ -65,7 +69,13 @@ def gateway(
         )
 
     try:
-        run_gateway(config, on_ready=announce, config_path=config_path, db=db)
+        run_gateway(
+            config,
+            on_ready=announce,
+            config_path=config_path,
+            db=db,
+            workers=workers or config.workers,
+        )
     except SpecError as exc:
         _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None

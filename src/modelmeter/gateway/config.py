@@ -157,6 +157,12 @@ class ShedConfig(SpecModel):
 
 class GatewayConfig(SpecModel):
     listen: ListenConfig = Field(default_factory=ListenConfig)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Processes answering on the port (one core each); a restart changes it.",
+    )
     keys: KeysConfig | None = Field(
         default=None, description="API keys, their limits and budgets (open to all when absent)."
     )

@@ -11,6 +11,7 @@ service. Label children are cached: ``labels()`` takes a lock and builds a tuple
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from modelmeter.gateway.balance import Backend
@@ -165,4 +167,12 @@ class GatewayMetrics:
         self._added.observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        # several workers (gateway.workers): their files, summed, and this worker's view of
+        # the backends
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+        registry.register(self._up)
+        return generate_latest(registry), CONTENT_TYPE_LATEST

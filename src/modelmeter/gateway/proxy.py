@@ -93,6 +93,7 @@ class Proxy:
         self, config: GatewayConfig, backends: dict[str, Backend], access: Access | None = None
     ) -> None:
         self.metrics = GatewayMetrics(backends)
+        self.health = b'{"status":"ok"}'
         self._tasks: set[asyncio.Task[None]] = set()
         self.use(config, backends, access)
 
@@ -221,7 +222,7 @@ class Proxy:
         the models it routes."""
         path = request.path
         if path in ("/health", "/v2/health/live", "/v2/health/ready"):
-            return b'{"status":"ok"}', JSON
+            return self.health, JSON
         if path == "/metrics":
             body, content_type = self.metrics.exposition()
             return body, content_type.encode()

@@ -22,7 +22,7 @@ from modelmeter.gateway.setup import open_access
 from modelmeter.httpserver import Connection
 from modelmeter.store import KeyStore
 
-__all__ = ["Gateway", "run_gateway"]
+__all__ = ["Gateway", "run_gateway", "serve"]
 
 logger = logging.getLogger(__name__)
 LISTEN_BACKLOG = 4096
@@ -34,14 +34,23 @@ class Gateway:
     """``await start()`` listens and returns the URL; ``await stop()`` closes everything."""
 
     def __init__(
-        self, config: GatewayConfig, *, db: str | None = None, base: Path | None = None
+        self,
+        config: GatewayConfig,
+        *,
+        db: str | None = None,
+        base: Path | None = None,
+        ledger: Ledger | None = None,
+        worker: int | None = None,
     ) -> None:
         """``db``: the store for keys and spend when the file names none; ``base``: the
-        folder relative paths in the file are read from."""
+        folder relative paths in the file are read from; ``ledger``: one shared with other
+        worker processes, and ``worker`` this one's number (worker 0 writes the spend; all
+        listen on one port with SO_REUSEPORT)."""
         self.config = config
         self.db = db
         self.base = base
-        self.ledger = Ledger()
+        self.ledger = ledger or Ledger()
+        self.worker = worker
         self._keystore: KeyStore | None = None
         self._saved: dict[tuple[str, str], int] = {}
         self._spend_task: asyncio.Task[None] | None = None
@@ -58,6 +67,8 @@ class Gateway:
         access = self._access(config)
         self.backends = {b.name: Backend.open(b, config.timeout_s) for b in config.backends}
         self.proxy = proxy = Proxy(config, self.backends, access)
+        if self.worker is not None:
+            proxy.health = b'{"status":"ok","worker":%d}' % self.worker
         loop = asyncio.get_running_loop()
         host, port = config.listen.host, config.listen.port
         try:
@@ -69,6 +80,7 @@ class Gateway:
                 port,
                 backlog=LISTEN_BACKLOG,
                 reuse_address=True,
+                reuse_port=self.worker is not None or None,
             )
         except OSError as exc:
             raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
@@ -76,9 +88,13 @@ class Gateway:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
         self._health = loop.create_task(self._check_ejected())
-        if self._keystore is not None:
+        if self._keystore is not None and self._writes_spend:
             self._spend_task = loop.create_task(self._write_spend_often())
         return self.url
+
+    @property
+    def _writes_spend(self) -> bool:
+        return self.worker is None or self.worker == 0
 
     def _access(self, config: GatewayConfig) -> Access | None:
         """Keys, prices and budgets for ``config``; spend of this period read back from the
@@ -98,7 +114,7 @@ class Gateway:
     def write_spend(self) -> None:
         """Write what changed in each key's and route's spend since the last write."""
         access = self.proxy.access if self.proxy is not None else None
-        if self._keystore is None or access is None:
+        if self._keystore is None or access is None or not self._writes_spend:
             return
         period, name = period_of(access.period_kind)
         changed = {}
@@ -138,7 +154,7 @@ class Gateway:
             for i, (name, backend) in enumerate(backends.items())
         }
         retired = [b for name, b in old.items() if fresh.get(name) is not b]
-        if access is not None and self._spend_task is None:
+        if access is not None and self._spend_task is None and self._writes_spend:
             self._spend_task = asyncio.get_running_loop().create_task(self._write_spend_often())
         self.config = config
         self.backends = fresh
@@ -214,12 +230,19 @@ def run_gateway(
     *,
     config_path: Path | None = None,
     db: str | None = None,
+    workers: int = 1,
 ) -> None:
     """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed); on
     SIGHUP it reads ``config_path`` again and routes by it (see `Gateway.reload`), or keeps
-    its configuration and logs one line when the file has a mistake."""
+    its configuration and logs one line when the file has a mistake. ``workers`` > 1 runs
+    that many processes on one port (see `gateway.workers`)."""
+    if workers > 1:
+        from modelmeter.gateway.workers import run_workers
+
+        run_workers(config, workers, on_ready, config_path=config_path, db=db)
+        return
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(_serve(config, on_ready, stop_signals(), config_path, db))
+        runner.run(serve(config, on_ready, stop_signals(), config_path, db))
 
 
 def _reload(gateway: Gateway, path: Path) -> None:
@@ -236,15 +259,19 @@ def _reload(gateway: Gateway, path: Path) -> None:
     logger.warning("SIGHUP: reloaded %s", path)
 
 
-async def _serve(
+async def serve(
     config: GatewayConfig,
     on_ready: Callable[[str], None] | None,
     signals: tuple[signal.Signals, ...],
     config_path: Path | None,
     db: str | None,
+    *,
+    ledger: Ledger | None = None,
+    worker: int | None = None,
 ) -> None:
+    """Serve until one of ``signals``; SIGHUP reloads ``config_path``."""
     base = config_path.parent if config_path is not None else None
-    gateway = Gateway(config, db=db, base=base)
+    gateway = Gateway(config, db=db, base=base, ledger=ledger, worker=worker)
     url = await gateway.start()
     others = {}
     if config_path is not None and hasattr(signal, "SIGHUP"):
