@@ -549,3 +549,36 @@ def test_workers_share_the_port_and_a_dead_one_is_replaced(tmp_path: Path) -> No
             assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
     finally:
         backend.stop()
+
+
+def test_tritonclient_with_its_defaults_works_through_it(tmp_path: Path) -> None:
+    """NVIDIA's client, binary tensors both ways, through the gateway to `modelmeter serve`,
+    the route's model name rewritten to the server's."""
+    import joblib
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from modelmeter.serve import start_server_process
+
+    tritonclient = pytest.importorskip("tritonclient.http")
+    texts, labels = ["good film", "bad film", "great plot", "awful plot"], ["p", "n", "p", "n"]
+    pipeline = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts * 3, labels * 3)
+    joblib.dump(pipeline, tmp_path / "sentiment.joblib")
+    with start_server_process({"sentiment": tmp_path / "sentiment.joblib"}) as server:
+        config = {
+            "backends": [{"name": "s", "url": server.url, "model": "sentiment"}],
+            "routes": [{"model": "mood", "backends": ["s"]}],
+        }
+        with gateway(tmp_path, config) as url:
+            client = tritonclient.InferenceServerClient(url.removeprefix("http://"))
+            try:
+                batch = np.array([[t.encode()] for t in texts], dtype=object)
+                tensor = tritonclient.InferInput("text", list(batch.shape), "BYTES")
+                tensor.set_data_from_numpy(batch)
+                result = client.infer("mood", [tensor])
+                assert client.is_server_live()
+            finally:
+                client.close()
+    assert [label.decode() for label in result.as_numpy("label")] == list(pipeline.predict(texts))

@@ -437,25 +437,83 @@ def test_a_wrong_input_name_is_refused_with_the_right_one(server: ServerProcess)
     assert body["error"].startswith("inputs[0].name is 'INPUT0'; this model's input is 'text'")
 
 
-def test_binary_tensor_data_is_refused_naming_the_setting(server: ServerProcess) -> None:
-    # What tritonclient sends by default (binary_data=True): a JSON head, then raw bytes.
-    head = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "text",
-                    "shape": [1],
-                    "datatype": "BYTES",
-                    "parameters": {"binary_data_size": 8},
-                }
-            ]
-        }
-    ).encode()
+def _binary_head(size: int) -> bytes:
+    tensor = {"name": "text", "shape": [1], "datatype": "BYTES"}
+    return json.dumps({"inputs": [{**tensor, "parameters": {"binary_data_size": size}}]}).encode()
+
+
+def test_binary_tensor_data_is_read_and_answered_in_kind(
+    server: ServerProcess, artefacts: Artefacts
+) -> None:
+    """What tritonclient sends by default (binary_data=True): a JSON head, then raw bytes."""
+    head = json.loads(_binary_head(8))
+    head["parameters"] = {"binary_data_output": True}
+    encoded = json.dumps(head).encode()
+
+    async def go() -> tuple[int, dict[str, str], bytes]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{server.url}/v2/models/sentiment/infer",
+                data=encoded + b"\x04\x00\x00\x00good",
+                headers={"Inference-Header-Content-Length": str(len(encoded))},
+            ) as response,
+        ):
+            return response.status, dict(response.headers), await response.read()
+
+    status, headers, body = asyncio.run(go())
+    assert status == 200, body
+    length = int(headers["Inference-Header-Content-Length"])
+    answer = json.loads(body[:length])
+    assert answer["outputs"][0]["parameters"] == {"binary_data_size": len(body) - length}
+    label = artefacts.pipeline.predict(["good"])[0]
+    assert body[length:] == len(label).to_bytes(4, "little") + label.encode()
+
+
+@pytest.mark.parametrize(
+    ("head", "data", "problem"),
+    [
+        ("999999", b"", "Inference-Header-Content-Length is '999999'"),
+        ("x", b"", "Inference-Header-Content-Length is 'x'"),
+        (None, b"\x04\x00\x00\x00go", "says 8 bytes of binary data but 6 are left"),
+        (None, b"\x04\x00\x00\x00goodEXTRA", "5 bytes of binary data follow the last tensor"),
+        (None, b"\x09\x00\x00\x00good", "a BYTES element is longer than its data"),
+        (None, b"\x04\x00\x00\x00\xff\xfe\xfd\xfc", "an element is not UTF-8 text"),
+    ],
+)
+def test_broken_binary_tensor_data_is_a_400_saying_what_is_wrong(
+    server: ServerProcess, head: str | None, data: bytes, problem: str
+) -> None:
+    encoded = _binary_head(8)
     status, body = request(
         "POST",
         f"{server.url}/v2/models/sentiment/infer",
-        data=head + b"\x04\x00\x00\x00good",
-        headers={"Inference-Header-Content-Length": str(len(head))},
+        data=encoded + data,
+        headers={"Inference-Header-Content-Length": head or str(len(encoded))},
     )
     assert status == 400
-    assert "binary_data=False" in body["error"]
+    assert problem in body["error"]
+
+
+def test_tritonclient_works_with_its_default_settings(
+    server: ServerProcess, artefacts: Artefacts
+) -> None:
+    """NVIDIA's own client, binary tensors both ways, as a Triton user calls it."""
+    import numpy as np
+
+    tritonclient = pytest.importorskip("tritonclient.http")
+    client = tritonclient.InferenceServerClient(server.url.removeprefix("http://"))
+    try:
+        texts = np.array([[q.encode()] for q in QUERIES], dtype=object)
+        tensor = tritonclient.InferInput("text", list(texts.shape), "BYTES")
+        tensor.set_data_from_numpy(texts)  # binary_data=True by default
+        result = client.infer("sentiment", [tensor])
+        requested = client.infer(
+            "sentiment", [tensor], outputs=[tritonclient.InferRequestedOutput("label")]
+        )
+        assert client.is_server_live()
+    finally:
+        client.close()
+    expected = list(artefacts.pipeline.predict(QUERIES))
+    assert [label.decode() for label in result.as_numpy("label")] == expected
+    assert [label.decode() for label in requested.as_numpy("label")] == expected

@@ -45,9 +45,15 @@ logger = logging.getLogger(__name__)
 
 OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 # Request headers passed upstream; the rest (the client's keys above all) stay here.
-FORWARDED = ("content-type", "accept", "x-request-id")
+FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
 # Response headers passed back; framing headers are the gateway's own.
-RETURNED = (b"content-type", b"x-request-id", b"retry-after", b"cache-control")
+RETURNED = (
+    b"content-type",
+    b"x-request-id",
+    b"retry-after",
+    b"cache-control",
+    b"inference-header-content-length",
+)
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
 _CAPTURE_LIMIT = 8 * 1024 * 1024  # an answer larger than this is passed on but not cached

@@ -27,6 +27,13 @@ from modelmeter._exceptions import ModelError
 from modelmeter._version import __version__
 from modelmeter.artefacts import ServedModel
 from modelmeter.serve.batching import MicroBatcher
+from modelmeter.serve.binary import (
+    BadTensorData,
+    bytes_tensor,
+    split_binary,
+    wants_binary_output,
+    with_binary_inputs,
+)
 from modelmeter.serve.metrics import UNKNOWN_MODEL, ServeMetrics
 
 SERVER_NAME = "modelmeter"
@@ -121,17 +128,22 @@ def _json(body: Any, status: int = 200) -> web.Response:
     )
 
 
+def _binary(head: Any, data: bytes) -> web.Response:
+    """An answer in the binary tensor extension: the JSON head, then the tensor bytes."""
+    encoded = json.dumps(head, separators=(",", ":")).encode()
+    return web.Response(
+        body=encoded + data,
+        headers={BINARY_HEADER: str(len(encoded))},
+        content_type="application/octet-stream",
+    )
+
+
 def _error(message: str, status: int) -> web.Response:
     return _json({"error": message}, status)
 
 
 # Triton's binary tensor extension: a JSON head of this many bytes, then raw tensor bytes.
 BINARY_HEADER = "Inference-Header-Content-Length"
-BINARY_REFUSED = (
-    "binary tensor data (the Inference-Header-Content-Length extension) is not supported: "
-    "send the tensors as JSON; with tritonclient, set_data_from_numpy(..., binary_data=False) "
-    "on each InferInput and InferRequestedOutput(name, binary_data=False)"
-)
 
 
 @web.middleware
@@ -183,7 +195,9 @@ class _Handlers:
         return _json({"ready": True})
 
     async def server_metadata(self, request: web.Request) -> web.Response:
-        return _json({"name": SERVER_NAME, "version": __version__, "extensions": []})
+        return _json(
+            {"name": SERVER_NAME, "version": __version__, "extensions": ["binary_tensor_data"]}
+        )
 
     async def metrics(self, request: web.Request) -> web.Response:
         body, content_type = self._metrics.exposition()
@@ -208,18 +222,25 @@ class _Handlers:
             self._count(UNKNOWN_MODEL, found.status)
             return found
         name = request.match_info["name"]
+        binary_output = False
         try:
-            if BINARY_HEADER in request.headers:
-                raise _BadRequest(BINARY_REFUSED)
             body = await request.read()
-            rows, request_id = _parse_infer(await _decode(body), found.model.inputs[0].name)
+            head_length = request.headers.get(BINARY_HEADER)
+            if head_length is None:
+                payload = await _decode(body)
+            else:
+                head, tensors = split_binary(body, head_length)
+                payload = await _decode(head)
+                with_binary_inputs(payload, tensors)
+                binary_output = wants_binary_output(payload)
+            rows, request_id = _parse_infer(payload, found.model.inputs[0].name)
         except web.HTTPRequestEntityTooLarge:
             response = _error(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
         except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
             response = _error(f"request body is not valid JSON: {str(exc)[:200]}", 400)
         except RecursionError:
             response = _error("request body is JSON nested too deeply to read", 400)
-        except _BadRequest as exc:
+        except (_BadRequest, BadTensorData) as exc:
             response = _error(str(exc), 400)
         except _TooManyRows as exc:
             response = _error(str(exc), 413)
@@ -232,10 +253,14 @@ class _Handlers:
                 answer: dict[str, Any] = {"model_name": name, "model_version": MODEL_VERSION}
                 if request_id is not None:
                     answer["id"] = request_id
-                answer["outputs"] = [
-                    {"name": "label", "shape": [len(labels)], "datatype": "BYTES", "data": labels}
-                ]
-                response = _json(answer)
+                output = {"name": "label", "shape": [len(labels)], "datatype": "BYTES"}
+                if binary_output:
+                    data = bytes_tensor(labels)
+                    answer["outputs"] = [{**output, "parameters": {"binary_data_size": len(data)}}]
+                    response = _binary(answer, data)
+                else:
+                    answer["outputs"] = [{**output, "data": labels}]
+                    response = _json(answer)
         found.observe_duration(time.perf_counter() - started)
         self._count(name, response.status)
         return response
