@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= modelmeter-report
 
-.PHONY: demo test check lint typecheck format clean
+.PHONY: demo test system check lint typecheck format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
@@ -19,7 +19,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/modelmeter demo --out $(OUT)
 
-test: $(VENV)/.installed
+# Servers the tests start themselves (the gateway's shared cache): Debian/Ubuntu's packages,
+# installed when missing and apt-get is there (as root, or through sudo).
+SYSTEM_PACKAGES := redis-server
+system:
+	@command -v redis-server >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "note: install $(SYSTEM_PACKAGES) for the tests that need it"; exit 0; }; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
+
+test: $(VENV)/.installed system
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed

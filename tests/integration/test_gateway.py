@@ -23,6 +23,7 @@ from tests._gateway import chat as _chat
 from tests._gateway import gateway, gateway_process
 from tests._gateway import simulator as _simulator
 from tests._lines import wait_for_line
+from tests._redis import redis_server
 
 
 async def _send(
@@ -582,3 +583,55 @@ def test_tritonclient_with_its_defaults_works_through_it(tmp_path: Path) -> None
             finally:
                 client.close()
     assert [label.decode() for label in result.as_numpy("label")] == list(pipeline.predict(texts))
+
+
+def test_two_gateways_share_one_redis_cache_but_never_across_keys(tmp_path: Path) -> None:
+    backend = _simulator("big", tokens=6)
+    try:
+        with redis_server() as redis:
+            config = {**_config(backend.url), "cache": {"ttl_s": 60, "redis": redis.url}}
+            (tmp_path / "a").mkdir()
+            (tmp_path / "b").mkdir()
+            with (
+                gateway(tmp_path / "a", config) as first,
+                gateway(tmp_path / "b", config) as second,
+            ):
+                miss = _with_auth(first, _chat("big", text="shared"), "key-a")
+                hit = _with_auth(second, _chat("big", text="shared"), "key-a")
+                other_key = _with_auth(second, _chat("big", text="shared"), "key-b")
+                streamed = [
+                    _with_auth(url, _chat("big", stream=True, text="s"), "key-a")
+                    for url in (first, second)
+                ]
+        seen = len(backend.timings())
+    finally:
+        backend.stop()
+    assert [miss.header("x-modelmeter-cache"), hit.header("x-modelmeter-cache")] == [
+        b"miss",
+        b"hit",
+    ]
+    assert hit.body == miss.body
+    assert other_key.header("x-modelmeter-cache") == b"miss"
+    assert [s.header("x-modelmeter-cache") for s in streamed] == [b"miss", b"hit"]
+    assert streamed[1].header("transfer-encoding") == b"chunked"  # replayed as a stream
+    assert streamed[1].body == streamed[0].body
+    assert seen == 3  # the first, key-b's, the first stream
+
+
+def test_a_redis_that_goes_away_costs_no_request(tmp_path: Path) -> None:
+    backend = _simulator("big")
+    try:
+        with redis_server() as redis:
+            config = {**_config(backend.url), "cache": {"ttl_s": 60, "redis": redis.url}}
+            with gateway_process(tmp_path, config) as (url, process):
+                before = _with_auth(url, _chat("big", text="one"), "k")
+                redis.process.kill()
+                redis.process.wait()
+                after = [_with_auth(url, _chat("big", text=f"t{n}"), "k") for n in range(5)]
+                assert process.stderr is not None
+                wait_for_line(process.stderr, r"the Redis cache at unix://\S+ failed")
+    finally:
+        backend.stop()
+    assert before.status == 200
+    assert [a.status for a in after] == [200] * 5
+    assert all(a.header("x-modelmeter-cache") == b"miss" for a in after)

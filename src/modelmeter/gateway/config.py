@@ -116,7 +116,15 @@ class RouteConfig(SpecModel):
 
 
 class CacheConfig(SpecModel):
-    """An exact-match response cache in memory (see ``gateway.cache``)."""
+    """An exact-match response cache, in memory (see ``gateway.cache``) or in Redis, shared by
+    every worker and replica (``gateway.shared_cache``)."""
+
+    redis: str | None = Field(
+        default=None,
+        pattern=r"^(redis|rediss|unix)://",
+        description="redis://host:port/db of a Redis server to keep the cache in (shared by "
+        "every gateway using it); max_entries and max_mb are then Redis's maxmemory's job.",
+    )
 
     ttl_s: float = Field(default=300.0, gt=0, le=7 * 24 * 3600, description="Entry lifetime.")
     max_entries: int = Field(default=10_000, ge=1, le=10_000_000, description="Entries kept.")

@@ -28,8 +28,9 @@ from modelmeter.client import PreparedRequest, ReadControl, RequestTemplate
 from modelmeter.gateway.access import Access, Denied, Ticket, usage_of
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
-from modelmeter.gateway.config import GatewayConfig, RouteConfig
+from modelmeter.gateway.config import CacheConfig, GatewayConfig, RouteConfig
 from modelmeter.gateway.metrics import GatewayMetrics
+from modelmeter.gateway.shared_cache import RedisCache
 from modelmeter.httpserver import (
     SERVER_HEADER,
     Connection,
@@ -101,6 +102,8 @@ class Proxy:
         self.metrics = GatewayMetrics(backends)
         self.health = b'{"status":"ok"}'
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+        self.cache: ResponseCache | RedisCache | None = None
         self.use(config, backends, access)
 
     def use(
@@ -110,14 +113,13 @@ class Proxy:
         self.access = access
         settings = config.cache
         old = getattr(self, "config", None)
+        previous = getattr(self, "cache", None)
         if settings is None:
             self.cache = None
-        elif old is None or old.cache != settings or getattr(self, "cache", None) is None:
-            self.cache = ResponseCache(
-                ttl_s=settings.ttl_s,
-                max_entries=settings.max_entries,
-                max_bytes=int(settings.max_mb * 1024 * 1024),
-            )
+        elif old is None or old.cache != settings or previous is None:
+            self.cache = _open_cache(settings)
+        if isinstance(previous, RedisCache) and previous is not self.cache:
+            self._closing.add(asyncio.get_running_loop().create_task(previous.close()))
         self.config = config
         self.backends = backends
         self.routes = {
@@ -147,6 +149,10 @@ class Proxy:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if isinstance(self.cache, RedisCache):
+            await self.cache.close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     # -- one request -----------------------------------------------------------------------
 
@@ -171,7 +177,7 @@ class Proxy:
             if access is not None:
                 ticket = access.admit(client_key, route.config, request.path, request.body, body)
             try:
-                if key is not None and self._replayed(connection, request, route, key):
+                if key is not None and await self._replayed(connection, request, route, key):
                     return
                 data = json.dumps(body).encode() if ticket is not None and ticket.rewrote else None
                 await self._forward(connection, request, route, body, key, ticket, data)
@@ -319,10 +325,13 @@ class Proxy:
         authorization = None if settings.share_across_keys else request.headers.get("authorization")
         return cache_key(route.config.model, request.path, body, authorization)
 
-    def _replayed(self, connection: Connection, request: Request, route: Route, key: bytes) -> bool:
+    async def _replayed(
+        self, connection: Connection, request: Request, route: Route, key: bytes
+    ) -> bool:
         """Answer from the cache when it holds this request's answer."""
-        assert self.cache is not None
-        entry = self.cache.get(key)
+        cache = self.cache
+        assert cache is not None
+        entry = await cache.get(key) if isinstance(cache, RedisCache) else cache.get(key)
         if entry is None:
             return False
         parts = [status_line(200), entry.headers, SERVER_HEADER]
@@ -524,6 +533,16 @@ class Proxy:
                 self._templates.clear()
             self._templates[key] = template
         return template.with_body(data if data or request.method in _BODIES else None)
+
+
+def _open_cache(settings: CacheConfig) -> ResponseCache | RedisCache:
+    if settings.redis is not None:
+        return RedisCache(settings.redis, ttl_s=settings.ttl_s)
+    return ResponseCache(
+        ttl_s=settings.ttl_s,
+        max_entries=settings.max_entries,
+        max_bytes=int(settings.max_mb * 1024 * 1024),
+    )
 
 
 class _Stream:
