@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -635,3 +636,120 @@ def test_a_redis_that_goes_away_costs_no_request(tmp_path: Path) -> None:
     assert before.status == 200
     assert [a.status for a in after] == [200] * 5
     assert all(a.header("x-modelmeter-cache") == b"miss" for a in after)
+
+
+def _litellm_file(tmp_path: Path, urls: dict[str, str]) -> Path:
+    """A LiteLLM config in the layout a run writes (checked with the same schema)."""
+    from modelmeter.routing.litellm_router import check_litellm_config
+
+    def deployment(name: str, model: str, window: int) -> dict[str, Any]:
+        return {
+            "model_name": name,
+            "litellm_params": {
+                "model": f"openai/{model}",
+                "api_base": urls[name] + "/v1",
+                "api_key": "os.environ/MM_TEST_UPSTREAM_KEY",
+            },
+            "model_info": {"max_input_tokens": window},
+        }
+
+    config = {
+        "model_list": [
+            deployment("default", "qwen-small", 50),
+            deployment("longContext", "qwen-long", 100_000),
+            deployment("background", "qwen-cheap", 50),
+        ],
+        "router_settings": {
+            "routing_strategy": "simple-shuffle",
+            "num_retries": 1,
+            "timeout": 30,
+            "fallbacks": [{"default": ["background"]}],
+            "context_window_fallbacks": [{"default": ["longContext"]}],
+        },
+    }
+    assert check_litellm_config(config) == []
+    path = tmp_path / "litellm-config.yaml"
+    path.write_text("# written by a run\n" + yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_a_runs_litellm_config_is_served_as_measured(tmp_path: Path) -> None:
+    """`modelmeter gateway litellm-config.yaml`: routes by model_name, the upstream model
+    names and keys of the file, long prompts to the context-window fallback, a failed route to
+    its fallback."""
+    servers = {name: _simulator(name) for name in ("default", "longContext", "background")}
+    try:
+        path = _litellm_file(tmp_path, {name: s.url for name, s in servers.items()})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelmeter", "gateway", str(path), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "MM_TEST_UPSTREAM_KEY": "sk-upstream", "COLUMNS": "300"},
+        )
+        try:
+            assert process.stderr is not None
+            url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
+            short = _call(url, "POST", "/v1/chat/completions", _chat("default"))
+            long = _call(url, "POST", "/v1/chat/completions", _chat("default", text="x " * 200))
+            servers["default"].process.kill()
+            servers["default"].process.wait()
+            failed_over = _call(url, "POST", "/v1/chat/completions", _chat("default"))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            if process.stderr is not None:
+                process.stderr.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+    assert short.status == 200 and short.header("x-modelmeter-backend") == b"default-0"
+    assert json.loads(short.body)["model"] == "qwen-small"  # the name the server expects
+    assert long.header("x-modelmeter-backend") == b"longContext-1"
+    assert json.loads(long.body)["model"] == "qwen-long"
+    assert failed_over.status == 200
+    assert failed_over.header("x-modelmeter-backend") == b"background-2"
+    assert failed_over.header("x-modelmeter-fallback") == b"default"
+
+
+def test_a_backend_gets_its_own_key_and_base_path_never_the_clients(tmp_path: Path) -> None:
+    heads: list[bytes] = []
+
+    async def scenario() -> Response:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            heads.append(head)
+            body = b'{"ok":true}'
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+            writer.close()
+
+        upstream = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = upstream.sockets[0].getsockname()[1]
+        config = {
+            "backends": [
+                {
+                    "name": "api",
+                    "url": f"http://127.0.0.1:{port}/openai/v1",
+                    "api_key_env": "MM_TEST_UPSTREAM_KEY",
+                }
+            ],
+            "routes": [{"model": "big", "backends": ["api"]}],
+        }
+        os.environ["MM_TEST_UPSTREAM_KEY"] = "sk-for-upstream"
+        try:
+            with gateway(tmp_path, config) as url:
+                return await asyncio.to_thread(_with_auth, url, _chat("big"), "client-key")
+        finally:
+            del os.environ["MM_TEST_UPSTREAM_KEY"]
+            upstream.close()
+
+    answer = asyncio.run(scenario())
+    assert answer.status == 200
+    head = heads[0].lower()
+    assert head.startswith(b"post /openai/v1/chat/completions http/1.1")
+    assert b"authorization: bearer sk-for-upstream\r\n" in head
+    assert b"client-key" not in head

@@ -60,7 +60,7 @@ def gateway(
     def announce(url: str) -> None:
         routes = ", ".join(
             f"{route.model} → {'/'.join(route.backends)}"
-            + (f" (then {route.fallback})" if route.fallback else "")
+            + (f" (then {', '.join(route.fallbacks)})" if route.fallbacks else "")
             for route in config.routes
         )
         _stderr.print(

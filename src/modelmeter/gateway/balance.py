@@ -9,11 +9,14 @@ is tried again by one request after ``eject_s`` (half-open, as a circuit breaker
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from modelmeter._exceptions import SpecError
 from modelmeter.client import Endpoint, HttpClient
 from modelmeter.gateway.config import BackendConfig, Balance
 
@@ -33,9 +36,33 @@ class Backend:
     ejected_until: float = 0.0  # time.monotonic(); 0: in service
     current_weight: int = field(default=0)  # smooth weighted round-robin state
 
+    authorization: str | None = field(default=None, repr=False)  # never in logs or reprs
+    base_path: str = ""
+
     @classmethod
     def open(cls, config: BackendConfig, timeout_s: float) -> Backend:
-        return cls(config, HttpClient(Endpoint.from_url(config.url), timeout_s=timeout_s))
+        """The backend's client; its key read from ``api_key_env`` (`SpecError` when unset)."""
+        authorization = None
+        if config.api_key_env is not None:
+            key = os.environ.get(config.api_key_env)
+            if not key:
+                raise SpecError(
+                    f"backend {config.name!r}: the environment variable {config.api_key_env} "
+                    "(its api_key_env) is not set"
+                )
+            authorization = f"Bearer {key}"
+        client = HttpClient(Endpoint.from_url(config.url), timeout_s=timeout_s)
+        base = urlsplit(config.url).path.rstrip("/")
+        return cls(config, client, authorization=authorization, base_path=base)
+
+    def upstream_path(self, path: str) -> str:
+        """Where ``path`` goes on this server: behind its base path, one /v1 between them."""
+        base = self.base_path
+        if not base:
+            return path
+        if base.endswith("/v1") and path.startswith("/v1/"):
+            return base + path[3:]
+        return base + path
 
     @property
     def name(self) -> str:

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from modelmeter._exceptions import SpecError
 from modelmeter._money import currency_code
+from modelmeter.gateway.litellm_import import from_litellm, is_litellm_config
 from modelmeter.spec._base import HttpUrlText, SpecModel
 from modelmeter.spec.locate import read_yaml, validation_lines
 from modelmeter.spec.pricing import ApiPricing, CataloguePricing
@@ -56,7 +57,17 @@ class BackendConfig(SpecModel):
     """One model server the gateway forwards to."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    url: HttpUrlText = Field(description="http://host:port of the server (no path).")
+    url: HttpUrlText = Field(
+        description="http(s)://host:port of the server, with the path of its OpenAI base if it "
+        "has one (as LiteLLM's api_base): /v1/chat/completions is sent to <path>/chat/"
+        "completions when the path ends in /v1, else to <path>/v1/chat/completions."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="NAME of the environment variable holding this server's API key, sent "
+        "upstream as 'authorization: Bearer'; read at start and on reload, never logged.",
+    )
     model: str | None = Field(
         default=None,
         min_length=1,
@@ -89,11 +100,30 @@ class RouteConfig(SpecModel):
         "weighted round-robin), p2c_ewma (the better of two random ones by recent latency "
         "times requests in flight).",
     )
-    fallback: str | None = Field(
+    fallback: str | list[str] | None = Field(
         default=None,
-        description="Another route's model, used when every backend of this one fails or is "
-        "ejected (a lighter model, say).",
+        description="Other routes' models, tried in this order when every backend of this one "
+        "fails or is ejected (a lighter model, say); then theirs.",
     )
+    max_input_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="The context window of this route's model; a longer prompt goes to the "
+        "first of context_window_fallbacks that takes it.",
+    )
+    context_window_fallbacks: list[str] = Field(
+        default_factory=list,
+        description="Routes with larger context windows, smallest first, for prompts over "
+        "max_input_tokens (estimated as characters / 3).",
+    )
+
+    @property
+    def fallbacks(self) -> list[str]:
+        """``fallback`` as a list."""
+        if self.fallback is None:
+            return []
+        return [self.fallback] if isinstance(self.fallback, str) else list(self.fallback)
+
     pricing: RoutePricing | None = Field(
         default=None,
         description="What a request costs: {kind: api, per_1m_input_tokens, "
@@ -235,12 +265,14 @@ class GatewayConfig(SpecModel):
                     f"route {route.model!r} names unknown backends {', '.join(unknown)}; "
                     f"the backends are {', '.join(names)}"
                 )
-            if route.fallback is not None and route.fallback not in models:
-                raise ValueError(
-                    f"route {route.model!r} falls back to unknown route {route.fallback!r}"
-                )
-            if route.fallback == route.model:
-                raise ValueError(f"route {route.model!r} falls back to itself")
+            for fallback in [*route.fallbacks, *route.context_window_fallbacks]:
+                if fallback not in models:
+                    raise ValueError(
+                        f"route {route.model!r} falls back to unknown route {fallback!r}; "
+                        f"the routes are {', '.join(models)}"
+                    )
+                if fallback == route.model:
+                    raise ValueError(f"route {route.model!r} falls back to itself")
             if route.budget is not None and route.pricing is None:
                 raise ValueError(
                     f"route {route.model!r} has a budget but no pricing to count it against"
@@ -263,6 +295,12 @@ def load_gateway_config(path: Path) -> GatewayConfig:
     data, root = read_yaml(path, "gateway file")
     if not isinstance(data, dict):
         raise SpecError("the gateway file must be a YAML mapping (backends:, routes:)", path=path)
+    if is_litellm_config(data):
+        try:
+            return GatewayConfig.model_validate(from_litellm(data, root, path))
+        except ValidationError as exc:
+            lines = validation_lines(exc, None)
+            raise SpecError("invalid LiteLLM config\n" + "\n".join(lines), path=path) from None
     try:
         return GatewayConfig.model_validate(data)
     except ValidationError as exc:

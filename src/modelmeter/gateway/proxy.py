@@ -277,7 +277,10 @@ class Proxy:
             model = body.get("model") if isinstance(body, dict) else None
             if not isinstance(model, str) or not model:
                 raise _Reply(400, "the request body must name a 'model' (a string)")
-            return self._route(model), body
+            route = self._route(model)
+            if route.config.max_input_tokens is not None:
+                route = self._long_context(route, body)
+            return route, body
         if path.startswith("/v2/models/"):
             model = path.removeprefix("/v2/models/").split("/", 1)[0]
             return self._route(model), None
@@ -354,6 +357,19 @@ class Proxy:
         )
         return True
 
+    def _long_context(self, route: Route, body: dict[str, Any]) -> Route:
+        """The first of the route's ``context_window_fallbacks`` that takes a prompt too long
+        for its window; the route itself when the prompt fits (or nothing larger is known)."""
+        window = route.config.max_input_tokens
+        estimate = prompt_tokens_estimate(body)
+        if window is None or estimate <= window:
+            return route
+        for name in route.config.context_window_fallbacks:
+            larger = self.routes[name]
+            if larger.config.max_input_tokens is None or estimate <= larger.config.max_input_tokens:
+                return larger
+        return route
+
     def _route(self, model: str) -> Route:
         route = self.routes.get(model)
         if route is None:
@@ -374,10 +390,10 @@ class Proxy:
         data: bytes | None = None,
     ) -> None:
         chain = [route]
-        while (fallback := chain[-1].config.fallback) is not None and all(
-            r.config.model != fallback for r in chain
-        ):
-            chain.append(self.routes[fallback])
+        for step in chain:  # breadth-first: the route's own fallbacks in order, then theirs
+            for name in step.config.fallbacks:
+                if all(r.config.model != name for r in chain):
+                    chain.append(self.routes[name])
         problems: list[str] = []
         for step in chain:
             tried: set[Backend] = set()
@@ -507,7 +523,7 @@ class Proxy:
     def _upstream_request(
         self, request: Request, backend: Backend, body: Any, rewritten: bytes | None = None
     ) -> PreparedRequest:
-        path = request.path
+        path = backend.upstream_path(request.path)
         data = request.body if rewritten is None else rewritten
         upstream_model = backend.config.model
         if upstream_model is not None:
@@ -520,6 +536,8 @@ class Proxy:
             path += "?" + request.query
         given = request.headers
         headers = tuple((name, given[name]) for name in FORWARDED if name in given)
+        if backend.authorization is not None:
+            headers += (("authorization", backend.authorization),)
         key = (backend.name, request.method, path, headers)
         template = self._templates.get(key)
         if template is None:
@@ -533,6 +551,27 @@ class Proxy:
                 self._templates.clear()
             self._templates[key] = template
         return template.with_body(data if data or request.method in _BODIES else None)
+
+
+def prompt_tokens_estimate(body: dict[str, Any]) -> int:
+    """A prompt's tokens, estimated on the high side as its characters / 3 (English runs about
+    4 characters a token, code nearer 3): a prompt near a window goes to the larger model."""
+    characters = 0
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        characters += len(prompt)
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                characters += len(content)
+            elif isinstance(content, list):
+                for part in content:
+                    text = part.get("text") if isinstance(part, dict) else None
+                    if isinstance(text, str):
+                        characters += len(text)
+    return -(-characters // 3)
 
 
 def _open_cache(settings: CacheConfig) -> ResponseCache | RedisCache:
