@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -753,3 +754,67 @@ def test_a_backend_gets_its_own_key_and_base_path_never_the_clients(tmp_path: Pa
     assert head.startswith(b"post /openai/v1/chat/completions http/1.1")
     assert b"authorization: bearer sk-for-upstream\r\n" in head
     assert b"client-key" not in head
+
+
+def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> None:
+    """A 50/50 split by user id, and a shadow copy of every request to a candidate: each user
+    always sees one arm, the client never sees the copy, and `modelmeter ab --run` reads the
+    gateway's log from the store."""
+    servers = {name: _simulator(name) for name in ("control", "treatment", "candidate")}
+    db = tmp_path / "store.sqlite3"
+    config = {
+        "backends": [{"name": name, "url": s.url} for name, s in servers.items()],
+        "routes": [
+            {
+                "model": "chat",
+                "split": [{"route": "control", "weight": 1}, {"route": "treatment", "weight": 1}],
+                "split_by": "header:x-user-id",
+                "experiment": "tone",
+                "shadow": {"route": "candidate", "share": 1.0},
+            },
+            *({"model": name, "backends": [name]} for name in servers),
+        ],
+    }
+
+    async def traffic(url: str) -> list[tuple[str, bytes | None, int]]:
+        endpoint = Endpoint.from_url(url)
+        seen = []
+        async with HttpClient(endpoint, timeout_s=30) as client:
+            for n in range(300):
+                user = f"user-{n % 60}"
+                request = PreparedRequest.build(
+                    "POST",
+                    endpoint,
+                    "/v1/chat/completions",
+                    headers={"content-type": "application/json", "x-user-id": user},
+                    body=_chat("chat"),
+                )
+                answer = await client.request(request)
+                seen.append((user, answer.header("x-modelmeter-backend"), answer.status))
+        return seen
+
+    try:
+        with gateway(tmp_path, config, "--db", str(db)) as url:
+            seen = asyncio.run(traffic(url))
+        copies = len(servers["candidate"].timings())
+    finally:
+        for server in servers.values():
+            server.stop()
+    assert all(status == 200 for _user, _backend, status in seen)
+    arms: dict[str, set[bytes | None]] = {}
+    for user, backend, _status in seen:
+        arms.setdefault(user, set()).add(backend)
+    assert all(len(backends) == 1 for backends in arms.values())  # sticky
+    per_arm = Counter(next(iter(b)) for b in arms.values())
+    assert set(per_arm) == {b"control", b"treatment"} and min(per_arm.values()) >= 15
+    assert copies == 300  # every request copied, no answer from the copy reached a client
+    done = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "ab", "--run", "gateway-tone", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    for arm in ("control", "treatment", "candidate (shadow)"):
+        assert arm in done.stdout

@@ -35,6 +35,8 @@ def list_runs(
         table.add_column(column)
     for s in summaries:
         chosen = "unfinished: run it with --resume" if s.unfinished else s.chosen or "–"
+        if s.gateway_log:
+            chosen = f"gateway A/B log: modelmeter ab --run {s.run_id}"
         created = s.created_at.strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(s.run_id, created, s.name, s.models, chosen)
     stdout.print(table)

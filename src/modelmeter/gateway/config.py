@@ -38,7 +38,9 @@ __all__ = [
     "KeysConfig",
     "ListenConfig",
     "RouteConfig",
+    "ShadowConfig",
     "ShedConfig",
+    "SplitArm",
     "load_gateway_config",
 ]
 
@@ -89,11 +91,29 @@ class BackendConfig(SpecModel):
     )
 
 
+class SplitArm(SpecModel):
+    route: str = Field(min_length=1, description="The route (its model) this arm sends to.")
+    weight: float = Field(gt=0, le=1_000_000, description="Share of the units, relative.")
+
+
+class ShadowConfig(SpecModel):
+    route: str = Field(min_length=1, description="The route that also gets a copy.")
+    share: float = Field(
+        default=1.0, gt=0, le=1, description="Share of requests copied (by the split key)."
+    )
+    max_in_flight: int = Field(
+        default=64, ge=1, le=100_000, description="Copies in flight at most; beyond, skipped."
+    )
+
+
 class RouteConfig(SpecModel):
     """A model name clients ask for, and the backends that serve it."""
 
     model: str = Field(min_length=1, description="The name clients send as 'model'.")
-    backends: list[str] = Field(min_length=1, description="Names of backends serving it.")
+    backends: list[str] = Field(
+        default_factory=list,
+        description="Names of backends serving it (none for a route that only splits).",
+    )
     balance: Balance = Field(
         default="least_outstanding",
         description="least_outstanding (the idlest backend), round_robin, weighted (smooth "
@@ -116,6 +136,34 @@ class RouteConfig(SpecModel):
         description="Routes with larger context windows, smallest first, for prompts over "
         "max_input_tokens (estimated as characters / 3).",
     )
+
+    split: list[SplitArm] | None = Field(
+        default=None,
+        min_length=2,
+        description="A/B test: each request goes to one arm's route, the same unit always to "
+        "the same arm; assignments and outcomes are logged to the run store.",
+    )
+    split_by: str = Field(
+        default="authorization",
+        pattern=r"^(authorization|header:[A-Za-z0-9\-]+|body:[A-Za-z0-9_]+)$",
+        description="What makes a unit: 'authorization' (the client's key), 'header:<name>' "
+        "or 'body:<field>' (e.g. body:user); a request without it is assigned at random.",
+    )
+    experiment: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$",
+        description="The experiment's name: its log is the run 'gateway-<name>' (default: the "
+        "route's model); a new name starts a new assignment.",
+    )
+    shadow: ShadowConfig | None = Field(
+        default=None,
+        description="Also send a copy of each request (a share of them) to another route, "
+        "whose answer is logged and thrown away: the client never waits for it.",
+    )
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or self.model
 
     @property
     def fallbacks(self) -> list[str]:
@@ -273,6 +321,24 @@ class GatewayConfig(SpecModel):
                     )
                 if fallback == route.model:
                     raise ValueError(f"route {route.model!r} falls back to itself")
+            if not route.backends and not route.split:
+                raise ValueError(f"route {route.model!r} needs backends (or a split)")
+            arms = [arm.route for arm in route.split or []]
+            if route.shadow is not None:
+                arms.append(route.shadow.route)
+            for arm in arms:
+                if arm not in models:
+                    raise ValueError(
+                        f"route {route.model!r} sends to unknown route {arm!r}; the routes are "
+                        f"{', '.join(models)}"
+                    )
+                if arm == route.model:
+                    raise ValueError(f"route {route.model!r} splits or copies to itself")
+                if any(r.model == arm and r.split for r in self.routes):
+                    raise ValueError(
+                        f"route {route.model!r} splits to {arm!r}, which splits again; an arm "
+                        "must be a plain route"
+                    )
             if route.budget is not None and route.pricing is None:
                 raise ValueError(
                     f"route {route.model!r} has a budget but no pricing to count it against"

@@ -28,7 +28,8 @@ from modelmeter.client import PreparedRequest, ReadControl, RequestTemplate
 from modelmeter.gateway.access import Access, Denied, Ticket, usage_of
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
-from modelmeter.gateway.config import CacheConfig, GatewayConfig, RouteConfig
+from modelmeter.gateway.config import CacheConfig, GatewayConfig, RouteConfig, ShadowConfig
+from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, unit_of
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.gateway.shared_cache import RedisCache
 from modelmeter.httpserver import (
@@ -104,6 +105,8 @@ class Proxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()
         self.cache: ResponseCache | RedisCache | None = None
+        self.experiments: ExperimentLog | None = None
+        self._copies = 0  # shadow copies in flight
         self.use(config, backends, access)
 
     def use(
@@ -169,6 +172,16 @@ class Proxy:
                 )
                 return
             route, body = self._route_of(request)
+            asked = route.config
+            experiment = None
+            if asked.split or asked.shadow:
+                experiment = asked.experiment_name
+                unit = unit_of(asked, request.headers, body)
+                if asked.split:
+                    route = self.routes[assign(asked, unit)]
+                shadow = asked.shadow
+                if shadow is not None and in_share(asked, unit, shadow.share):
+                    self._copy(request, self.routes[shadow.route], shadow, experiment)
             access = self.access
             client_key = access.identify(request.headers) if access is not None else None
             self._shed(route, client_key.limits.priority if client_key is not None else "normal")
@@ -176,14 +189,28 @@ class Proxy:
             ticket = None
             if access is not None:
                 ticket = access.admit(client_key, route.config, request.path, request.body, body)
+            record = _Record()
             try:
                 if key is not None and await self._replayed(connection, request, route, key):
+                    record.status = 200
                     return
                 data = json.dumps(body).encode() if ticket is not None and ticket.rewrote else None
-                await self._forward(connection, request, route, body, key, ticket, data)
+                await self._forward(connection, request, route, body, key, ticket, data, record)
+            except _Reply as refused:
+                record.status = refused.status
+                raise
             finally:
                 if ticket is not None and access is not None:
                     self._settle(access, ticket, route.config.model)
+                if experiment is not None and self.experiments is not None and record.status:
+                    self.experiments.record(
+                        experiment,
+                        route.config.model,
+                        request.arrived_ns,
+                        time.monotonic_ns(),
+                        record.status,
+                        record.cut,
+                    )
         except asyncio.CancelledError:
             raise
         except Denied as denied:
@@ -285,6 +312,49 @@ class Proxy:
             model = path.removeprefix("/v2/models/").split("/", 1)[0]
             return self._route(model), None
         raise _Reply(404, f"no route {request.method} {path}", "not_found_error")
+
+    def _copy(self, request: Request, route: Route, shadow: ShadowConfig, experiment: str) -> None:
+        """Send a copy of ``request`` to ``route`` in the background; its answer is read,
+        logged and thrown away. Skipped while ``max_in_flight`` copies are under way."""
+        if self._copies >= shadow.max_in_flight:
+            return
+        self._copies += 1
+        task = asyncio.get_running_loop().create_task(self._send_copy(request, route, experiment))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_copy(self, request: Request, route: Route, experiment: str) -> None:
+        status, failed = 0, True
+        try:
+            backend = route.balancer.pick()
+            if backend is None:
+                return
+            body = None
+            if request.path in OPENAI_POSTS and backend.config.model is not None:
+                body = json.loads(request.body)
+            prepared = self._upstream_request(request, backend, body)
+            backend.outstanding += 1
+            try:
+                response = await backend.client.request(prepared)
+            finally:
+                backend.outstanding -= 1
+            status, failed = response.status, response.status >= 500
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the copy's failure is logged, never the client's problem
+            logger.debug("shadow copy to %s failed: %s", route.config.model, exc)
+            status = 502
+        finally:
+            self._copies -= 1
+            if self.experiments is not None and status:
+                self.experiments.record(
+                    experiment,
+                    f"{route.config.model} (shadow)",
+                    request.arrived_ns,
+                    time.monotonic_ns(),
+                    status,
+                    failed,
+                )
 
     def _shed(self, route: Route, priority: str) -> None:
         """Refuse a request of ``priority`` while the route is busier than that priority may
@@ -388,6 +458,7 @@ class Proxy:
         key: bytes | None = None,
         ticket: Ticket | None = None,
         data: bytes | None = None,
+        record: _Record | None = None,
     ) -> None:
         chain = [route]
         for step in chain:  # breadth-first: the route's own fallbacks in order, then theirs
@@ -414,6 +485,7 @@ class Proxy:
                     key=key,
                     ticket=ticket,
                     data=data,
+                    record=record,
                 )
                 if problem is None:
                     return
@@ -444,6 +516,7 @@ class Proxy:
         key: bytes | None = None,
         ticket: Ticket | None = None,
         data: bytes | None = None,
+        record: _Record | None = None,
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
@@ -476,6 +549,8 @@ class Proxy:
                 logger.warning("%s failed mid-answer: %s", backend.name, exc)
                 if ticket is not None:
                     ticket.answered = True
+                if record is not None:
+                    record.status, record.cut = stream.status, True
                 stream.cut()
                 return None
             return str(exc)
@@ -490,6 +565,8 @@ class Proxy:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             return f"answered {stream.refused}"
         backend.succeeded(time.monotonic() - started)
+        if record is not None:
+            record.status = stream.status
         if ticket is not None:
             ticket.answered = True
             if stream.meter is not None:
@@ -582,6 +659,14 @@ def _open_cache(settings: CacheConfig) -> ResponseCache | RedisCache:
         max_entries=settings.max_entries,
         max_bytes=int(settings.max_mb * 1024 * 1024),
     )
+
+
+@dataclass(slots=True)
+class _Record:
+    """How a request ended, for the experiment log."""
+
+    status: int = 0
+    cut: bool = False  # the answer broke off after it started
 
 
 class _Stream:

@@ -16,11 +16,12 @@ from modelmeter.client import PreparedRequest
 from modelmeter.gateway.access import Access, period_of
 from modelmeter.gateway.balance import Backend
 from modelmeter.gateway.config import GatewayConfig
+from modelmeter.gateway.experiments import ExperimentLog
 from modelmeter.gateway.ledger import Ledger
 from modelmeter.gateway.proxy import Proxy
 from modelmeter.gateway.setup import open_access
 from modelmeter.httpserver import Connection
-from modelmeter.store import KeyStore
+from modelmeter.store import KeyStore, RunStore
 
 __all__ = ["Gateway", "run_gateway", "serve"]
 
@@ -67,6 +68,7 @@ class Gateway:
         access = self._access(config)
         self.backends = {b.name: Backend.open(b, config.timeout_s) for b in config.backends}
         self.proxy = proxy = Proxy(config, self.backends, access)
+        proxy.experiments = self._experiments(config)
         if self.worker is not None:
             proxy.health = b'{"status":"ok","worker":%d}' % self.worker
         loop = asyncio.get_running_loop()
@@ -88,9 +90,23 @@ class Gateway:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
         self._health = loop.create_task(self._check_ejected())
-        if self._keystore is not None and self._writes_spend:
-            self._spend_task = loop.create_task(self._write_spend_often())
+        self._write_soon()
         return self.url
+
+    def _write_soon(self) -> None:
+        """Start writing spend and experiment logs to the store once a second, if there are
+        any to write."""
+        wanted = (self._keystore is not None and self._writes_spend) or (
+            self.proxy is not None and self.proxy.experiments is not None
+        )
+        if wanted and self._spend_task is None:
+            self._spend_task = asyncio.get_running_loop().create_task(self._write_often())
+
+    def _experiments(self, config: GatewayConfig) -> ExperimentLog | None:
+        if not any(route.split or route.shadow for route in config.routes):
+            return None
+        current = self.proxy.experiments if self.proxy is not None else None
+        return current or ExperimentLog(RunStore(self.db))
 
     @property
     def _writes_spend(self) -> bool:
@@ -127,13 +143,20 @@ class Gateway:
             for entity, amount in changed.items():
                 self._saved[(name, entity)] = amount
 
-    async def _write_spend_often(self) -> None:
+    def write_logs(self) -> None:
+        """Write spend, then the experiments' outcomes, to the store."""
+        self.write_spend()
+        experiments = self.proxy.experiments if self.proxy is not None else None
+        if experiments is not None:
+            experiments.flush()
+
+    async def _write_often(self) -> None:
         while True:
             await asyncio.sleep(_SPEND_WRITE_S)
             try:
-                await asyncio.to_thread(self.write_spend)
+                await asyncio.to_thread(self.write_logs)
             except Exception as exc:  # the store is down: keep serving, keep the figures
-                logger.error("cannot write spend to the store: %s", exc)
+                logger.error("cannot write to the store: %s", exc)
 
     def reload(self, config: GatewayConfig) -> list[str]:
         """Route by ``config`` from now on, without closing a connection: clients keep theirs,
@@ -154,12 +177,13 @@ class Gateway:
             for i, (name, backend) in enumerate(backends.items())
         }
         retired = [b for name, b in old.items() if fresh.get(name) is not b]
-        if access is not None and self._spend_task is None and self._writes_spend:
-            self._spend_task = asyncio.get_running_loop().create_task(self._write_spend_often())
+        experiments = self._experiments(config)
         self.config = config
         self.backends = fresh
         assert self.proxy is not None
         self.proxy.use(config, fresh, access)
+        self.proxy.experiments = experiments
+        self._write_soon()
         if retired:
             task = asyncio.get_running_loop().create_task(self._retire(retired))
             self._retiring.add(task)
@@ -197,9 +221,9 @@ class Gateway:
             await self._server.wait_closed()
             self._server = None
         try:
-            self.write_spend()
+            self.write_logs()
         except Exception as exc:
-            logger.error("cannot write spend to the store: %s", exc)
+            logger.error("cannot write to the store: %s", exc)
 
     async def _check_ejected(self) -> None:
         """Bring an ejected backend back as soon as its health path answers 200."""

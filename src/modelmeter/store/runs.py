@@ -40,6 +40,9 @@ _BATCH_ROWS = 10_000
 BLOCK_PHASES = frozenset({"load"})
 # The report of a run that was started and has not finished (killed, or still running).
 STARTED = ""
+# The "report" of a gateway's A/B log: outcomes only, appended while the gateway runs.
+GATEWAY_LOG = "gateway"
+GATEWAY_PHASE = "gateway"
 
 
 def default_db_url() -> str:
@@ -78,6 +81,7 @@ class RunSummary:
     models: str
     chosen: str | None
     unfinished: bool = False  # started and never ended: killed, or still running
+    gateway_log: bool = False  # a gateway's A/B log (outcomes, no report)
 
 
 class RunStore:
@@ -145,6 +149,46 @@ class RunStore:
                 )
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record run {run_id} in {self.display_url}: {exc}") from None
+
+    def begin_gateway_log(self, run_id: str, *, name: str, models: str) -> None:
+        """Record a gateway's A/B log as a run (once; later gateways append to it)."""
+        from modelmeter._version import __version__
+        from modelmeter.results import SCHEMA_VERSION
+
+        try:
+            with self._engine.begin() as connection:
+                if connection.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
+                    return
+                connection.execute(
+                    insert(runs).values(
+                        run_id=run_id,
+                        created_at=datetime.now(UTC),
+                        name=name,
+                        spec_hash="",
+                        schema_version=SCHEMA_VERSION,
+                        tool_version=__version__,
+                        models=models,
+                        chosen=None,
+                        report_json=GATEWAY_LOG,
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record run {run_id} in {self.display_url}: {exc}") from None
+
+    def append_outcomes(self, run_id: str, target: str, phase: str, items: list[Outcome]) -> None:
+        """Add outcomes to a stored run, as column blocks."""
+        with self._engine.begin() as connection:
+            for block in blocks_of(items):
+                connection.execute(
+                    insert(outcome_blocks).values(
+                        run_id=run_id,
+                        target=target,
+                        phase=phase,
+                        first_row=0,
+                        rows=len(block),
+                        data=encode_block(block),
+                    )
+                )
 
     def discard_started(self, run_id: str) -> None:
         """Forget a started run that stopped before storing anything (a target that could not
@@ -261,6 +305,7 @@ class RunStore:
                 runs.c.models,
                 runs.c.chosen,
                 (runs.c.report_json == STARTED).label("unfinished"),
+                (runs.c.report_json == GATEWAY_LOG).label("gateway_log"),
             )
             .order_by(runs.c.created_at.desc())
             .limit(limit)
@@ -274,6 +319,7 @@ class RunStore:
                     models=row.models,
                     chosen=row.chosen,
                     unfinished=bool(row.unfinished),
+                    gateway_log=bool(row.gateway_log),
                 )
                 for row in connection.execute(query)
             ]
@@ -293,6 +339,11 @@ class RunStore:
                 f"run {full_id} was started but has no report: it was interrupted before it "
                 f"ended, or is still running; continue it with `modelmeter run SPEC --resume "
                 f"{full_id}`"
+            )
+        if report_json == GATEWAY_LOG:
+            raise StoreError(
+                f"run {full_id} is a gateway's A/B log: outcomes, no report; analyse it with "
+                f"`modelmeter ab --run {full_id}`"
             )
         return Report.model_validate_json(report_json)
 
