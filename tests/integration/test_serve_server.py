@@ -117,7 +117,7 @@ def test_health_and_server_metadata(server: ServerProcess) -> None:
     assert status == 200
     assert body["name"] == "modelmeter"
     assert isinstance(body["version"], str)
-    assert body["extensions"] == []
+    assert body["extensions"] == ["binary_tensor_data"]
 
 
 @pytest.mark.parametrize("suffix", ["", "/versions/1"])
