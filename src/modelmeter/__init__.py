@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from modelmeter._exceptions import (
+    AccessDenied,
     CatalogueError,
     CompareError,
     ConnectFailed,
@@ -85,6 +86,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AccessDenied",
     "CatalogueError",
     "CompareError",
     "ConnectFailed",

@@ -8,6 +8,7 @@
     ├── ModelError           a model artefact cannot be loaded or run
     ├── ServerError          a local server could not be started or did not become ready
     ├── StoreError           the run store cannot be opened, or a run is not in it
+    ├── AccessDenied         the gateway refused a request: its key, a limit or a budget
     ├── SandboxUnavailableError  generated code cannot be isolated here (and unsafe was not allowed)
     ├── WorkerFailed         a load-generator process ended without finishing its share
     ├── CompareError         two runs cannot be compared as asked (modelmeter compare)
@@ -88,6 +89,20 @@ class ModelError(ModelmeterError):
 
 class ServerError(ModelmeterError):
     """A local server could not be started or did not become ready."""
+
+
+class AccessDenied(ModelmeterError):
+    """A gateway request refused for its key, a limit or a budget: the HTTP ``status`` (401,
+    403, 429), the OpenAI-style error ``kind`` and, where a retry can succeed, when."""
+
+    def __init__(
+        self, status: int, message: str, kind: str, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.retry_after_s = retry_after_s
 
 
 class StoreError(ModelmeterError):

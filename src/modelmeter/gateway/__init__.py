@@ -13,7 +13,8 @@ from modelmeter.gateway.config import (
     RouteConfig,
     load_gateway_config,
 )
-from modelmeter.gateway.server import Gateway, run_gateway
+from modelmeter.gateway.foreground import run_gateway
+from modelmeter.gateway.server import Gateway
 
 __all__ = [
     "BackendConfig",

@@ -23,18 +23,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from modelmeter._exceptions import AccessDenied
 from modelmeter.gateway.config import GatewayConfig, RouteConfig
 from modelmeter.gateway.ledger import Claim, Ledger, Refusal
 from modelmeter.spec.pricing import ApiPricing
-from modelmeter.store import ApiKey, hash_key
+from modelmeter.store.key_records import ApiKey, hash_key
 
 __all__ = [
     "Access",
-    "Denied",
     "Price",
     "Ticket",
     "period_of",
     "pico",
+    "prompt_tokens_estimate",
     "usage_of",
 ]
 
@@ -80,17 +81,6 @@ class Price:
         return self.request + input_tokens * self.input_token + output_tokens * self.output_token
 
 
-class Denied(Exception):
-    """The request is refused: ``status`` (401, 403, 429), the OpenAI-style error type."""
-
-    def __init__(self, status: int, message: str, kind: str, retry_after_s: float | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.retry_after_s = retry_after_s
-
-
 @dataclass
 class Ticket:
     """An admitted request's reservation, settled once its answer is known."""
@@ -132,11 +122,11 @@ class Access:
     # -- who -------------------------------------------------------------------------------
 
     def identify(self, headers: Mapping[str, str]) -> ApiKey | None:
-        """The request's key; None for no key where none is required. Raises `Denied`."""
+        """The request's key; None for no key where none is required. Raises `AccessDenied`."""
         given = headers.get("authorization")
         if given is None:
             if self.required:
-                raise Denied(
+                raise AccessDenied(
                     401,
                     "this gateway needs an API key: send 'authorization: Bearer <key>'",
                     "authentication_error",
@@ -146,7 +136,7 @@ class Access:
         key = self.keys.get(hash_key(secret.strip())) if scheme.lower() == "bearer" else None
         if key is None:
             # never echo what was sent: it may be someone's key for another service
-            raise Denied(401, "the API key is not valid here", "authentication_error")
+            raise AccessDenied(401, "the API key is not valid here", "authentication_error")
         return key
 
     # -- how much --------------------------------------------------------------------------
@@ -156,7 +146,7 @@ class Access:
     ) -> Ticket | None:
         """Reserve the request's worst case against every limit it falls under (None when it
         falls under none). May set ``max_tokens`` and ``stream_options`` in ``body``; raises
-        `Denied` when a limit has no room."""
+        `AccessDenied` when a limit has no room."""
         price = self.prices.get(route.model)
         claims: list[Claim] = []
         limits = key.limits if key is not None else None
@@ -188,7 +178,7 @@ class Access:
                 )
             )
             if limits.budget is not None and price is None:
-                raise Denied(
+                raise AccessDenied(
                     403,
                     f"your key has a budget and the model {route.model!r} has no price here, so "
                     "its cost could not be counted",
@@ -257,7 +247,7 @@ class Access:
             },
         }
 
-    def _denied(self, refusal: Refusal, key: ApiKey | None, route: RouteConfig) -> Denied:
+    def _denied(self, refusal: Refusal, key: ApiKey | None, route: RouteConfig) -> AccessDenied:
         claim = refusal.claim
         whose = (
             f"the key {key.name!r}"
@@ -265,7 +255,7 @@ class Access:
             else f"the model {route.model!r}"
         )
         if refusal.kind == "budget":
-            return Denied(
+            return AccessDenied(
                 429,
                 f"{whose} has spent its budget for this period ({self.period_kind}); "
                 "this request could cost more than is left",
@@ -273,11 +263,11 @@ class Access:
                 self._until_next_period(),
             )
         if refusal.kind == "concurrency":
-            return Denied(
+            return AccessDenied(
                 429, f"{whose} has its most requests in flight already", "rate_limit_error", 1.0
             )
         what = "requests" if refusal.kind == "requests_per_minute" else "tokens"
-        return Denied(
+        return AccessDenied(
             429, f"{whose} is over its {what} per minute", "rate_limit_error", refusal.retry_after_s
         )
 
@@ -302,7 +292,7 @@ def _output_bound(body: dict[str, Any], default: int) -> tuple[int, bool]:
         value = body[name]
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value, False
-        raise Denied(400, f"'{name}' must be a positive integer", "invalid_request_error")
+        raise AccessDenied(400, f"'{name}' must be a positive integer", "invalid_request_error")
     body["max_tokens"] = default
     return default, True
 
@@ -337,3 +327,24 @@ def usage_of(data: bytes, streamed: bool) -> tuple[int, int] | None:
 
 def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def prompt_tokens_estimate(body: dict[str, Any]) -> int:
+    """A prompt's tokens, estimated on the high side as its characters / 3 (English runs about
+    4 characters a token, code nearer 3): a prompt near a window goes to the larger model."""
+    characters = 0
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        characters += len(prompt)
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                characters += len(content)
+            elif isinstance(content, list):
+                for part in content:
+                    text = part.get("text") if isinstance(part, dict) else None
+                    if isinstance(text, str):
+                        characters += len(text)
+    return -(-characters // 3)

@@ -14,16 +14,18 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from modelmeter._exceptions import SpecError
-from modelmeter.client import Endpoint, HttpClient
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, RequestTemplate
 from modelmeter.gateway.config import BackendConfig, Balance
 
 __all__ = ["Backend", "Balancer"]
 
 _EWMA_WEIGHT = 0.2  # share of a new latency in the moving average
 _START_LATENCY_S = 0.05  # what p2c assumes of a backend it has not timed yet
+_TEMPLATES = 4096  # request heads kept per backend; they start over when full
 
 
 @dataclass(eq=False)
@@ -38,6 +40,7 @@ class Backend:
 
     authorization: str | None = field(default=None, repr=False)  # never in logs or reprs
     base_path: str = ""
+    templates: dict[tuple[Any, ...], RequestTemplate] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, config: BackendConfig, timeout_s: float) -> Backend:
@@ -54,6 +57,23 @@ class Backend:
         client = HttpClient(Endpoint.from_url(config.url), timeout_s=timeout_s)
         base = urlsplit(config.url).path.rstrip("/")
         return cls(config, client, authorization=authorization, base_path=base)
+
+    def template(
+        self, method: str, path: str, headers: tuple[tuple[str, str], ...]
+    ) -> RequestTemplate:
+        """A checked request head to this backend; most requests repeat one of a few, and
+        checking a head costs more than the rest of a forward. Raises ValueError for a head
+        that cannot be sent."""
+        key = (method, path, headers)
+        found = self.templates.get(key)
+        if found is None:
+            found = PreparedRequest.template(
+                method, self.client.endpoint, path, headers=dict(headers)
+            )
+            if len(self.templates) >= _TEMPLATES:
+                self.templates.clear()
+            self.templates[key] = found
+        return found
 
     def upstream_path(self, path: str) -> str:
         """Where ``path`` goes on this server: behind its base path, one /v1 between them."""

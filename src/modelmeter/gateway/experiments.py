@@ -11,6 +11,7 @@ ratio, differences, sequential tests). Shadow copies are logged under ``<route> 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import random
@@ -18,14 +19,18 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelmeter._exceptions import ErrorKind
+from modelmeter.client import PreparedRequest
+from modelmeter.gateway.balance import Backend
 from modelmeter.gateway.config import RouteConfig
-from modelmeter.load.outcome import Outcome
-from modelmeter.store.runs import GATEWAY_PHASE, RunStore
 
-__all__ = ["ExperimentLog", "assign", "in_share", "unit_of"]
+if TYPE_CHECKING:
+    from modelmeter.load.outcome import Outcome
+    from modelmeter.store.runs import RunStore
+
+__all__ = ["ExperimentLog", "assign", "in_share", "send_copy", "unit_of"]
 
 logger = logging.getLogger(__name__)
 _FULL = float(2**64)
@@ -71,6 +76,10 @@ class ExperimentLog:
     """Outcomes kept in memory and appended to the store about once a second."""
 
     def __init__(self, store: RunStore) -> None:
+        # Loaded here, not with the module: a gateway without experiments never needs them.
+        from modelmeter.load.outcome import Outcome
+
+        self._outcome = Outcome
         self.store = store
         self._lock = threading.Lock()  # record runs on the loop, flush in a thread
         self._pending: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
@@ -89,7 +98,7 @@ class ExperimentLog:
         # line up in one order.
         offset = time.time_ns() - time.monotonic_ns()
         self._count += 1
-        outcome = Outcome(
+        outcome = self._outcome(
             sample_id=str(self._count),
             target=arm,
             intended_at=arrived_ns + offset,
@@ -101,6 +110,8 @@ class ExperimentLog:
             self._pending[(experiment, arm)].append(outcome)
 
     def flush(self) -> None:
+        from modelmeter.store.runs import GATEWAY_PHASE
+
         with self._lock:
             pending, self._pending = self._pending, defaultdict(list)
         arms_of: dict[str, set[str]] = defaultdict(set)
@@ -115,3 +126,31 @@ class ExperimentLog:
                 self._begun.add(run_id)
         for (experiment, arm), outcomes in pending.items():
             self.store.append_outcomes(self.run_id(experiment), arm, GATEWAY_PHASE, outcomes)
+
+
+async def send_copy(
+    backend: Backend,
+    prepared: PreparedRequest,
+    log: ExperimentLog | None,
+    experiment: str,
+    route: str,
+    arrived_ns: int,
+) -> None:
+    """A shadow copy: sent, its answer read and thrown away, its outcome logged under
+    ``<route> (shadow)``; a failure is logged, never the client's problem."""
+    status, failed = 0, True
+    backend.outstanding += 1
+    try:
+        response = await backend.client.request(prepared)
+        status, failed = response.status, response.status >= 500
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logger.debug("shadow copy to %s failed: %s", route, exc)
+        status = 502
+    finally:
+        backend.outstanding -= 1
+        if log is not None and status:
+            log.record(
+                experiment, f"{route} (shadow)", arrived_ns, time.monotonic_ns(), status, failed
+            )

@@ -23,15 +23,22 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from modelmeter._exceptions import ConnectFailed, ConnectionReset, ProtocolFailure, RequestTimeout
-from modelmeter.client import PreparedRequest, ReadControl, RequestTemplate
-from modelmeter.gateway.access import Access, Denied, Ticket, usage_of
+from modelmeter._exceptions import (
+    AccessDenied,
+    ConnectFailed,
+    ConnectionReset,
+    ProtocolFailure,
+    RequestTimeout,
+)
+from modelmeter.client import PreparedRequest, ReadControl
+from modelmeter.gateway.access import Access, Ticket, prompt_tokens_estimate, usage_of
 from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
-from modelmeter.gateway.config import CacheConfig, GatewayConfig, RouteConfig, ShadowConfig
-from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, unit_of
+from modelmeter.gateway.config import GatewayConfig, RouteConfig, ShadowConfig
+from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, send_copy, unit_of
 from modelmeter.gateway.metrics import GatewayMetrics
-from modelmeter.gateway.shared_cache import RedisCache
+from modelmeter.gateway.relay import Record, Relay
+from modelmeter.gateway.shared_cache import RedisCache, open_cache
 from modelmeter.httpserver import (
     SERVER_HEADER,
     Connection,
@@ -48,20 +55,9 @@ logger = logging.getLogger(__name__)
 OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 # Request headers passed upstream; the rest (the client's keys above all) stay here.
 FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
-# Response headers passed back; framing headers are the gateway's own.
-RETURNED = (
-    b"content-type",
-    b"x-request-id",
-    b"retry-after",
-    b"cache-control",
-    b"inference-header-content-length",
-)
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
-_CAPTURE_LIMIT = 8 * 1024 * 1024  # an answer larger than this is passed on but not cached
 JSON = b"application/json"
-_TEMPLATES = 4096  # request heads kept; the cache starts over when full
-_METER_TAIL = 64 * 1024  # of a streamed answer, the end kept to find its usage in
 
 
 @dataclass
@@ -93,10 +89,6 @@ class _Reply(Exception):
 class Proxy:
     """The `httpserver` handler of the gateway."""
 
-    # Checked request heads by backend, method, path and forwarded headers: most requests
-    # repeat one of a few, and checking a head costs more than the rest of a forward.
-    _templates: dict[tuple[Any, ...], RequestTemplate]
-
     def __init__(
         self, config: GatewayConfig, backends: dict[str, Backend], access: Access | None = None
     ) -> None:
@@ -120,7 +112,7 @@ class Proxy:
         if settings is None:
             self.cache = None
         elif old is None or old.cache != settings or previous is None:
-            self.cache = _open_cache(settings)
+            self.cache = open_cache(settings)
         if isinstance(previous, RedisCache) and previous is not self.cache:
             self._closing.add(asyncio.get_running_loop().create_task(previous.close()))
         self.config = config
@@ -131,7 +123,6 @@ class Proxy:
             )
             for route in config.routes
         }
-        self._templates = {}
         self.metrics.watch(backends)
 
     # -- httpserver.Handler ----------------------------------------------------------------
@@ -189,7 +180,7 @@ class Proxy:
             ticket = None
             if access is not None:
                 ticket = access.admit(client_key, route.config, request.path, request.body, body)
-            record = _Record()
+            record = Record()
             try:
                 if key is not None and await self._replayed(connection, request, route, key):
                     record.status = 200
@@ -213,7 +204,7 @@ class Proxy:
                     )
         except asyncio.CancelledError:
             raise
-        except Denied as denied:
+        except AccessDenied as denied:
             self.metrics.refused(route.config.model, denied.kind)
             reply = _Reply(
                 denied.status, denied.message, denied.kind, route.config.model, denied.retry_after_s
@@ -285,7 +276,7 @@ class Proxy:
             raise _Reply(404, "this gateway has no keys or prices to report", "not_found_error")
         try:
             key = access.identify(request.headers)
-        except Denied as denied:
+        except AccessDenied as denied:
             raise _Reply(denied.status, denied.message, denied.kind) from None
         if key is None or not key.limits.admin:
             raise _Reply(403, "only an admin key may read the spend", "permission_error")
@@ -314,47 +305,27 @@ class Proxy:
         raise _Reply(404, f"no route {request.method} {path}", "not_found_error")
 
     def _copy(self, request: Request, route: Route, shadow: ShadowConfig, experiment: str) -> None:
-        """Send a copy of ``request`` to ``route`` in the background; its answer is read,
-        logged and thrown away. Skipped while ``max_in_flight`` copies are under way."""
-        if self._copies >= shadow.max_in_flight:
+        """Send a copy of ``request`` to ``route`` in the background (`experiments.send_copy`);
+        skipped while ``max_in_flight`` copies are under way or the route has no backend."""
+        backend = route.balancer.pick()
+        if self._copies >= shadow.max_in_flight or backend is None:
             return
+        body = None
+        if request.path in OPENAI_POSTS and backend.config.model is not None:
+            body = json.loads(request.body)
+        prepared = self._upstream_request(request, backend, body)
         self._copies += 1
-        task = asyncio.get_running_loop().create_task(self._send_copy(request, route, experiment))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
-    async def _send_copy(self, request: Request, route: Route, experiment: str) -> None:
-        status, failed = 0, True
-        try:
-            backend = route.balancer.pick()
-            if backend is None:
-                return
-            body = None
-            if request.path in OPENAI_POSTS and backend.config.model is not None:
-                body = json.loads(request.body)
-            prepared = self._upstream_request(request, backend, body)
-            backend.outstanding += 1
-            try:
-                response = await backend.client.request(prepared)
-            finally:
-                backend.outstanding -= 1
-            status, failed = response.status, response.status >= 500
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the copy's failure is logged, never the client's problem
-            logger.debug("shadow copy to %s failed: %s", route.config.model, exc)
-            status = 502
-        finally:
+        def done(task: asyncio.Task[None]) -> None:
             self._copies -= 1
-            if self.experiments is not None and status:
-                self.experiments.record(
-                    experiment,
-                    f"{route.config.model} (shadow)",
-                    request.arrived_ns,
-                    time.monotonic_ns(),
-                    status,
-                    failed,
-                )
+            self._tasks.discard(task)
+
+        copy = send_copy(
+            backend, prepared, self.experiments, experiment, route.config.model, request.arrived_ns
+        )
+        task = asyncio.get_running_loop().create_task(copy)
+        self._tasks.add(task)
+        task.add_done_callback(done)
 
     def _shed(self, route: Route, priority: str) -> None:
         """Refuse a request of ``priority`` while the route is busier than that priority may
@@ -458,7 +429,7 @@ class Proxy:
         key: bytes | None = None,
         ticket: Ticket | None = None,
         data: bytes | None = None,
-        record: _Record | None = None,
+        record: Record | None = None,
     ) -> None:
         chain = [route]
         for step in chain:  # breadth-first: the route's own fallbacks in order, then theirs
@@ -516,7 +487,7 @@ class Proxy:
         key: bytes | None = None,
         ticket: Ticket | None = None,
         data: bytes | None = None,
-        record: _Record | None = None,
+        record: Record | None = None,
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
@@ -527,7 +498,7 @@ class Proxy:
             added_ns = 0
         else:
             self.metrics.added(added_ns / 1e9)
-        stream = _Stream(connection, request, backend, fallback_of, added_ns)
+        stream = Relay(connection, request, backend, fallback_of, added_ns)
         if key is not None and self.cache is not None:
             stream.capture = []
         if ticket is not None:
@@ -615,201 +586,8 @@ class Proxy:
         headers = tuple((name, given[name]) for name in FORWARDED if name in given)
         if backend.authorization is not None:
             headers += (("authorization", backend.authorization),)
-        key = (backend.name, request.method, path, headers)
-        template = self._templates.get(key)
-        if template is None:
-            try:
-                template = PreparedRequest.template(
-                    request.method, backend.client.endpoint, path, headers=dict(headers)
-                )
-            except ValueError as exc:
-                raise _Reply(400, f"cannot forward this request: {exc}") from None
-            if len(self._templates) >= _TEMPLATES:
-                self._templates.clear()
-            self._templates[key] = template
+        try:
+            template = backend.template(request.method, path, headers)
+        except ValueError as exc:
+            raise _Reply(400, f"cannot forward this request: {exc}") from None
         return template.with_body(data if data or request.method in _BODIES else None)
-
-
-def prompt_tokens_estimate(body: dict[str, Any]) -> int:
-    """A prompt's tokens, estimated on the high side as its characters / 3 (English runs about
-    4 characters a token, code nearer 3): a prompt near a window goes to the larger model."""
-    characters = 0
-    prompt = body.get("prompt")
-    if isinstance(prompt, str):
-        characters += len(prompt)
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, str):
-                characters += len(content)
-            elif isinstance(content, list):
-                for part in content:
-                    text = part.get("text") if isinstance(part, dict) else None
-                    if isinstance(text, str):
-                        characters += len(text)
-    return -(-characters // 3)
-
-
-def _open_cache(settings: CacheConfig) -> ResponseCache | RedisCache:
-    if settings.redis is not None:
-        return RedisCache(settings.redis, ttl_s=settings.ttl_s)
-    return ResponseCache(
-        ttl_s=settings.ttl_s,
-        max_entries=settings.max_entries,
-        max_bytes=int(settings.max_mb * 1024 * 1024),
-    )
-
-
-@dataclass(slots=True)
-class _Record:
-    """How a request ended, for the experiment log."""
-
-    status: int = 0
-    cut: bool = False  # the answer broke off after it started
-
-
-class _Stream:
-    """The client's side of one upstream answer: head, body, end.
-
-    Three framings: an upstream ``content-length`` is passed on and the body pieces go out as
-    they are; otherwise an HTTP/1.1 client gets each piece as one chunk; an HTTP/1.0 client,
-    which cannot take chunks, gets the whole answer at the end. The head waits for the first
-    piece and leaves in the same write (one system call for a small answer, not three).
-    """
-
-    __slots__ = (
-        "added_ns",
-        "backend",
-        "buffer",
-        "capture",
-        "captured",
-        "connection",
-        "fallback_of",
-        "first_byte_ns",
-        "framing",
-        "kept",
-        "meter",
-        "metered",
-        "pending_head",
-        "refused",
-        "request",
-        "sse",
-        "started",
-        "status",
-    )
-
-    def __init__(
-        self,
-        connection: Connection,
-        request: Request,
-        backend: Backend,
-        fallback_of: str | None,
-        added_ns: int,
-    ) -> None:
-        self.connection = connection
-        self.added_ns = added_ns
-        self.capture: list[bytes] | None = None  # the pieces, for the cache
-        self.captured = 0
-        self.kept = b""
-        self.meter: list[bytes] | None = None  # the pieces kept to read the usage from
-        self.metered = 0
-        self.sse = False
-        self.status = 0
-        self.first_byte_ns = 0
-        self.request = request
-        self.backend = backend
-        self.fallback_of = fallback_of
-        self.refused: int | None = None  # a 5xx head: not passed on, another backend is tried
-        self.started = False  # something reached the client: no other backend may be tried
-        self.framing = "chunked"
-        self.buffer: list[bytes] = []
-        self.pending_head = b""
-
-    def head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        if status >= 500:
-            self.refused = status
-            return
-        self.status = status
-        kept = []
-        length: bytes | None = None
-        for name, value in headers:
-            lowered = name.lower()
-            if lowered in RETURNED:
-                kept.append(name + b": " + value + b"\r\n")
-            elif lowered == b"content-length":
-                length = value
-            if lowered == b"content-type" and value.startswith(b"text/event-stream"):
-                self.sse = True
-        self.kept = b"".join(kept)
-        parts = [status_line(status), self.kept, SERVER_HEADER]
-        if self.capture is not None:
-            parts.append(b"x-modelmeter-cache: miss\r\n")
-        parts.append(b"server-timing: gateway;dur=%.3f\r\n" % (self.added_ns / 1e6))
-        parts.append(b"x-modelmeter-backend: " + self.backend.name.encode() + b"\r\n")
-        if self.fallback_of is not None:
-            parts.append(b"x-modelmeter-fallback: " + self.fallback_of.encode() + b"\r\n")
-        if not self.request.keep_alive:
-            parts.append(b"connection: close\r\n")
-        if length is not None:
-            self.framing = "length"
-            parts.append(b"content-length: " + length + b"\r\n\r\n")
-        elif self.request.http11:
-            parts.append(b"transfer-encoding: chunked\r\n\r\n")
-        else:
-            self.framing = "buffered"
-        self.pending_head = b"".join(parts)
-
-    def body(self, piece: bytes, received_at: int) -> None:
-        if self.refused is not None or not piece:
-            return
-        capture = self.capture
-        if capture is not None:
-            self.captured += len(piece)
-            if self.captured > _CAPTURE_LIMIT:
-                self.capture = None  # too large to be worth keeping: stop holding it
-            else:
-                capture.append(piece)
-        meter = self.meter
-        if meter is not None:
-            meter.append(piece)
-            self.metered += len(piece)
-            if self.sse:
-                while self.metered - len(meter[0]) >= _METER_TAIL:
-                    self.metered -= len(meter.pop(0))
-            elif self.metered > _CAPTURE_LIMIT:
-                self.meter = None  # too large to read: the reservation is charged
-        framing = self.framing
-        if framing == "buffered":
-            self.buffer.append(piece)
-            return
-        data = piece if framing == "length" else b"%x\r\n%s\r\n" % (len(piece), piece)
-        if self.pending_head:
-            data = self.pending_head + data
-            self.pending_head = b""
-            self.first_byte_ns = self.connection.write(data)
-        else:
-            self.connection.write(data)
-        self.started = True
-
-    def finish(self) -> None:
-        framing = self.framing
-        if framing == "buffered":
-            body = b"".join(self.buffer)
-            data = self.pending_head + b"content-length: %d\r\n\r\n" % len(body) + body
-        elif framing == "chunked":
-            data = self.pending_head + b"0\r\n\r\n"
-        else:
-            data = self.pending_head
-        if data:
-            written = self.connection.write(data)
-            if not self.first_byte_ns:
-                self.first_byte_ns = written
-        self.pending_head = b""
-        self.connection.finish_response(keep_alive=self.request.keep_alive)
-
-    def cut(self) -> None:
-        transport = self.connection.transport
-        if transport is not None:
-            transport.close()
-        self.connection.finish_response(keep_alive=False)

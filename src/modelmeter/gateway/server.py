@@ -9,9 +9,10 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelmeter._exceptions import ModelmeterError, ServerError
-from modelmeter._loop import loop_factory, stop_signals, wait_for_stop
+from modelmeter._loop import wait_for_stop
 from modelmeter.client import PreparedRequest
 from modelmeter.gateway.access import Access, period_of
 from modelmeter.gateway.balance import Backend
@@ -19,11 +20,12 @@ from modelmeter.gateway.config import GatewayConfig
 from modelmeter.gateway.experiments import ExperimentLog
 from modelmeter.gateway.ledger import Ledger
 from modelmeter.gateway.proxy import Proxy
-from modelmeter.gateway.setup import open_access
 from modelmeter.httpserver import Connection
-from modelmeter.store import KeyStore, RunStore
 
-__all__ = ["Gateway", "run_gateway", "serve"]
+if TYPE_CHECKING:
+    from modelmeter.store import KeyStore
+
+__all__ = ["Gateway", "serve"]
 
 logger = logging.getLogger(__name__)
 LISTEN_BACKLOG = 4096
@@ -105,6 +107,8 @@ class Gateway:
     def _experiments(self, config: GatewayConfig) -> ExperimentLog | None:
         if not any(route.split or route.shadow for route in config.routes):
             return None
+        from modelmeter.store import RunStore
+
         current = self.proxy.experiments if self.proxy is not None else None
         return current or ExperimentLog(RunStore(self.db))
 
@@ -115,6 +119,10 @@ class Gateway:
     def _access(self, config: GatewayConfig) -> Access | None:
         """Keys, prices and budgets for ``config``; spend of this period read back from the
         store the first time. Raises `SpecError` / `StoreError` naming what is wrong."""
+        if config.keys is None and not any(route.pricing for route in config.routes):
+            return None
+        from modelmeter.gateway.setup import open_access  # the store and the catalogues
+
         opened = open_access(config, self.ledger, db=self.db, base=self.base)
         if opened is None:
             return None
@@ -246,27 +254,6 @@ class Gateway:
             return
         if response.status == 200:
             backend.back_in_service()
-
-
-def run_gateway(
-    config: GatewayConfig,
-    on_ready: Callable[[str], None] | None = None,
-    *,
-    config_path: Path | None = None,
-    db: str | None = None,
-    workers: int = 1,
-) -> None:
-    """Run the gateway in the foreground until SIGINT or SIGTERM (uvloop when installed); on
-    SIGHUP it reads ``config_path`` again and routes by it (see `Gateway.reload`), or keeps
-    its configuration and logs one line when the file has a mistake. ``workers`` > 1 runs
-    that many processes on one port (see `gateway.workers`)."""
-    if workers > 1:
-        from modelmeter.gateway.workers import run_workers
-
-        run_workers(config, workers, on_ready, config_path=config_path, db=db)
-        return
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(config, on_ready, stop_signals(), config_path, db))
 
 
 def _reload(gateway: Gateway, path: Path) -> None:

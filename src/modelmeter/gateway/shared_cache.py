@@ -20,9 +20,10 @@ import time
 from typing import Any
 
 from modelmeter._exceptions import SpecError
-from modelmeter.gateway.cache import CachedAnswer
+from modelmeter.gateway.cache import CachedAnswer, ResponseCache
+from modelmeter.gateway.config import CacheConfig
 
-__all__ = ["RedisCache", "decode_entry", "encode_entry"]
+__all__ = ["RedisCache", "decode_entry", "encode_entry", "open_cache"]
 
 logger = logging.getLogger(__name__)
 PREFIX = b"modelmeter:gateway:cache:"
@@ -141,3 +142,13 @@ def _shown(url: str) -> str:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+def open_cache(settings: CacheConfig) -> ResponseCache | RedisCache:
+    if settings.redis is not None:
+        return RedisCache(settings.redis, ttl_s=settings.ttl_s)
+    return ResponseCache(
+        ttl_s=settings.ttl_s,
+        max_entries=settings.max_entries,
+        max_bytes=int(settings.max_mb * 1024 * 1024),
+    )

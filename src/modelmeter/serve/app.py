@@ -26,14 +26,14 @@ from prometheus_client import CollectorRegistry
 from modelmeter._exceptions import ModelError
 from modelmeter._version import __version__
 from modelmeter.artefacts import ServedModel
-from modelmeter.serve.batching import MicroBatcher
-from modelmeter.serve.binary import (
+from modelmeter.serve._binary import (
     BadTensorData,
     bytes_tensor,
     split_binary,
     wants_binary_output,
     with_binary_inputs,
 )
+from modelmeter.serve.batching import MicroBatcher
 from modelmeter.serve.metrics import UNKNOWN_MODEL, ServeMetrics
 
 SERVER_NAME = "modelmeter"

@@ -8,19 +8,17 @@ the currency), written by the gateway about once a second.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from modelmeter._exceptions import StoreError
+from modelmeter.store.key_records import KEY_PREFIX, PICO, ApiKey, KeyLimits, hash_key
 from modelmeter.store.schema import gateway_keys, gateway_spend
 
 __all__ = [
@@ -28,41 +26,8 @@ __all__ = [
     "ApiKey",
     "KeyLimits",
     "KeyStore",
-    "Priority",
     "hash_key",
 ]
-
-KEY_PREFIX = "mm-"
-PICO = 10**12
-Priority = Literal["high", "normal", "low"]
-
-
-def hash_key(secret: str) -> str:
-    """The stored form of a key: SHA-256, hex."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class KeyLimits:
-    """What one key may do; None: no limit of that kind."""
-
-    priority: Priority = "normal"
-    admin: bool = False
-    requests_per_minute: int | None = None
-    tokens_per_minute: int | None = None
-    max_concurrent: int | None = None
-    budget: Decimal | None = None  # per budget period, in the gateway's currency
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    id: int
-    name: str
-    key_sha256: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    limits: KeyLimits
 
 
 class KeyStore:
