@@ -33,19 +33,27 @@ def simulator(
 
 @contextmanager
 def gateway_process(
-    tmp_path: Path, config: dict[str, Any], *args: str
+    tmp_path: Path,
+    config: dict[str, Any] | Path,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``):
-    its URL and process (stderr still to read, for what it logs)."""
-    path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
+    """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``;
+    or a file of the caller's, given --port 0): its URL and process (stderr still to read,
+    for what it logs). ``env`` is added to this process's environment."""
+    if isinstance(config, Path):
+        path = config
+        args = (*args, "--port", "0")
+    else:
+        path = tmp_path / "gateway.yaml"
+        path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
     process = subprocess.Popen(
         [sys.executable, "-m", "modelmeter", "gateway", str(path), *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"},
+        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1", **(env or {})},
     )
     try:
         assert process.stderr is not None

@@ -15,8 +15,7 @@ at once: they cost nothing to import and every caller needs them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelmeter._exceptions import (
     AccessDenied,
@@ -42,6 +41,7 @@ from modelmeter._exceptions import (
     TargetError,
     WorkerFailed,
 )
+from modelmeter._lazy import lazy_names
 from modelmeter._version import __version__
 
 if TYPE_CHECKING:
@@ -72,17 +72,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelmeter' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [

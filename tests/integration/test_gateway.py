@@ -428,6 +428,14 @@ def test_identical_requests_are_answered_from_the_cache_but_never_across_keys(
         seen = len(backend.timings())
     finally:
         backend.stop()
+    _check_cached(first, again, other_key, streamed, seen)
+
+
+def _check_cached(
+    first: Response, again: Response, other_key: Response, streamed: list[Response], seen: int
+) -> None:
+    """The same request twice with one key (a miss, then a hit), once with another (a miss),
+    and a stream twice (replayed as a stream)."""
     assert [first.header("x-modelmeter-cache"), again.header("x-modelmeter-cache")] == [
         b"miss",
         b"hit",
@@ -608,16 +616,7 @@ def test_two_gateways_share_one_redis_cache_but_never_across_keys(tmp_path: Path
         seen = len(backend.timings())
     finally:
         backend.stop()
-    assert [miss.header("x-modelmeter-cache"), hit.header("x-modelmeter-cache")] == [
-        b"miss",
-        b"hit",
-    ]
-    assert hit.body == miss.body
-    assert other_key.header("x-modelmeter-cache") == b"miss"
-    assert [s.header("x-modelmeter-cache") for s in streamed] == [b"miss", b"hit"]
-    assert streamed[1].header("transfer-encoding") == b"chunked"  # replayed as a stream
-    assert streamed[1].body == streamed[0].body
-    assert seen == 3  # the first, key-b's, the first stream
+    _check_cached(miss, hit, other_key, streamed, seen)  # each second request by the other
 
 
 def test_a_redis_that_goes_away_costs_no_request(tmp_path: Path) -> None:
@@ -681,27 +680,13 @@ def test_a_runs_litellm_config_is_served_as_measured(tmp_path: Path) -> None:
     servers = {name: _simulator(name) for name in ("default", "longContext", "background")}
     try:
         path = _litellm_file(tmp_path, {name: s.url for name, s in servers.items()})
-        process = subprocess.Popen(
-            [sys.executable, "-m", "modelmeter", "gateway", str(path), "--port", "0"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "MM_TEST_UPSTREAM_KEY": "sk-upstream", "COLUMNS": "300"},
-        )
-        try:
-            assert process.stderr is not None
-            url = wait_for_line(process.stderr, r"Gateway at (http://\S+):").group(1)
+        upstream_key = {"MM_TEST_UPSTREAM_KEY": "sk-upstream"}
+        with gateway_process(tmp_path, path, env=upstream_key) as (url, _process):
             short = _call(url, "POST", "/v1/chat/completions", _chat("default"))
             long = _call(url, "POST", "/v1/chat/completions", _chat("default", text="x " * 200))
             servers["default"].process.kill()
             servers["default"].process.wait()
             failed_over = _call(url, "POST", "/v1/chat/completions", _chat("default"))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-            if process.stderr is not None:
-                process.stderr.close()
     finally:
         for server in servers.values():
             server.stop()

@@ -15,8 +15,9 @@ gateway reads pricing and the YAML helpers) does not pay for every section's mod
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from modelmeter._lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelmeter.spec.dataset import (
@@ -139,59 +140,54 @@ __all__ = [
 ]
 
 _MODULES = {
-    "CRITERIA": "objectives",
-    "DEFAULT_DAYS_PER_MONTH": "economics",
-    "DEFAULT_HOURS_PER_MONTH": "production",
-    "DEFAULT_QUALITY_TOLERANCE": "objectives",
-    "DEFAULT_VALUE_PER_CORRECT": "objectives",
-    "ENTRY_POINT_GROUP": "targets",
-    "PRIORITIES": "objectives",
-    "ROUTER_FORMATS": "routing",
-    "ApiPricing": "pricing",
-    "BusinessSpec": "production",
-    "CapacitySpec": "production",
-    "CatalogueFormat": "economics",
-    "CataloguePricing": "pricing",
-    "Criterion": "objectives",
-    "DatasetSpec": "dataset",
-    "EconomicsSpec": "economics",
-    "EvaluationSpec": "evaluation",
-    "HttpTargetSpec": "targets",
-    "InstancePricing": "pricing",
-    "JudgeSpec": "evaluation",
-    "LlmTaskSpec": "evaluation",
-    "LoadSpec": "load",
-    "Objectives": "objectives",
-    "OipTargetSpec": "targets",
-    "OpenAITargetSpec": "targets",
-    "Pricing": "pricing",
-    "Priority": "objectives",
-    "PythonTargetSpec": "targets",
-    "QualityMetric": "objectives",
-    "RouterFormat": "routing",
-    "RoutingSpec": "routing",
-    "SandboxSpec": "evaluation",
-    "SearchSpec": "load",
-    "Sla": "objectives",
-    "Spec": "study",
-    "StageSpec": "load",
-    "SweepSpec": "load",
-    "TargetKind": "targets",
-    "TargetSettings": "targets",
-    "TargetSpec": "targets",
-    "TraceSpec": "load",
-    "Workload": "economics",
-    "add_target_kind": "targets",
-    "broken_plugins": "targets",
-    "load_spec": "parse",
-    "parse_spec": "parse",
-    "spec_model": "study",
-    "target_kinds": "targets",
+    "CRITERIA": "modelmeter.spec.objectives",
+    "DEFAULT_DAYS_PER_MONTH": "modelmeter.spec.economics",
+    "DEFAULT_HOURS_PER_MONTH": "modelmeter.spec.production",
+    "DEFAULT_QUALITY_TOLERANCE": "modelmeter.spec.objectives",
+    "DEFAULT_VALUE_PER_CORRECT": "modelmeter.spec.objectives",
+    "ENTRY_POINT_GROUP": "modelmeter.spec.targets",
+    "PRIORITIES": "modelmeter.spec.objectives",
+    "ROUTER_FORMATS": "modelmeter.spec.routing",
+    "ApiPricing": "modelmeter.spec.pricing",
+    "BusinessSpec": "modelmeter.spec.production",
+    "CapacitySpec": "modelmeter.spec.production",
+    "CatalogueFormat": "modelmeter.spec.economics",
+    "CataloguePricing": "modelmeter.spec.pricing",
+    "Criterion": "modelmeter.spec.objectives",
+    "DatasetSpec": "modelmeter.spec.dataset",
+    "EconomicsSpec": "modelmeter.spec.economics",
+    "EvaluationSpec": "modelmeter.spec.evaluation",
+    "HttpTargetSpec": "modelmeter.spec.targets",
+    "InstancePricing": "modelmeter.spec.pricing",
+    "JudgeSpec": "modelmeter.spec.evaluation",
+    "LlmTaskSpec": "modelmeter.spec.evaluation",
+    "LoadSpec": "modelmeter.spec.load",
+    "Objectives": "modelmeter.spec.objectives",
+    "OipTargetSpec": "modelmeter.spec.targets",
+    "OpenAITargetSpec": "modelmeter.spec.targets",
+    "Pricing": "modelmeter.spec.pricing",
+    "Priority": "modelmeter.spec.objectives",
+    "PythonTargetSpec": "modelmeter.spec.targets",
+    "QualityMetric": "modelmeter.spec.objectives",
+    "RouterFormat": "modelmeter.spec.routing",
+    "RoutingSpec": "modelmeter.spec.routing",
+    "SandboxSpec": "modelmeter.spec.evaluation",
+    "SearchSpec": "modelmeter.spec.load",
+    "Sla": "modelmeter.spec.objectives",
+    "Spec": "modelmeter.spec.study",
+    "StageSpec": "modelmeter.spec.load",
+    "SweepSpec": "modelmeter.spec.load",
+    "TargetKind": "modelmeter.spec.targets",
+    "TargetSettings": "modelmeter.spec.targets",
+    "TargetSpec": "modelmeter.spec.targets",
+    "TraceSpec": "modelmeter.spec.load",
+    "Workload": "modelmeter.spec.economics",
+    "add_target_kind": "modelmeter.spec.targets",
+    "broken_plugins": "modelmeter.spec.targets",
+    "load_spec": "modelmeter.spec.parse",
+    "parse_spec": "modelmeter.spec.parse",
+    "spec_model": "modelmeter.spec.study",
+    "target_kinds": "modelmeter.spec.targets",
 }
 
-
-def __getattr__(name: str) -> object:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelmeter.spec' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"modelmeter.spec.{module}"), name)
+__getattr__, __dir__ = lazy_names(__name__, _MODULES, globals())

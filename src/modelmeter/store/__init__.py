@@ -8,8 +8,9 @@ path) never pays.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from modelmeter._lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelmeter.store.cache import AnswerCache, CachedAnswer, ResponseCache
@@ -32,22 +33,17 @@ __all__ = [
 ]
 
 _MODULES = {
-    "AnswerCache": "cache",
-    "CachedAnswer": "cache",
-    "ResponseCache": "cache",
-    "ApiKey": "key_records",
-    "KeyLimits": "key_records",
-    "hash_key": "key_records",
-    "KeyStore": "keys",
-    "OutcomeRow": "runs",
-    "RunStore": "runs",
-    "RunSummary": "runs",
-    "default_db_url": "runs",
+    "AnswerCache": "modelmeter.store.cache",
+    "CachedAnswer": "modelmeter.store.cache",
+    "ResponseCache": "modelmeter.store.cache",
+    "ApiKey": "modelmeter.store.key_records",
+    "KeyLimits": "modelmeter.store.key_records",
+    "hash_key": "modelmeter.store.key_records",
+    "KeyStore": "modelmeter.store.keys",
+    "OutcomeRow": "modelmeter.store.runs",
+    "RunStore": "modelmeter.store.runs",
+    "RunSummary": "modelmeter.store.runs",
+    "default_db_url": "modelmeter.store.runs",
 }
 
-
-def __getattr__(name: str) -> object:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelmeter.store' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"modelmeter.store.{module}"), name)
+__getattr__, __dir__ = lazy_names(__name__, _MODULES, globals())

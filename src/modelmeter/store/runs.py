@@ -127,6 +127,13 @@ class RunStore:
         way can be found (``runs list``) and continued (``--resume``). Its report is written by
         :meth:`save` when it ends; a run id already stored (a run being resumed) is left as it
         is."""
+        self._begin(run_id, name=name, spec_hash=spec_hash, models=models, marker=STARTED)
+
+    def begin_gateway_log(self, run_id: str, *, name: str, models: str) -> None:
+        """Record a gateway's A/B log as a run (once; later gateways append to it)."""
+        self._begin(run_id, name=name, spec_hash="", models=models, marker=GATEWAY_LOG)
+
+    def _begin(self, run_id: str, *, name: str, spec_hash: str, models: str, marker: str) -> None:
         from modelmeter._version import __version__
         from modelmeter.results import SCHEMA_VERSION
 
@@ -144,32 +151,7 @@ class RunStore:
                         tool_version=__version__,
                         models=models,
                         chosen=None,
-                        report_json=STARTED,
-                    )
-                )
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot record run {run_id} in {self.display_url}: {exc}") from None
-
-    def begin_gateway_log(self, run_id: str, *, name: str, models: str) -> None:
-        """Record a gateway's A/B log as a run (once; later gateways append to it)."""
-        from modelmeter._version import __version__
-        from modelmeter.results import SCHEMA_VERSION
-
-        try:
-            with self._engine.begin() as connection:
-                if connection.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
-                    return
-                connection.execute(
-                    insert(runs).values(
-                        run_id=run_id,
-                        created_at=datetime.now(UTC),
-                        name=name,
-                        spec_hash="",
-                        schema_version=SCHEMA_VERSION,
-                        tool_version=__version__,
-                        models=models,
-                        chosen=None,
-                        report_json=GATEWAY_LOG,
+                        report_json=marker,
                     )
                 )
         except SQLAlchemyError as exc:
