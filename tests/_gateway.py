@@ -34,21 +34,21 @@ def simulator(
 @contextmanager
 def gateway_process(
     tmp_path: Path,
-    config: dict[str, Any] | Path,
+    config: dict[str, Any] | Path | None,
     *args: str,
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Run `modelmeter gateway` on ``config`` (port 0, written to ``tmp_path/gateway.yaml``;
-    or a file of the caller's, given --port 0): its URL and process (stderr still to read,
-    for what it logs). ``env`` is added to this process's environment."""
-    if isinstance(config, Path):
-        path = config
-        args = (*args, "--port", "0")
-    else:
+    or a file of the caller's, or None for ``args`` alone, given --port 0): its URL and
+    process (stderr still to read, for what it logs). ``env`` is added to its environment."""
+    if isinstance(config, dict):
         path = tmp_path / "gateway.yaml"
         path.write_text(yaml.safe_dump({"listen": {"port": 0}, **config}))
+        args = (str(path), *args)
+    else:
+        args = (*([str(config)] if config is not None else []), *args, "--port", "0")
     process = subprocess.Popen(
-        [sys.executable, "-m", "modelmeter", "gateway", str(path), *args],
+        [sys.executable, "-m", "modelmeter", "gateway", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ code each model gives) and checked against the sample files, independently of th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -27,12 +28,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 from modelmeter.decide import inconsistencies
 from modelmeter.economics import builtin_catalogue
 from modelmeter.results import Report
 from modelmeter.routing import validate_claude_code_router, validate_litellm_config
 from modelmeter.simulate import load_answer_book
 from modelmeter.tasks.multiple_choice import load_mmlu
+from tests._gateway import chat, gateway_process
 from tests._lines import wait_for_line
 from tests._processes import processes_with
 from tests.e2e.test_cli_errors import modelmeter
@@ -113,8 +116,9 @@ def test_llm_tasks_example_scores_prices_and_routes(tmp_path: Path) -> None:
         result = modelmeter(
             "run", str(spec), "--out", "out", "--db", str(tmp_path / "runs.db"), cwd=tmp_path
         )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads((tmp_path / "out" / "report.json").read_text())
+        served = _served_from_the_run(tmp_path, report["run_id"])
     models = {m["name"]: m for m in report["models"]}
     for name in ("strong", "weak"):
         book = books / f"answers-{name}.jsonl"
@@ -152,6 +156,12 @@ def test_llm_tasks_example_scores_prices_and_routes(tmp_path: Path) -> None:
     assert validate_claude_code_router(router) == []
     litellm = yaml.safe_load((tmp_path / "out" / "litellm-config.yaml").read_text())
     assert validate_litellm_config(litellm) == []
+    # `modelmeter gateway --from-run` serves the routes the run recommended, from the store
+    default = next(r for r in report["routing"] if r["route"] == "default")["model"]
+    assert served.status == 200 and json.loads(served.body)["choices"]
+    upstream = next(m for m in litellm["model_list"] if m["model_name"] == "default")
+    assert json.loads(served.body)["model"] == upstream["litellm_params"]["model"].split("/", 1)[1]
+    assert default in ("strong", "weak")
     html = (tmp_path / "out" / "report.html").read_text()
     assert "humaneval" in html and "Routing" in html
     # The strong model answers about 30 points more right for a few cents more per 1,000
@@ -160,6 +170,34 @@ def test_llm_tasks_example_scores_prices_and_routes(tmp_path: Path) -> None:
     assert next(r for r in report["routing"] if r["route"] == "default")["model"] == "strong"
     parsed = Report.model_validate_json((tmp_path / "out" / "report.json").read_text())
     assert inconsistencies(parsed) == []
+
+
+def _served_from_the_run(tmp_path: Path, run_id: str) -> Response:
+    """One request for the ``default`` route through `modelmeter gateway --from-run`."""
+    litellm = yaml.safe_load((tmp_path / "out" / "litellm-config.yaml").read_text())
+    keys = {
+        m["litellm_params"]["api_key"].removeprefix("os.environ/"): "sk-test"
+        for m in litellm["model_list"]
+    }
+    db = str(tmp_path / "runs.db")
+    with gateway_process(tmp_path, None, "--from-run", run_id[:12], "--db", db, env=keys) as (
+        url,
+        _process,
+    ):
+
+        async def ask() -> Response:
+            endpoint = Endpoint.from_url(url)
+            request = PreparedRequest.build(
+                "POST",
+                endpoint,
+                "/v1/chat/completions",
+                headers={"content-type": "application/json"},
+                body=chat("default"),
+            )
+            async with HttpClient(endpoint, timeout_s=30) as client:
+                return await client.request(request)
+
+        return asyncio.run(ask())
 
 
 def _cached_rows(db: Path) -> int:

@@ -803,3 +803,24 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     for arm in ("control", "treatment", "candidate (shadow)"):
         assert arm in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give a gateway file (CONFIG.yaml) or --from-run RUN_ID, one of them"),
+        (("--from-run", "nope"), "no run 'nope' in"),
+    ],
+)
+def test_what_to_serve_must_be_said_once(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "gateway", *args, "--db", str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "300", "NO_COLOR": "1"},
+    )
+    assert done.returncode == 2
+    assert message in " ".join(done.stderr.split()) and "Traceback" not in done.stderr

@@ -102,6 +102,7 @@ def finish_run(
     """
     from modelmeter.report import write_report
     from modelmeter.store import RunStore
+    from modelmeter.study.result import LITELLM_CONFIG_FILE
 
     report = result.report
     # Stored first: whatever happens to the files, what was measured is kept.
@@ -110,6 +111,9 @@ def finish_run(
         run_store = RunStore(db)
         try:
             run_store.save(report, result.outcomes, replace=replace)
+            router_config = result.litellm_config()
+            if router_config is not None:
+                run_store.save_file(report.run_id, LITELLM_CONFIG_FILE, router_config)
         finally:
             run_store.close()
     try:

@@ -23,8 +23,20 @@ def register(app: typer.Typer) -> None:
 
 def gateway(
     config_path: Annotated[
-        Path, typer.Argument(metavar="CONFIG.yaml", help="Backends and routes (docs/gateway.md).")
-    ],
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG.yaml",
+            help="Backends and routes (docs/gateway.md), or a LiteLLM proxy config.",
+        ),
+    ] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            metavar="RUN_ID",
+            help="Serve the routes a stored run recommended (its litellm-config.yaml).",
+        ),
+    ] = None,
     port: Annotated[
         int | None,
         typer.Option(min=0, max=65535, help="Port to listen on, instead of the file's."),
@@ -43,6 +55,11 @@ def gateway(
     from modelmeter.gateway import load_gateway_config, run_gateway
 
     try:
+        if (config_path is None) == (from_run is None):
+            raise SpecError("give a gateway file (CONFIG.yaml) or --from-run RUN_ID, one of them")
+        if from_run is not None:
+            config_path = _run_routes(from_run, db)
+        assert config_path is not None
         config = load_gateway_config(config_path)
     except SpecError as exc:
         _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -85,3 +102,30 @@ def gateway(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     _stderr.print("Stopped.")
+
+
+def _run_routes(run_id: str, db: str | None) -> Path:
+    """The LiteLLM config a stored run wrote, in a file of its own (SIGHUP reads that file)."""
+    import tempfile
+
+    from modelmeter.store import RunStore
+    from modelmeter.study.result import LITELLM_CONFIG_FILE
+
+    store = RunStore(db)
+    try:
+        found = store.run_file(run_id, LITELLM_CONFIG_FILE)
+        full_id = store.resolve_run_id(run_id)
+    except ModelmeterError as exc:
+        raise SpecError(str(exc)) from None
+    finally:
+        store.close()
+    if found is None:
+        raise SpecError(
+            f"run {full_id} kept no {LITELLM_CONFIG_FILE}: its spec asks for no LiteLLM routes "
+            "(routing: {formats: [litellm]}) or it was stored before runs kept them; give the "
+            "file the run wrote instead"
+        )
+    folder = Path(tempfile.mkdtemp(prefix=f"modelmeter-gateway-{full_id[:16]}-"))
+    path = folder / LITELLM_CONFIG_FILE
+    path.write_text(found, encoding="utf-8")
+    return path

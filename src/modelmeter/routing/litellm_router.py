@@ -41,6 +41,7 @@ __all__ = [
     "RoutingStrategy",
     "build_litellm_config",
     "check_litellm_config",
+    "litellm_config_text",
     "litellm_model",
     "validate_litellm_config",
     "write_litellm_config",
@@ -165,6 +166,26 @@ def write_litellm_config(
     timeout_s: float = 600.0,
 ) -> Path:
     """Write the config as YAML at ``path``, the reasons as comments at the top."""
+    text = litellm_config_text(
+        decision,
+        candidates,
+        routing_strategy=routing_strategy,
+        num_retries=num_retries,
+        timeout_s=timeout_s,
+    )
+    atomic_write(path, text)
+    return path
+
+
+def litellm_config_text(
+    decision: RoutingDecision,
+    candidates: Iterable[Candidate],
+    *,
+    routing_strategy: RoutingStrategy = "simple-shuffle",
+    num_retries: int = 2,
+    timeout_s: float = 600.0,
+) -> str:
+    """The config as YAML text, the reasons as comments at the top (checked first)."""
     config = build_litellm_config(
         decision,
         candidates,
@@ -176,8 +197,7 @@ def write_litellm_config(
     if problems:
         raise ModelmeterError("the LiteLLM config would be invalid:\n  " + "\n  ".join(problems))
     body = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    atomic_write(path, _header(decision) + body)
-    return path
+    return _header(decision) + body
 
 
 def _fallback_problems(

@@ -32,7 +32,7 @@ from modelmeter.results import Report
 from modelmeter.store.blocks import blocks_of, decode_block, encode_block
 from modelmeter.store.cache import ResponseCache
 from modelmeter.store.keys import KeyStore
-from modelmeter.store.schema import metadata, outcome_blocks, outcomes, runs
+from modelmeter.store.schema import metadata, outcome_blocks, outcomes, run_files, runs
 
 DB_ENV_VAR = "MODELMETER_DB"
 _BATCH_ROWS = 10_000
@@ -171,6 +171,29 @@ class RunStore:
                         data=encode_block(block),
                     )
                 )
+
+    def save_file(self, run_id: str, name: str, content: str) -> None:
+        """Keep a file the run wrote (a router config), replacing one of the same name."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    delete(run_files).where(run_files.c.run_id == run_id, run_files.c.name == name)
+                )
+                connection.execute(
+                    insert(run_files).values(run_id=run_id, name=name, content=content)
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot keep {name} of run {run_id}: {exc}") from None
+
+    def run_file(self, run_id: str, name: str) -> str | None:
+        """A file kept with a run (a unique prefix of the id will do); None when not kept."""
+        full_id = self.resolve_run_id(run_id)
+        query = select(run_files.c.content).where(
+            run_files.c.run_id == full_id, run_files.c.name == name
+        )
+        with self._engine.connect() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def discard_started(self, run_id: str) -> None:
         """Forget a started run that stopped before storing anything (a target that could not

@@ -27,6 +27,7 @@ __all__ = [
     "outcome_blocks",
     "outcomes",
     "responses",
+    "run_files",
     "runs",
 ]
 
@@ -123,4 +124,14 @@ gateway_spend = Table(
     Column("period", String(16), primary_key=True),
     Column("spent_pico", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Files a run wrote beside its report that other commands read back: the router config that
+# `modelmeter gateway --from-run` serves.
+run_files = Table(
+    "run_files",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("content", Text, nullable=False),
 )

@@ -12,6 +12,7 @@ from modelmeter.results import Report
 from modelmeter.routing import (
     Candidate,
     RoutingDecision,
+    litellm_config_text,
     write_claude_code_router,
     write_litellm_config,
 )
@@ -67,6 +68,13 @@ class RunResult:
             write_manifests(self.manifests, path, plan=self.report.capacity)
             written.append(path)
         return written
+
+    def litellm_config(self) -> str | None:
+        """The LiteLLM config this run writes (``routing.formats`` with litellm), as text: kept
+        in the store too, for ``modelmeter gateway --from-run``."""
+        if self.routing is None or "litellm" not in self.routing_formats:
+            return None
+        return litellm_config_text(self.routing, self.routing_candidates)
 
     def _write_routing(self, out_dir: Path) -> list[Path]:
         if self.routing is None:
