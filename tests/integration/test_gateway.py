@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -776,6 +777,14 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
                 )
                 answer = await client.request(request)
                 seen.append((user, answer.header("x-modelmeter-backend"), answer.status))
+                request_id = answer.header("x-request-id")
+                assert request_id is not None  # made by the gateway: the client sent none
+                if n % 3 == 0:  # a thumbs-up for every third answer, a thumbs-down otherwise
+                    rating = json.dumps({"request_id": request_id.decode(), "value": n % 2})
+                    feedback = PreparedRequest.build(
+                        "POST", endpoint, "/gateway/feedback", body=rating.encode()
+                    )
+                    assert (await client.request(feedback)).status == 200
         return seen
 
     try:
@@ -793,16 +802,24 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
     per_arm = Counter(next(iter(b)) for b in arms.values())
     assert set(per_arm) == {b"control", b"treatment"} and min(per_arm.values()) >= 15
     assert copies == 300  # every request copied, no answer from the copy reached a client
-    done = subprocess.run(
-        [sys.executable, "-m", "modelmeter", "ab", "--run", "gateway-tone", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-    )
-    assert done.returncode == 0, done.stderr
-    for arm in ("control", "treatment", "candidate (shadow)"):
-        assert arm in done.stdout
+    for metric in ("success", "output_tokens", "feedback"):
+        done = subprocess.run(
+            [sys.executable, "-m", "modelmeter", "ab", "--run", "gateway-tone", "--db", str(db)]
+            + ["--metric", metric],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+        assert done.returncode == 0, done.stderr
+        for arm in ("control", "treatment") + (("candidate (shadow)",) * (metric == "success")):
+            assert arm in done.stdout
+    with sqlite3.connect(db) as connection:
+        logged = connection.execute(
+            "SELECT count(*), sum(feedback IS NOT NULL), min(output_tokens) FROM gateway_requests"
+            " WHERE arm != 'candidate (shadow)'"
+        ).fetchone()
+    assert logged == (300, 100, 4)  # every answer, a third rated, 4 tokens each (simulate)
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_parse_split() -> None:
         (("ab", "x.csv"), "name the metric column of DATA.csv"),
         (("ab", "x.csv", "--metric", "y", "--looks", "0"), "must be at least 1"),
         (("ab", "x.csv", "--metric", "y", "--alpha", "2"), "must be between 0 and 1"),
-        (("ab", "--run", "r1", "--metric", "revenue"), "offers success or latency_ms"),
+        (("ab", "--run", "r1", "--metric", "revenue"), "not 'revenue'"),
         (("ab", "--run", "r1", "--covariate", "pre"), "drop --covariate/--order-by"),
         (("ab", "power", "--mde", "0.01"), "give --baseline RATE"),
         (("ab", "power", "--baseline", "1.5", "--mde", "0.01"), "baseline: must be a rate"),

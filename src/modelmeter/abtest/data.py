@@ -29,8 +29,17 @@ from modelmeter._text_files import allow_long_csv_cells, csv_problem, not_utf8
 
 __all__ = ["STORE_METRICS", "Observations", "StoreMetric", "from_rows", "from_store", "load_csv"]
 
-StoreMetric = Literal["success", "latency_ms"]
-STORE_METRICS: tuple[StoreMetric, ...] = ("success", "latency_ms")
+StoreMetric = Literal["success", "latency_ms", "input_tokens", "output_tokens", "cost", "feedback"]
+STORE_METRICS: tuple[StoreMetric, ...] = (
+    "success",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "feedback",
+)
+# Kept for a gateway's A/B log only (modelmeter gateway, split or shadow routes).
+GATEWAY_METRICS = ("input_tokens", "output_tokens", "cost", "feedback")
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -345,7 +354,9 @@ def from_store(
 
     ``metric`` is ``success`` (1 when the request did not fail) or ``latency_ms`` (service time,
     done − sent; failed requests have none and are left out of the metric but still counted as
-    assigned). Warm-up and cool-down requests are left out. Units are ordered by send time.
+    assigned); a gateway's A/B log also has ``input_tokens``, ``output_tokens``, ``cost`` (where
+    the route has a price) and ``feedback`` (where a client sent one), each left out where a
+    request has none. Warm-up and cool-down requests are left out. Units are ordered by send time.
     ``run_id`` may be a unique prefix; ``db_url`` None means the default store.
     """
     from modelmeter.store.runs import RunStore, default_db_url, to_url
@@ -381,7 +392,13 @@ def from_store(
     groups: list[int] = []
     values: list[float] = []
     order: list[float] = []
-    failed = 0
+    failed = missing = 0
+    if metric in GATEWAY_METRICS and phase != "gateway":
+        raise SpecError(
+            f"'{metric}' is kept for a gateway's A/B log only; run {full_id} offers success or "
+            "latency_ms",
+            field="metric",
+        )
     for row in chosen:
         index = names.setdefault(str(row.target), len(names))
         if index == len(assigned):
@@ -390,6 +407,12 @@ def from_store(
         ok = row.error_kind is None
         if metric == "success":
             value = 1.0 if ok else 0.0
+        elif metric in GATEWAY_METRICS:
+            found = getattr(row, metric)
+            if found is None:
+                missing += 1
+                continue
+            value = float(found)
         elif ok:
             value = (int(row.done_at_ns) - int(row.sent_at_ns)) / 1e6
         else:
@@ -398,11 +421,26 @@ def from_store(
         groups.append(index)
         values.append(value)
         order.append(float(row.sent_at_ns))
+    without = sorted(name for name, index in names.items() if index not in set(groups))
+    if without and metric in GATEWAY_METRICS:
+        # an arm that never has the metric (a shadow copy has no feedback) is not compared
+        kept = {name: index for name, index in names.items() if name not in without}
+        renumber = {old: new for new, old in enumerate(kept.values())}
+        groups = [renumber[group] for group in groups]
+        assigned = [assigned[old] for old in kept.values()]
+        names = {name: renumber[old] for name, old in kept.items()}
+        missing_arms = f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no {metric}"
     variants, group_index = _sorted(names, groups)
     assigned_sorted = tuple(assigned[names[name]] for name in variants)
     notes: tuple[str, ...] = ()
     if failed:
         notes = (f"{failed} failed requests have no latency and are left out of the metric",)
+    if missing:
+        notes = (*notes, f"{missing} requests have no {metric} and are left out of the metric")
+    if without and metric in GATEWAY_METRICS:
+        notes = (*notes, f"{missing_arms}: left out of the comparison")
+    if not values:
+        raise SpecError(f"no request of run {full_id} has a {metric}", field="metric")
     return Observations(
         variants=variants,
         groups=group_index,

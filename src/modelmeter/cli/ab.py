@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.panel import Panel
@@ -177,7 +177,8 @@ def analyse_command(
         str | None,
         typer.Option(
             help="Column of the metric (a number; 0/1 for a conversion). With --run: success "
-            "or latency_ms (default success)."
+            "(default) or latency_ms; a gateway's A/B log also input_tokens, output_tokens, "
+            "cost, feedback."
         ),
     ] = None,
     covariate: Annotated[
@@ -223,6 +224,7 @@ def analyse_command(
 ) -> None:
     """Analyse an experiment: SRM check, differences vs control, CUPED, sequential looks."""
     from modelmeter.abtest import analyse, from_store, load_csv, render_markdown
+    from modelmeter.abtest.data import STORE_METRICS
 
     if (data is None) == (run is None):
         raise typer.BadParameter("give either DATA.csv or --run RUN_ID", param_hint="DATA.csv")
@@ -239,14 +241,13 @@ def analyse_command(
                 param_hint="--run",
             )
         chosen = metric or "success"
-        if chosen not in ("success", "latency_ms"):
+        if chosen not in STORE_METRICS:
             raise typer.BadParameter(
-                f"a stored run offers success or latency_ms, not {chosen!r}", param_hint="--metric"
+                f"a stored run offers {', '.join(STORE_METRICS)} (the last four for a "
+                f"gateway's A/B log), not {chosen!r}",
+                param_hint="--metric",
             )
-        store_metric: Literal["success", "latency_ms"] = (
-            "success" if chosen == "success" else "latency_ms"
-        )
-        observations = from_store(db, run, metric=store_metric, phase=phase)
+        observations = from_store(db, run, metric=chosen, phase=phase)
     else:
         assert data is not None
         if metric is None:

@@ -4,9 +4,10 @@ A unit (the client's key, a header such as a user id, or a body field such as Op
 ``user``) is assigned by a hash of the experiment's name and the unit, so the same unit always
 sees the same arm, on every worker and every replica, with no state kept; a request that
 carries no unit is assigned at random. Every answered request of an experiment is logged to
-the run store as an outcome of its arm (times, and failed or not), in the run
+the run store with its arm (times, status, tokens, cost), in the run
 ``gateway-<experiment>``, which ``modelmeter ab --run`` analyses like any stored run (sample
-ratio, differences, sequential tests). Shadow copies are logged under ``<route> (shadow)``.
+ratio, differences, sequential tests) on success, latency, tokens, cost or the feedback
+clients send for a request id. Shadow copies are logged under ``<route> (shadow)``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from modelmeter._exceptions import ErrorKind
 from modelmeter.client import PreparedRequest
+from modelmeter.gateway.access import usage_of
 from modelmeter.gateway.balance import Backend
 from modelmeter.gateway.config import RouteConfig
 
 if TYPE_CHECKING:
-    from modelmeter.load.outcome import Outcome
     from modelmeter.store.runs import RunStore
 
 __all__ = ["ExperimentLog", "assign", "in_share", "send_copy", "unit_of"]
@@ -73,59 +73,79 @@ def in_share(route: RouteConfig, unit: str | None, share: float) -> bool:
 
 
 class ExperimentLog:
-    """Outcomes kept in memory and appended to the store about once a second."""
+    """Answered requests of experiments, kept in memory and appended to the store about once
+    a second; feedback on them likewise."""
 
     def __init__(self, store: RunStore) -> None:
-        # Loaded here, not with the module: a gateway without experiments never needs them.
-        from modelmeter.load.outcome import Outcome
-
-        self._outcome = Outcome
         self.store = store
         self._lock = threading.Lock()  # record runs on the loop, flush in a thread
-        self._pending: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+        self._rows: list[dict[str, Any]] = []
+        self._feedback: list[tuple[str, float]] = []
+        self._arms: dict[str, set[str]] = defaultdict(set)
         self._begun: set[str] = set()
-        self._count = 0
 
     @staticmethod
     def run_id(experiment: str) -> str:
         return f"gateway-{experiment}"
 
     def record(
-        self, experiment: str, arm: str, arrived_ns: int, done_ns: int, status: int, failed: bool
+        self,
+        experiment: str,
+        arm: str,
+        request_id: str,
+        arrived_ns: int,
+        done_ns: int,
+        status: int,
+        failed: bool,
+        usage: tuple[int, int] | None = None,
+        cost_pico: int | None = None,
     ) -> None:
         """One answered request; times are ``time.monotonic_ns()`` values."""
         # Stored in wall-clock nanoseconds, so the logs of several processes and restarts
         # line up in one order.
         offset = time.time_ns() - time.monotonic_ns()
-        self._count += 1
-        outcome = self._outcome(
-            sample_id=str(self._count),
-            target=arm,
-            intended_at=arrived_ns + offset,
-            sent_at=arrived_ns + offset,
-            done_at=done_ns + offset,
-            error=ErrorKind.HTTP_STATUS if failed or status >= 500 else None,
-        )
+        row = {
+            "run_id": self.run_id(experiment),
+            "arm": arm,
+            "request_id": request_id[:64],
+            "at_ns": arrived_ns + offset,
+            "latency_ns": done_ns - arrived_ns,
+            "status": status,
+            "failed": int(failed or status >= 500),
+            "input_tokens": usage[0] if usage is not None else None,
+            "output_tokens": usage[1] if usage is not None else None,
+            "cost_pico": cost_pico,
+        }
         with self._lock:
-            self._pending[(experiment, arm)].append(outcome)
+            self._rows.append(row)
+            self._arms[experiment].add(arm)
+
+    def feedback(self, request_id: str, value: float) -> None:
+        """A client's score for an answered request (applied with the next write)."""
+        with self._lock:
+            self._feedback.append((request_id[:64], value))
 
     def flush(self) -> None:
-        from modelmeter.store.runs import GATEWAY_PHASE
-
         with self._lock:
-            pending, self._pending = self._pending, defaultdict(list)
-        arms_of: dict[str, set[str]] = defaultdict(set)
-        for experiment, arm in pending:
-            arms_of[experiment].add(arm)
-        for experiment, arms in arms_of.items():
+            rows, self._rows = self._rows, []
+            feedback, self._feedback = self._feedback, []
+            arms = {name: sorted(found) for name, found in self._arms.items()}
+        for experiment, names in arms.items():
             run_id = self.run_id(experiment)
             if run_id not in self._begun:
                 self.store.begin_gateway_log(
-                    run_id, name=f"gateway A/B: {experiment}", models=", ".join(sorted(arms))
+                    run_id, name=f"gateway A/B: {experiment}", models=", ".join(names)
                 )
                 self._begun.add(run_id)
-        for (experiment, arm), outcomes in pending.items():
-            self.store.append_outcomes(self.run_id(experiment), arm, GATEWAY_PHASE, outcomes)
+        self.store.append_gateway_requests(rows)
+        if feedback:
+            found = self.store.set_feedback(feedback)
+            if found < len(feedback):
+                logger.warning(
+                    "feedback for %d of %d request ids matched no logged request",
+                    len(feedback) - found,
+                    len(feedback),
+                )
 
 
 async def send_copy(
@@ -135,14 +155,18 @@ async def send_copy(
     experiment: str,
     route: str,
     arrived_ns: int,
+    request_id: str,
 ) -> None:
     """A shadow copy: sent, its answer read and thrown away, its outcome logged under
     ``<route> (shadow)``; a failure is logged, never the client's problem."""
     status, failed = 0, True
+    usage = None
     backend.outstanding += 1
     try:
         response = await backend.client.request(prepared)
         status, failed = response.status, response.status >= 500
+        streamed = (response.header("content-type") or b"").startswith(b"text/event-stream")
+        usage = usage_of(response.body, streamed)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -152,5 +176,12 @@ async def send_copy(
         backend.outstanding -= 1
         if log is not None and status:
             log.record(
-                experiment, f"{route} (shadow)", arrived_ns, time.monotonic_ns(), status, failed
+                experiment,
+                f"{route} (shadow)",
+                request_id,
+                arrived_ns,
+                time.monotonic_ns(),
+                status,
+                failed,
+                usage,
             )

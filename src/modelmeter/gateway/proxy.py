@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
 from modelmeter.gateway.config import GatewayConfig, RouteConfig, ShadowConfig
 from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, send_copy, unit_of
+from modelmeter.gateway.local import _Reply, local_answer
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.gateway.relay import Record, Relay
 from modelmeter.gateway.shared_cache import RedisCache, open_cache
@@ -57,33 +59,12 @@ OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
-JSON = b"application/json"
 
 
 @dataclass
 class Route:
     config: RouteConfig
     balancer: Balancer
-
-
-class _Reply(Exception):
-    """Answer the client with this JSON error instead of forwarding (``route``: the route it
-    was for, counted in the metrics; None for a request that named none)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        kind: str = "invalid_request_error",
-        route: str | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.route = route
-        self.retry_after_s = retry_after_s
 
 
 class Proxy:
@@ -165,8 +146,12 @@ class Proxy:
             route, body = self._route_of(request)
             asked = route.config
             experiment = None
+            record = Record()
             if asked.split or asked.shadow:
                 experiment = asked.experiment_name
+                record.meter = True
+                record.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+                request.headers["x-request-id"] = record.request_id  # sent on, and answered
                 unit = unit_of(asked, request.headers, body)
                 if asked.split:
                     route = self.routes[assign(asked, unit)]
@@ -180,7 +165,6 @@ class Proxy:
             ticket = None
             if access is not None:
                 ticket = access.admit(client_key, route.config, request.path, request.body, body)
-            record = Record()
             try:
                 if key is not None and await self._replayed(connection, request, route, key):
                     record.status = 200
@@ -194,14 +178,7 @@ class Proxy:
                 if ticket is not None and access is not None:
                     self._settle(access, ticket, route.config.model)
                 if experiment is not None and self.experiments is not None and record.status:
-                    self.experiments.record(
-                        experiment,
-                        route.config.model,
-                        request.arrived_ns,
-                        time.monotonic_ns(),
-                        record.status,
-                        record.cut,
-                    )
+                    self._log(experiment, route, request, record)
         except asyncio.CancelledError:
             raise
         except AccessDenied as denied:
@@ -222,6 +199,24 @@ class Proxy:
             if connection.transport is not None:
                 connection.transport.close()
             connection.finish_response(keep_alive=False)
+
+    def _log(self, experiment: str, route: Route, request: Request, record: Record) -> None:
+        """One answered request of an experiment, with its tokens and, where the route has a
+        price, its cost."""
+        assert self.experiments is not None
+        price = self.access.prices.get(route.config.model) if self.access is not None else None
+        cost = price.cost(*record.usage) if price is not None and record.usage else None
+        self.experiments.record(
+            experiment,
+            route.config.model,
+            record.request_id,
+            request.arrived_ns,
+            time.monotonic_ns(),
+            record.status,
+            record.cut,
+            record.usage,
+            cost,
+        )
 
     def _refuse(self, connection: Connection, request: Request, reply: _Reply) -> None:
         if reply.route is not None:
@@ -248,39 +243,7 @@ class Proxy:
         )
 
     def _local_answer(self, request: Request) -> tuple[bytes, bytes] | None:
-        """What the gateway answers itself (body, content type): its health, its metrics and
-        the models it routes."""
-        path = request.path
-        if path in ("/health", "/v2/health/live", "/v2/health/ready"):
-            return self.health, JSON
-        if path == "/metrics":
-            body, content_type = self.metrics.exposition()
-            return body, content_type.encode()
-        if path == "/gateway/spend":
-            return self._spend(request), JSON
-        if path == "/v1/models":
-            if request.method != "GET":
-                raise _Reply(405, f"{path} takes GET")
-            data = [
-                {"id": model, "object": "model", "owned_by": "modelmeter-gateway"}
-                for model in self.routes
-            ]
-            return json.dumps({"object": "list", "data": data}).encode(), JSON
-        return None
-
-    def _spend(self, request: Request) -> bytes:
-        """``GET /gateway/spend``: spend, reservations and requests in flight per key and
-        route, for admin keys."""
-        access = self.access
-        if access is None:
-            raise _Reply(404, "this gateway has no keys or prices to report", "not_found_error")
-        try:
-            key = access.identify(request.headers)
-        except AccessDenied as denied:
-            raise _Reply(denied.status, denied.message, denied.kind) from None
-        if key is None or not key.limits.admin:
-            raise _Reply(403, "only an admin key may read the spend", "permission_error")
-        return json.dumps(access.spend_report()).encode()
+        return local_answer(request, self)
 
     def _route_of(self, request: Request) -> tuple[Route, Any]:
         """The route a request asks for, and its JSON body when the model is named there."""
@@ -321,7 +284,13 @@ class Proxy:
             self._tasks.discard(task)
 
         copy = send_copy(
-            backend, prepared, self.experiments, experiment, route.config.model, request.arrived_ns
+            backend,
+            prepared,
+            self.experiments,
+            experiment,
+            route.config.model,
+            request.arrived_ns,
+            request.headers.get("x-request-id", ""),
         )
         task = asyncio.get_running_loop().create_task(copy)
         self._tasks.add(task)
@@ -501,8 +470,10 @@ class Proxy:
         stream = Relay(connection, request, backend, fallback_of, added_ns)
         if key is not None and self.cache is not None:
             stream.capture = []
-        if ticket is not None:
+        if ticket is not None or (record is not None and record.meter):
             stream.meter = []
+        if record is not None and record.request_id:
+            stream.request_id = record.request_id.encode()
         backend.outstanding += 1
         started = time.monotonic()
         control = ReadControl()
@@ -536,12 +507,12 @@ class Proxy:
             backend.failed_once(self.config.eject_after, self.config.eject_s)
             return f"answered {stream.refused}"
         backend.succeeded(time.monotonic() - started)
+        usage = usage_of(b"".join(stream.meter), stream.sse) if stream.meter is not None else None
         if record is not None:
-            record.status = stream.status
+            record.status, record.usage = stream.status, usage
         if ticket is not None:
             ticket.answered = True
-            if stream.meter is not None:
-                ticket.usage = usage_of(b"".join(stream.meter), stream.sse)
+            ticket.usage = usage
         stream.finish()
         cache = self.cache
         if (

@@ -34,6 +34,9 @@ class Record:
 
     status: int = 0
     cut: bool = False  # the answer broke off after it started
+    meter: bool = False  # read the answer's usage
+    usage: tuple[int, int] | None = None
+    request_id: str = ""
 
 
 class Relay:
@@ -61,6 +64,7 @@ class Relay:
         "pending_head",
         "refused",
         "request",
+        "request_id",
         "sse",
         "started",
         "status",
@@ -82,6 +86,7 @@ class Relay:
         self.meter: list[bytes] | None = None  # the pieces kept to read the usage from
         self.metered = 0
         self.sse = False
+        self.request_id = b""  # sent back when the upstream answer does not carry it
         self.status = 0
         self.first_byte_ns = 0
         self.request = request
@@ -110,6 +115,8 @@ class Relay:
                 self.sse = True
         self.kept = b"".join(kept)
         parts = [status_line(status), self.kept, SERVER_HEADER]
+        if self.request_id and b"x-request-id: " not in self.kept.lower():
+            parts.append(b"x-request-id: " + self.request_id + b"\r\n")
         if self.capture is not None:
             parts.append(b"x-modelmeter-cache: miss\r\n")
         parts.append(b"server-timing: gateway;dur=%.3f\r\n" % (self.added_ns / 1e6))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -32,7 +33,14 @@ from modelmeter.results import Report
 from modelmeter.store.blocks import blocks_of, decode_block, encode_block
 from modelmeter.store.cache import ResponseCache
 from modelmeter.store.keys import KeyStore
-from modelmeter.store.schema import metadata, outcome_blocks, outcomes, run_files, runs
+from modelmeter.store.schema import (
+    gateway_requests,
+    metadata,
+    outcome_blocks,
+    outcomes,
+    run_files,
+    runs,
+)
 
 DB_ENV_VAR = "MODELMETER_DB"
 _BATCH_ROWS = 10_000
@@ -64,13 +72,18 @@ def to_url(db: str) -> str:
 
 @dataclass(frozen=True)
 class OutcomeRow:
-    """One stored request: which target and phase, when it was sent and done, how it failed."""
+    """One stored request: which target and phase, when it was sent and done, how it failed;
+    for a gateway's A/B log also its tokens, cost and feedback (None where not known)."""
 
     target: str
     phase: str
     sent_at_ns: int
     done_at_ns: int
     error_kind: str | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    feedback: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,20 +170,24 @@ class RunStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record run {run_id} in {self.display_url}: {exc}") from None
 
-    def append_outcomes(self, run_id: str, target: str, phase: str, items: list[Outcome]) -> None:
-        """Add outcomes to a stored run, as column blocks."""
+    def append_gateway_requests(self, rows: list[dict[str, object]]) -> None:
+        """Add rows to a gateway's A/B log (see ``schema.gateway_requests``)."""
+        if rows:
+            with self._engine.begin() as connection:
+                connection.execute(insert(gateway_requests), rows)
+
+    def set_feedback(self, values: list[tuple[str, float]]) -> int:
+        """Record feedback for logged requests by request id; returns how many were found."""
+        found = 0
         with self._engine.begin() as connection:
-            for block in blocks_of(items):
-                connection.execute(
-                    insert(outcome_blocks).values(
-                        run_id=run_id,
-                        target=target,
-                        phase=phase,
-                        first_row=0,
-                        rows=len(block),
-                        data=encode_block(block),
-                    )
+            for request_id, value in values:
+                done = connection.execute(
+                    update(gateway_requests)
+                    .where(gateway_requests.c.request_id == request_id)
+                    .values(feedback=value)
                 )
+                found += done.rowcount
+        return found
 
     def save_file(self, run_id: str, name: str, content: str) -> None:
         """Keep a file the run wrote (a router config), replacing one of the same name."""
@@ -386,12 +403,36 @@ class RunStore:
             .where(outcome_blocks.c.run_id == run_id)
             .order_by(outcome_blocks.c.id)
         )
+        logged = select(
+            gateway_requests.c.arm,
+            gateway_requests.c.at_ns,
+            gateway_requests.c.latency_ns,
+            gateway_requests.c.failed,
+            gateway_requests.c.input_tokens,
+            gateway_requests.c.output_tokens,
+            gateway_requests.c.cost_pico,
+            gateway_requests.c.feedback,
+        ).where(gateway_requests.c.run_id == run_id)
         found: list[OutcomeRow] = []
         try:
             with self._engine.connect() as connection:
                 found.extend(OutcomeRow(*row) for row in connection.execute(legacy))
                 for target, phase, data in connection.execute(stored):
                     found.extend(_measured_rows(target, phase, data, run_id))
+                for row in connection.execute(logged):
+                    found.append(
+                        OutcomeRow(
+                            row.arm,
+                            GATEWAY_PHASE,
+                            row.at_ns,
+                            row.at_ns + row.latency_ns,
+                            "http_status" if row.failed else None,
+                            row.input_tokens,
+                            row.output_tokens,
+                            None if row.cost_pico is None else row.cost_pico / 1e12,
+                            row.feedback,
+                        )
+                    )
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read run {run_id} from the store: {exc}") from None
         # Stable: requests sent at the same nanosecond keep the order they were stored in.

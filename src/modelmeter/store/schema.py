@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 __all__ = [
     "gateway_keys",
+    "gateway_requests",
     "gateway_spend",
     "metadata",
     "outcome_blocks",
@@ -134,4 +135,23 @@ run_files = Table(
     Column("run_id", String(64), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(200), primary_key=True),
     Column("content", Text, nullable=False),
+)
+
+# A gateway's A/B log: one row per answered request of an experiment (run_id
+# "gateway-<experiment>"), with its tokens, cost and the feedback a client sent for it.
+gateway_requests = Table(
+    "gateway_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("arm", String(200), nullable=False),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("at_ns", BigInteger, nullable=False),  # wall clock, when it arrived
+    Column("latency_ns", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("cost_pico", BigInteger),
+    Column("feedback", Float),
 )
