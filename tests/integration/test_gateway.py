@@ -802,10 +802,10 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
     per_arm = Counter(next(iter(b)) for b in arms.values())
     assert set(per_arm) == {b"control", b"treatment"} and min(per_arm.values()) >= 15
     assert copies == 300  # every request copied, no answer from the copy reached a client
+    command = [sys.executable, "-m", "modelmeter", "ab", "--run", "gateway-tone", "--db", str(db)]
     for metric in ("success", "output_tokens", "feedback"):
         done = subprocess.run(
-            [sys.executable, "-m", "modelmeter", "ab", "--run", "gateway-tone", "--db", str(db)]
-            + ["--metric", metric],
+            [*command, "--metric", metric],
             capture_output=True,
             text=True,
             timeout=120,
