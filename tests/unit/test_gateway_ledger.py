@@ -8,8 +8,11 @@ import os
 from decimal import Decimal
 
 import pytest
+import yaml
 
-from modelmeter.gateway.access import Price, period_of, pico, usage_of
+from modelmeter._exceptions import AccessDenied
+from modelmeter.gateway import GatewayConfig
+from modelmeter.gateway.access import Access, Price, period_of, pico, usage_of
 from modelmeter.gateway.ledger import Claim, Ledger
 from modelmeter.spec.pricing import ApiPricing
 
@@ -162,3 +165,23 @@ def test_usage_is_read_from_a_body_and_from_a_stream_tail() -> None:
     for broken in (b"", b"{", b'{"usage":{"prompt_tokens":-1}}', b'{"usage":[1]}', b"[1]"):
         assert usage_of(broken, streamed=False) is None
     assert usage_of(b'data: {"choices":[],"usage":null}\n\n', streamed=True) is None
+
+
+def _access(keys_section: str) -> Access:
+    text = (
+        "backends: [{name: a, url: 'http://127.0.0.1:8001'}]\n"
+        + keys_section
+        + "routes:\n  - model: m\n    backends: [a]\n"
+        + "    pricing: {kind: api, currency: USD, per_1m_output_tokens: 1}\n    budget: 1\n"
+    )
+    config = GatewayConfig.model_validate(yaml.safe_load(text))
+    prices = {"m": config.routes[0].pricing}
+    return Access(config, [], Ledger(16), prices)  # type: ignore[dict-item]
+
+
+def test_without_keys_a_clients_own_authorization_is_not_checked() -> None:
+    """A gateway with prices and budgets but no keys: the OpenAI SDK's header passes."""
+    assert _access("").identify({"authorization": "Bearer sk-for-someone-else"}) is None
+    with pytest.raises(AccessDenied) as refused:
+        _access("keys: {required: false}\n").identify({"authorization": "Bearer sk-x"})
+    assert refused.value.status == 401

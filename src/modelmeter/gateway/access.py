@@ -9,8 +9,8 @@ its bytes, and 64 covers a chat template's own tokens), and of its ``max_tokens`
 route's ``max_output_tokens`` when the request gives none). The answer's ``usage`` then
 replaces the reservation by the real cost; a streamed request is sent upstream with
 ``stream_options.include_usage`` so that its last chunk carries the usage. An answer that
-started but reports no usage is charged its whole reservation. Admin keys are under their
-budgets like any other.
+started but reports no usage, or whose client left after it was sent, is charged its whole
+reservation. Admin keys are under their budgets like any other.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class Access:
     ) -> None:
         self.config = config
         self.ledger = ledger
+        self.uses_keys = config.keys is not None
         self.required = config.keys is not None and config.keys.required
         self.period_kind = config.keys.period if config.keys is not None else "month"
         self.keys = {key.key_sha256: key for key in keys if key.revoked_at is None}
@@ -122,7 +123,11 @@ class Access:
     # -- who -------------------------------------------------------------------------------
 
     def identify(self, headers: Mapping[str, str]) -> ApiKey | None:
-        """The request's key; None for no key where none is required. Raises `AccessDenied`."""
+        """The request's key; None for no key where none is required, and always where the
+        gateway has no keys (a client's own authorization header is then nobody's business
+        here: the OpenAI SDK always sends one). Raises `AccessDenied`."""
+        if not self.uses_keys:
+            return None
         given = headers.get("authorization")
         if given is None:
             if self.required:

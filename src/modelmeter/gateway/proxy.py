@@ -497,8 +497,10 @@ class Proxy:
                 return None
             return str(exc)
         except asyncio.CancelledError:
-            if ticket is not None and stream.status:
-                ticket.answered = True  # the client left mid-answer: it may have cost all
+            if ticket is not None:
+                # The client left with the request sent: the backend may bill all of it
+                # (a budget must never be overrun by requests it cannot see the end of).
+                ticket.answered = True
             raise
         finally:
             backend.outstanding -= 1
