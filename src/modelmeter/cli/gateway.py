@@ -122,7 +122,7 @@ def _run_routes(run_id: str, db: str | None) -> Path:
     if found is None:
         raise SpecError(
             f"run {full_id} kept no {LITELLM_CONFIG_FILE}: its spec asks for no LiteLLM routes "
-            "(routing: {formats: [litellm]}) or it was stored before runs kept them; give the "
+            "(routing: {export: [litellm]}) or it was stored before runs kept them; give the "
             "file the run wrote instead"
         )
     folder = Path(tempfile.mkdtemp(prefix=f"modelmeter-gateway-{full_id[:16]}-"))

@@ -70,7 +70,7 @@ class RunResult:
         return written
 
     def litellm_config(self) -> str | None:
-        """The LiteLLM config this run writes (``routing.formats`` with litellm), as text: kept
+        """The LiteLLM config this run writes (``routing.export`` with litellm), as text: kept
         in the store too, for ``modelmeter gateway --from-run``."""
         if self.routing is None or "litellm" not in self.routing_formats:
             return None
