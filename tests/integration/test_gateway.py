@@ -607,17 +607,34 @@ def test_two_gateways_share_one_redis_cache_but_never_across_keys(tmp_path: Path
                 gateway(tmp_path / "a", config) as first,
                 gateway(tmp_path / "b", config) as second,
             ):
+                # The gateway writes an entry once the answer has gone out; the next request
+                # waits for it to be in Redis, as a client would wait its turn.
                 miss = _with_auth(first, _chat("big", text="shared"), "key-a")
+                _wait_for_entries(redis.url, 1)
                 hit = _with_auth(second, _chat("big", text="shared"), "key-a")
                 other_key = _with_auth(second, _chat("big", text="shared"), "key-b")
-                streamed = [
-                    _with_auth(url, _chat("big", stream=True, text="s"), "key-a")
-                    for url in (first, second)
-                ]
+                _wait_for_entries(redis.url, 2)
+                streamed = [_with_auth(first, _chat("big", stream=True, text="s"), "key-a")]
+                _wait_for_entries(redis.url, 3)
+                streamed.append(_with_auth(second, _chat("big", stream=True, text="s"), "key-a"))
         seen = len(backend.timings())
     finally:
         backend.stop()
     _check_cached(miss, hit, other_key, streamed, seen)  # each second request by the other
+
+
+def _wait_for_entries(url: str, count: int) -> None:
+    """Until the gateway's cache in Redis holds ``count`` entries (30 s at most)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 30
+        while len(client.keys("modelmeter:gateway:cache:*")) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} entries in Redis"
+            time.sleep(0.01)
+    finally:
+        client.close()
 
 
 def test_a_redis_that_goes_away_costs_no_request(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -76,6 +77,17 @@ def _get(url: str, path: str, key: str) -> Response:
             return await client.request(request)
 
     return asyncio.run(go())
+
+
+def _settled_spend(url: str, admin: str) -> dict[str, Any]:
+    """The spend once every answered request is settled: a worker settles a request just
+    after its last byte went out, so another worker may answer this a moment before."""
+    deadline = time.monotonic() + 10
+    while True:
+        spend: dict[str, Any] = json.loads(_get(url, "/gateway/spend", admin).body)
+        if spend["models"]["big"]["in_flight"] == 0 or time.monotonic() > deadline:
+            return spend
+        time.sleep(0.01)
 
 
 def _error(response: Response) -> dict[str, Any]:
@@ -158,7 +170,7 @@ def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(
         config = _config(backend.url, pricing=PRICING, budget=0.07, max_output_tokens=8)
         with gateway(tmp_path, config, "--db", str(db), "--workers", str(workers)) as url:
             answers = asyncio.run(_flood(url, [admin, team], total=10_000, concurrency=64))
-            spend = json.loads(_get(url, "/gateway/spend", admin).body)
+            spend = _settled_spend(url, admin)
             metrics = _get(url, "/metrics", admin).body.decode()
     finally:
         backend.stop()
@@ -189,10 +201,12 @@ def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(
     assert statuses[(0, 429)] > 0 and statuses[(1, 429)] > 0
     # the metrics count every worker's answers
     answered = sum(n for (_key, status), n in statuses.items() if status == 200)
-    assert (
-        f'modelmeter_gateway_requests_total{{backend="b0",route="big",status="200"}} {answered}.0'
-        in metrics
+    counted = 'modelmeter_gateway_requests_total{backend="b0",route="big",status="200"}'
+    assert f"{counted} {answered}.0" in metrics
+    tokens = (
+        'gen_ai_client_token_usage_count{gen_ai_request_model="big",gen_ai_token_type="output"}'
     )
+    assert f"{tokens} {answered}.0" in metrics  # every answer's usage, once
     # and the store kept it when the gateway stopped
     with sqlite3.connect(db) as connection:
         stored = dict(connection.execute("SELECT entity, spent_pico FROM gateway_spend"))

@@ -55,6 +55,10 @@ SECONDS_BUCKETS = (
 )
 
 
+# The OpenTelemetry GenAI conventions' advised boundaries for gen_ai.client.token.usage.
+TOKEN_BUCKETS = tuple(float(4**n) for n in range(14))  # 1, 4, 16, ..., 67,108,864
+
+
 class _BackendsUp(Collector):
     """``modelmeter_gateway_backend_up``: read from the backends at scrape time."""
 
@@ -111,10 +115,12 @@ class GatewayMetrics:
             ["route", "reason"],
             registry=registry,
         )
-        self._tokens = Counter(
-            "modelmeter_gateway_tokens",
-            "Tokens the backends' answers reported, by route and type (input, output).",
-            ["route", "type"],
+        self._tokens = Histogram(
+            "gen_ai_client_token_usage",
+            "Tokens per answer as its usage reported them (metered routes, keys and "
+            "experiments), by route and gen_ai_token_type (input, output).",
+            ["gen_ai_request_model", "gen_ai_token_type"],
+            buckets=TOKEN_BUCKETS,
             registry=registry,
         )
         self._over = Counter(
@@ -157,8 +163,8 @@ class GatewayMetrics:
         self._child(self._refused, route, reason).inc()
 
     def used(self, route: str, input_tokens: int, output_tokens: int) -> None:
-        self._child(self._tokens, route, "input").inc(input_tokens)
-        self._child(self._tokens, route, "output").inc(output_tokens)
+        self._child(self._tokens, route, "input").observe(input_tokens)
+        self._child(self._tokens, route, "output").observe(output_tokens)
 
     def over_reservation(self, route: str) -> None:
         self._child(self._over, route).inc()

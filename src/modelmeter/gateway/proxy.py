@@ -175,7 +175,10 @@ class Proxy:
                 record.status = refused.status
                 raise
             finally:
+                if record.usage is not None:
+                    self.metrics.used(route.config.model, *record.usage)
                 if ticket is not None and access is not None:
+                    # last: once the ledger shows nothing in flight, the metrics are complete
                     self._settle(access, ticket, route.config.model)
                 if experiment is not None and self.experiments is not None and record.status:
                     self._log(experiment, route, request, record)
@@ -323,8 +326,6 @@ class Proxy:
 
     def _settle(self, access: Access, ticket: Ticket, route: str) -> None:
         over = access.settle(ticket)
-        if ticket.usage is not None:
-            self.metrics.used(route, *ticket.usage)
         if over:
             logger.warning(
                 "a backend of %s reported %d tokens more than the request allowed", route, over
