@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 from modelmeter.simulate import SimulatorConfig, SimulatorHandle, start_simulator
 from tests._lines import wait_for_line
 
@@ -76,3 +78,21 @@ def chat(model: str, *, stream: bool = False, text: str = "hello") -> bytes:
     return json.dumps(
         {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}
     ).encode()
+
+
+async def send(
+    url: str, method: str, path: str, body: bytes | None = None, pieces: list[Any] | None = None
+) -> Response:
+    """One request on a connection of its own; ``pieces`` collects (body piece, arrival)."""
+    endpoint = Endpoint.from_url(url)
+    request = PreparedRequest.build(
+        method, endpoint, path, headers={"content-type": "application/json"}, body=body
+    )
+    async with HttpClient(endpoint, timeout_s=30) as client:
+        if pieces is None:
+            return await client.request(request)
+        return await client.request(request, lambda piece, at: pieces.append((piece, at)))
+
+
+def call(url: str, method: str, path: str, body: bytes | None = None) -> Response:
+    return asyncio.run(send(url, method, path, body))

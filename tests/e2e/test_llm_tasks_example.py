@@ -8,7 +8,6 @@ code each model gives) and checked against the sample files, independently of th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -28,14 +27,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
+from modelmeter.client import Response
 from modelmeter.decide import inconsistencies
 from modelmeter.economics import builtin_catalogue
 from modelmeter.results import Report
 from modelmeter.routing import validate_claude_code_router, validate_litellm_config
 from modelmeter.simulate import load_answer_book
 from modelmeter.tasks.multiple_choice import load_mmlu
-from tests._gateway import chat, gateway_process
+from tests._gateway import call, chat, gateway_process
 from tests._lines import wait_for_line
 from tests._processes import processes_with
 from tests.e2e.test_cli_errors import modelmeter
@@ -184,20 +183,7 @@ def _served_from_the_run(tmp_path: Path, run_id: str) -> Response:
         url,
         _process,
     ):
-
-        async def ask() -> Response:
-            endpoint = Endpoint.from_url(url)
-            request = PreparedRequest.build(
-                "POST",
-                endpoint,
-                "/v1/chat/completions",
-                headers={"content-type": "application/json"},
-                body=chat("default"),
-            )
-            async with HttpClient(endpoint, timeout_s=30) as client:
-                return await client.request(request)
-
-        return asyncio.run(ask())
+        return call(url, "POST", "/v1/chat/completions", chat("default"))
 
 
 def _cached_rows(db: Path) -> int:

@@ -22,28 +22,13 @@ import yaml
 
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest, Response
 from modelmeter.simulate import SimulatorHandle
+from tests._gateway import call as _call
 from tests._gateway import chat as _chat
 from tests._gateway import gateway, gateway_process
+from tests._gateway import send as _send
 from tests._gateway import simulator as _simulator
 from tests._lines import wait_for_line
 from tests._redis import redis_server
-
-
-async def _send(
-    url: str, method: str, path: str, body: bytes | None = None, pieces: list[Any] | None = None
-) -> Response:
-    endpoint = Endpoint.from_url(url)
-    request = PreparedRequest.build(
-        method, endpoint, path, headers={"content-type": "application/json"}, body=body
-    )
-    async with HttpClient(endpoint, timeout_s=30) as client:
-        if pieces is None:
-            return await client.request(request)
-        return await client.request(request, lambda piece, at: pieces.append((piece, at)))
-
-
-def _call(url: str, method: str, path: str, body: bytes | None = None) -> Response:
-    return asyncio.run(_send(url, method, path, body))
 
 
 @pytest.fixture(scope="module")
