@@ -228,6 +228,17 @@ def test_a_spent_budget_stays_spent_after_a_restart(tmp_path: Path) -> None:
     assert 200 in first and first[-1] == 429
     assert after.status == 429
     assert _error(after)["type"] == "insufficient_quota"
+    listed = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "keys", "list", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    row = next(line for line in listed.stdout.splitlines() if " team " in line)
+    months = {time.strftime("%Y-%m", time.gmtime(time.time() - ago)) for ago in (0, 600)}
+    assert "0.002" in row  # its budget, and what it spent this month:
+    assert any(f"({month})" in row for month in months)
     assert int(after.header("retry-after") or 0) > 0  # until the next month
 
 

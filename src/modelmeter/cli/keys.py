@@ -110,7 +110,7 @@ def list_keys(
         table.add_row(
             key.name
             + (" (revoked)" if key.revoked_at else "")
-            + (" [admin]" if limits.admin else ""),
+            + (" (admin)" if limits.admin else ""),
             key.prefix + "…",
             limits.priority,
             *(
