@@ -11,6 +11,7 @@
   waited-for children and given processes (the server) used, CPU steal (the 8th field of the
   ``cpu`` lines of ``/proc/stat``) and the load average. Linux only.
 * **Numbers**: `pct` (NumPy's default linear interpolation) and `markdown_table`.
+* **Local servers**: `free_port` and `wait_for_port`.
 """
 
 from __future__ import annotations
@@ -311,3 +312,34 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def which(name: str) -> str | None:
     return shutil.which(name)
+
+
+# -- local servers ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on just now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, process: subprocess.Popen[Any], what: str = "the server", timeout_s: float = 30
+) -> None:
+    """Until ``process`` accepts connections on ``port``; RuntimeError when it exits first
+    or does not within ``timeout_s``."""
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError(f"{what} did not start listening in {timeout_s:.0f} s")

@@ -34,7 +34,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,8 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from _peers import free_port, wait_for_port
 
 PATH = "/small"
 BODY = b"hello, world\n"
@@ -219,25 +220,6 @@ def wait_for_quiet(
 # -- the server --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(500):
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError("server did not start listening")
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -257,7 +239,7 @@ def local_server(core: int) -> Iterator[tuple[str, list[int], str]]:
     nginx = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="client-bench-") as tmp:
         if nginx:
             conf = Path(tmp) / "nginx.conf"
@@ -274,7 +256,7 @@ def local_server(core: int) -> Iterator[tuple[str, list[int], str]]:
             described = "stand-in uvloop server (no nginx found; it may be the bottleneck)"
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _wait_for_port(port, process)
+            wait_for_port(port, process, timeout_s=5)
             children: list[int] = []
             for _ in range(200):  # nginx's worker, forked by the master
                 if children or not nginx:

@@ -31,13 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _peers import free_port
+
 PROMPTS = [f"Summarise ticket {i}: the app crashes when I upload a photo." for i in range(40)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cpu() -> tuple[int, int]:
@@ -170,7 +166,7 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        fast_port, slow_port = _free_port(), _free_port()
+        fast_port, slow_port = free_port(), free_port()
         factor = 1.0 + args.slowdown
         fast = _simulator(fast_port, args.ttft_ms, args.itl_ms)
         slow = _simulator(slow_port, args.ttft_ms * factor, args.itl_ms * factor)

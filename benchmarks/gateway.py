@@ -38,7 +38,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from _peers import free_port, wait_for_port
 
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest
 
@@ -122,25 +122,6 @@ backend out
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 120  # LiteLLM's proxy takes 16-22 s to start here
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"{what} did not start listening")
-
-
 @dataclass
 class Path_:
     """How the client reaches the backend through one path."""
@@ -199,7 +180,7 @@ def _process(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     try:
-        _wait_for_port(port, process, what)
+        wait_for_port(port, process, what, timeout_s=120)  # LiteLLM takes 16-22 s here
         yield time.monotonic() - started, process.pid
     finally:
         process.terminate()
@@ -212,7 +193,7 @@ def _process(
 
 @contextmanager
 def backend(tmp: Path) -> Iterator[tuple[int, str]]:
-    port = _free_port()
+    port = free_port()
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
     )
@@ -241,7 +222,7 @@ def backend(tmp: Path) -> Iterator[tuple[int, str]]:
 @contextmanager
 def streaming_backend() -> Iterator[int]:
     """``modelmeter simulate``: 64 tokens, 1 ms apart, each its own chunk, no first-token wait."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "modelmeter", "simulate", "--port", str(port), "--model", "m",
         "--ttft-ms", "0", "--itl-ms", "1", "--output-tokens", "64",
@@ -331,7 +312,7 @@ def gateway_path(
         with _tensorzero(tmp, peers, backend_port) as found:
             yield found
         return
-    port = _free_port()
+    port = free_port()
     env = None
     headers: dict[str, str] = {}
     if name == "litellm":

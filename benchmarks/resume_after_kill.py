@@ -26,7 +26,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import IO
 
 import yaml
+from _peers import free_port
 
 from modelmeter.simulate import SimulatorConfig, start_simulator
 
@@ -90,12 +90,6 @@ def _simulator(port: int, log: Path | None, ttft_ms: float):  # type: ignore[no-
     return start_simulator(config, port=port, timings_log=log)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _run_id(stderr: IO[str]) -> str:
     """The id the run prints before it measures anything (other lines may come first)."""
     for line in stderr:
@@ -107,7 +101,7 @@ def _run_id(stderr: IO[str]) -> str:
 def trial(number: int, delay_s: float, folder: Path) -> dict[str, object]:
     db, log = folder / "runs.sqlite3", folder / "timings.jsonl"
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    port = _free_port()  # the same for the resumed run: the URL is part of the spec's identity
+    port = free_port()  # the same for the resumed run: the URL is part of the spec's identity
     spec = _spec(folder, port)
     with _simulator(port, log, 40):
         command = [sys.executable, "-m", "modelmeter", "run", str(spec), "--db", str(db)]

@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+# Histogram boundaries, in seconds, of the servers' request durations (serve, gateway): from
+# tens of microseconds (a local model, the gateway's own time) to seconds.
+LATENCY_BUCKETS_S = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
 DEFINITIONS: dict[str, str] = {
     "response_time": "done_at − intended_at: from when the schedule meant to send the request "
     "to the last byte of the answer; includes any wait caused by a busy client or server "

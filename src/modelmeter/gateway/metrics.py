@@ -26,33 +26,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from modelmeter.definitions import LATENCY_BUCKETS_S
 from modelmeter.gateway.balance import Backend
 
 __all__ = ["GatewayMetrics"]
 
 # From tens of microseconds (the gateway's own time) to minutes (long generations).
-SECONDS_BUCKETS = (
-    0.00005,
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    120.0,
-)
+SECONDS_BUCKETS = (0.00005, *LATENCY_BUCKETS_S, 30.0, 60.0, 120.0)
 
 
 # The OpenTelemetry GenAI conventions' advised boundaries for gen_ai.client.token.usage.
