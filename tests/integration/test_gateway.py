@@ -814,14 +814,22 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
         )
         assert done.returncode == 0, done.stderr
-        for arm in ("control", "treatment") + (("candidate (shadow)",) * (metric == "success")):
-            assert arm in done.stdout
+        assert "control" in done.stdout and "treatment" in done.stdout
+        # the copies are not units of the split: left out, and the split passes its check
+        assert "300 shadow copies are not units of the split" in " ".join(done.stdout.split())
+        assert "MISMATCH" not in done.stdout
     with sqlite3.connect(db) as connection:
         logged = connection.execute(
             "SELECT count(*), sum(feedback IS NOT NULL), min(output_tokens) FROM gateway_requests"
             " WHERE arm != 'candidate (shadow)'"
         ).fetchone()
     assert logged == (300, 100, 4)  # every answer, a third rated, 4 tokens each (simulate)
+    with sqlite3.connect(db) as connection:
+        copies_rated, copies_with_tokens = connection.execute(
+            "SELECT sum(feedback IS NOT NULL), sum(output_tokens IS NOT NULL)"
+            " FROM gateway_requests WHERE arm = 'candidate (shadow)'"
+        ).fetchone()
+    assert (copies_rated, copies_with_tokens) == (0, 300)  # a rating is for the answer given
 
 
 @pytest.mark.parametrize(

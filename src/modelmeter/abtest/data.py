@@ -393,6 +393,14 @@ def from_store(
     values: list[float] = []
     order: list[float] = []
     failed = missing = 0
+    shadowed = 0
+    if phase == "gateway":
+        # Shadow copies duplicate requests the split already assigned: they are not units of
+        # the split (counting them would fail the sample-ratio check by design).
+        plain = {str(r.target) for r in chosen if not str(r.target).endswith(" (shadow)")}
+        if len(plain) >= 2:
+            shadowed = sum(1 for r in chosen if str(r.target) not in plain)
+            chosen = [r for r in chosen if str(r.target) in plain]
     if metric in GATEWAY_METRICS and phase != "gateway":
         raise SpecError(
             f"'{metric}' is kept for a gateway's A/B log only; run {full_id} offers success or "
@@ -435,6 +443,11 @@ def from_store(
     notes: tuple[str, ...] = ()
     if failed:
         notes = (f"{failed} failed requests have no latency and are left out of the metric",)
+    if shadowed:
+        notes = (
+            *notes,
+            f"{shadowed} shadow copies are not units of the split and are left out",
+        )
     if missing:
         notes = (*notes, f"{missing} requests have no {metric} and are left out of the metric")
     if without and metric in GATEWAY_METRICS:

@@ -178,7 +178,7 @@ async def send_copy(
             log.record(
                 experiment,
                 f"{route} (shadow)",
-                request_id,
+                request_id + ":shadow",  # feedback rates the answer the client got, not this
                 arrived_ns,
                 time.monotonic_ns(),
                 status,

@@ -22,7 +22,6 @@ import hashlib
 import mmap
 import multiprocessing
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,11 +177,6 @@ class Ledger:
                 cells[base + _IN_FLIGHT] -= 1
                 if claim.tokens_per_minute is not None:
                     cells[base + _TPM] += (claim.tokens - tokens) * _MINUTE_NS
-
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        with self._lock:
-            yield
 
 
 def _refill(
