@@ -816,7 +816,10 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         assert "control" in done.stdout and "treatment" in done.stdout
         # the copies are not units of the split: left out, and the split passes its check
-        assert "300 shadow copies are not units of the split" in " ".join(done.stdout.split())
+        # (copies still under way when the gateway stopped are not logged: "up to 300")
+        assert re.search(
+            r"\d+ shadow copies are not units of the split", " ".join(done.stdout.split())
+        )
         assert "MISMATCH" not in done.stdout
     with sqlite3.connect(db) as connection:
         logged = connection.execute(
@@ -825,11 +828,12 @@ def test_an_ab_split_is_sticky_logged_and_analysed_by_ab_run(tmp_path: Path) -> 
         ).fetchone()
     assert logged == (300, 100, 4)  # every answer, a third rated, 4 tokens each (simulate)
     with sqlite3.connect(db) as connection:
-        copies_rated, copies_with_tokens = connection.execute(
-            "SELECT sum(feedback IS NOT NULL), sum(output_tokens IS NOT NULL)"
+        copies, copies_rated, copies_with_tokens = connection.execute(
+            "SELECT count(*), sum(feedback IS NOT NULL), sum(output_tokens IS NOT NULL)"
             " FROM gateway_requests WHERE arm = 'candidate (shadow)'"
         ).fetchone()
-    assert (copies_rated, copies_with_tokens) == (0, 300)  # a rating is for the answer given
+    assert 0 < copies <= 300 and copies_with_tokens == copies
+    assert copies_rated == 0  # a rating is for the answer the client got
 
 
 @pytest.mark.parametrize(
