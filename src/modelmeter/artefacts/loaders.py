@@ -1,7 +1,9 @@
-"""Model artefacts: scikit-learn (joblib/pickle) and ONNX text classifiers.
+"""Model artefacts: scikit-learn (joblib/pickle) and ONNX text classifiers, and sentence encoders.
 
-Every served model answers the same call, ``predict(texts) -> labels``, one label string per input
-text, so the server and the micro-batcher never need to know which runtime is underneath.
+Every classifier answers the same call, ``predict(texts) -> labels``, one label string per input
+text, so the server and the micro-batcher never need to know which runtime is underneath. A
+sentence-transformers folder is an encoder: ``embed(texts) -> vectors`` instead (served as
+OpenAI's ``/v1/embeddings``).
 
 Loading a joblib or pickle file runs code stored in it: load only artefacts you trust.
 """
@@ -16,14 +18,15 @@ from typing import Any, Literal
 
 from modelmeter._exceptions import ModelError
 
-Platform = Literal["sklearn", "onnx"]
+Platform = Literal["sklearn", "onnx", "sentence_transformers"]
 
 SKLEARN_SUFFIXES = (".joblib", ".pkl")
 ONNX_SUFFIXES = (".onnx",)
 SUPPORTED = (
     "a scikit-learn estimator or Pipeline saved with joblib/pickle (.joblib, .pkl) whose predict "
     "takes a list of strings, or an ONNX text classifier (.onnx) with one tensor(string) input of "
-    "shape [N] or [N, 1] and a string or int64 output"
+    "shape [N] or [N, 1] and a string or int64 output, or a sentence-transformers folder of a "
+    "BERT encoder (config.json, model.safetensors, tokenizer.json) for /v1/embeddings"
 )
 CLASSES_METADATA_KEY = "modelmeter.classes"
 INSTALL_HINT = "pip install 'modelmeter[demo]'"
@@ -43,9 +46,10 @@ class TensorSpec:
 
 @dataclass(frozen=True, slots=True)
 class ServedModel:
-    """A loaded model: ``predict`` maps a list of texts to one label each.
+    """A loaded model: ``predict`` maps a list of texts to one label each; an encoder's
+    ``embed`` maps them to one vector each (its ``predict`` refuses, naming the route to use).
 
-    ``predict`` is synchronous and CPU-bound; it raises whatever the runtime raises.
+    Both are synchronous and CPU-bound; they raise whatever the runtime raises.
     """
 
     name: str
@@ -54,6 +58,8 @@ class ServedModel:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     predict: Callable[[list[str]], list[str]]
+    embed: Callable[[list[str]], Any] | None = None  # texts -> float32 array (N, dimensions)
+    count_tokens: Callable[[list[str]], int] | None = None
 
     def metadata(self, versions: Sequence[str] = ("1",)) -> dict[str, Any]:
         """The body of ``GET /v2/models/{name}``."""
@@ -74,6 +80,8 @@ def load_model(path: Path, *, name: str | None = None) -> ServedModel:
     """
     path = Path(path)
     model_name = name if name is not None else path.stem
+    if path.is_dir():
+        return _load_encoder(path, model_name)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found; expected {SUPPORTED}")
     suffix = path.suffix.lower()
@@ -217,3 +225,27 @@ def _onnx_classes(path: Path, session: Any) -> list[str] | None:
             f"got {raw[:100]!r}"
         )
     return classes
+
+
+def _load_encoder(path: Path, name: str) -> ServedModel:
+    from modelmeter.artefacts.sentence_encoder import is_encoder_folder, load_encoder
+
+    if not is_encoder_folder(path):
+        raise ModelError(f"{path}: a folder, but not a model one; expected {SUPPORTED}")
+    encoder = load_encoder(path)
+
+    def predict(texts: list[str]) -> list[str]:
+        raise ModelError(f"{name!r} is an embeddings model: POST /v1/embeddings")
+
+    text = TensorSpec("text", "BYTES", (-1,))
+    vector = TensorSpec("embedding", "FP32", (-1, encoder.dimensions))
+    return ServedModel(
+        name,
+        "sentence_transformers",
+        path,
+        (text,),
+        (vector,),
+        predict,
+        embed=encoder.encode,
+        count_tokens=encoder.count_tokens,
+    )

@@ -33,6 +33,12 @@ from modelmeter.serve._binary import (
     wants_binary_output,
     with_binary_inputs,
 )
+from modelmeter.serve._openai_embeddings import (
+    BadEmbeddingsRequest,
+    EmbeddingsRequest,
+    embeddings_answer,
+    openai_error,
+)
 from modelmeter.serve.batching import MicroBatcher
 from modelmeter.serve.metrics import UNKNOWN_MODEL, ServeMetrics
 
@@ -94,6 +100,8 @@ def create_app(
         get(prefix, handlers.model_metadata)
         get(prefix + "/ready", handlers.model_ready)
         app.router.add_post(prefix + "/infer", handlers.infer)
+    app.router.add_post("/v1/embeddings", handlers.embeddings)
+    get("/v1/models", handlers.openai_models)
 
     async def close_batchers(app: web.Application) -> None:
         for endpoint in endpoints.values():
@@ -222,6 +230,9 @@ class _Handlers:
             self._count(UNKNOWN_MODEL, found.status)
             return found
         name = request.match_info["name"]
+        if found.model.embed is not None:
+            self._count(name, 400)
+            return _error(f"{name!r} is an embeddings model: POST /v1/embeddings", 400)
         binary_output = False
         try:
             body = await request.read()
@@ -262,6 +273,58 @@ class _Handlers:
                     answer["outputs"] = [{**output, "data": labels}]
                     response = _json(answer)
         found.observe_duration(time.perf_counter() - started)
+        self._count(name, response.status)
+        return response
+
+    async def openai_models(self, request: web.Request) -> web.Response:
+        models = [
+            {"id": name, "object": "model", "created": 0, "owned_by": SERVER_NAME}
+            for name in sorted(self._endpoints)
+        ]
+        return _json({"object": "list", "data": models})
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        """OpenAI's embeddings route over the served encoders (see `_openai_embeddings`)."""
+        started = time.perf_counter()
+        name = UNKNOWN_MODEL
+        try:
+            try:
+                payload = await _decode(await request.read())
+            except web.HTTPRequestEntityTooLarge:
+                raise BadEmbeddingsRequest(
+                    f"body larger than {MAX_BODY_BYTES} bytes", None, 413
+                ) from None
+            except (ValueError, RecursionError) as exc:
+                raise BadEmbeddingsRequest(
+                    f"the body is not valid JSON: {str(exc)[:200]}"
+                ) from None
+            asked = EmbeddingsRequest(payload, MAX_REQUEST_ROWS)
+            found = self._endpoints.get(asked.model)
+            if found is None:
+                known = ", ".join(sorted(self._endpoints))
+                raise BadEmbeddingsRequest(
+                    f"unknown model {asked.model[:100]!r}; this server serves: {known}",
+                    "model",
+                    404,
+                )
+            model = found.model
+            if model.embed is None or model.count_tokens is None:
+                raise BadEmbeddingsRequest(
+                    f"{asked.model!r} is a classifier: POST /v2/models/{asked.model}/infer", "model"
+                )
+            name = asked.model
+            asked.check_dimensions(payload, model.outputs[0].shape[-1])
+            embed, count = model.embed, model.count_tokens
+            vectors, tokens = await asyncio.to_thread(
+                lambda: (embed(asked.texts), count(asked.texts))
+            )
+            response = _json(embeddings_answer(asked, vectors, tokens))
+            found.observe_duration(time.perf_counter() - started)
+        except BadEmbeddingsRequest as exc:
+            kind = "not_found_error" if exc.status == 404 else "invalid_request_error"
+            response = _json(openai_error(str(exc), kind, exc.param), exc.status)
+        except Exception as exc:  # the model failed: the client's request was fine
+            response = _json(openai_error(f"{name!r} failed: {exc}", "server_error"), 500)
         self._count(name, response.status)
         return response
 
