@@ -1,4 +1,5 @@
-"""`modelmeter serve`: serve local scikit-learn and ONNX models (Open Inference Protocol v2)."""
+"""`modelmeter serve`: serve local scikit-learn and ONNX models (Open Inference Protocol v2), and
+sentence-transformers encoders (OpenAI's /v1/embeddings)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def serve(
         typer.Argument(
             metavar="NAME=PATH",
             help="Models to serve, e.g. sentiment=model.joblib; .joblib/.pkl (scikit-learn) "
-            "or .onnx files. NAME becomes /v2/models/NAME.",
+            "or .onnx files (NAME becomes /v2/models/NAME), or a sentence-transformers folder "
+            "of a BERT encoder (served as model NAME on /v1/embeddings).",
             show_default=False,
         ),
     ],

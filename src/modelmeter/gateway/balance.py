@@ -9,23 +9,30 @@ is tried again by one request after ``eject_s`` (half-open, as a circuit breaker
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from modelmeter._exceptions import SpecError
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest, RequestTemplate
 from modelmeter.gateway.config import BackendConfig, Balance
 
+if TYPE_CHECKING:
+    from modelmeter.httpserver import Request
+
 __all__ = ["Backend", "Balancer"]
 
 _EWMA_WEIGHT = 0.2  # share of a new latency in the moving average
 _START_LATENCY_S = 0.05  # what p2c assumes of a backend it has not timed yet
 _TEMPLATES = 4096  # request heads kept per backend; they start over when full
+# Request headers passed upstream; the rest (the client's keys above all) stay in the gateway.
+FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
+_BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(eq=False)
@@ -74,6 +81,30 @@ class Backend:
                 self.templates.clear()
             self.templates[key] = found
         return found
+
+    def prepare(
+        self, request: Request, body: Any, rewritten: bytes | None = None
+    ) -> PreparedRequest:
+        """``request`` as this backend is sent it: its path behind the backend's base, its
+        ``model`` (when the backend names one), the forwarded headers and the backend's own key.
+        ``rewritten`` replaces the body. Raises ValueError for a head that cannot be sent."""
+        path = self.upstream_path(request.path)
+        data = request.body if rewritten is None else rewritten
+        upstream_model = self.config.model
+        if upstream_model is not None:
+            if isinstance(body, dict):
+                data = json.dumps({**body, "model": upstream_model}).encode()
+            elif path.startswith("/v2/models/"):
+                rest = path.removeprefix("/v2/models/").split("/", 1)
+                path = "/v2/models/" + upstream_model + ("/" + rest[1] if len(rest) > 1 else "")
+        if request.query:
+            path += "?" + request.query
+        given = request.headers
+        headers = tuple((name, given[name]) for name in FORWARDED if name in given)
+        if self.authorization is not None:
+            headers += (("authorization", self.authorization),)
+        template = self.template(request.method, path, headers)
+        return template.with_body(data if data or request.method in _BODIES else None)
 
     def upstream_path(self, path: str) -> str:
         """Where ``path`` goes on this server: behind its base path, one /v1 between them."""

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from modelmeter.httpserver import SERVER_HEADER, status_line
+
 __all__ = ["CachedAnswer", "ResponseCache", "cache_key"]
 
 _ENTRY_OVERHEAD = 200  # bytes counted per entry beyond its pieces (key, object, headers)
@@ -33,6 +35,24 @@ class CachedAnswer:
     @property
     def size(self) -> int:
         return sum(len(piece) for piece in self.pieces) + len(self.headers) + _ENTRY_OVERHEAD
+
+    def replay(self, *, keep_alive: bool, chunked: bool) -> bytes:
+        """The whole response, as it was first sent: a stream as a chunked stream when the
+        client speaks HTTP/1.1, else with its length."""
+        parts = [status_line(200), self.headers, SERVER_HEADER]
+        parts.append(b"x-modelmeter-backend: " + self.backend.encode() + b"\r\n")
+        parts.append(b"x-modelmeter-cache: hit\r\n")
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        if self.streamed and chunked:
+            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+            parts.extend(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in self.pieces if piece)
+            parts.append(b"0\r\n\r\n")
+        else:
+            body = b"".join(self.pieces)
+            parts.append(b"content-length: %d\r\n\r\n" % len(body))
+            parts.append(body)
+        return b"".join(parts)
 
 
 def cache_key(route: str, path: str, body: Any, authorization: str | None) -> bytes:

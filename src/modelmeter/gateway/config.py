@@ -193,6 +193,44 @@ class RouteConfig(SpecModel):
     )
 
 
+class SemanticCacheConfig(SpecModel):
+    """Answer a request from the cached answer of one that means the same (see
+    ``gateway.semantic``): its last user text is embedded by an OpenAI-compatible embeddings
+    endpoint and compared with those of cached requests that differ from it in that text only."""
+
+    url: str = Field(
+        pattern=r"^https?://",
+        description="The embeddings endpoint, e.g. http://127.0.0.1:8001/v1/embeddings (OpenAI, "
+        "vLLM, TEI, Ollama, or `modelmeter serve NAME=FOLDER` with a sentence-transformers "
+        "folder).",
+    )
+    model: str = Field(min_length=1, description="The embeddings model to ask for.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the endpoint's API key."
+    )
+    threshold: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Least cosine similarity that counts as the same request (all-MiniLM-L6-v2 "
+        "on benchmarks/semantic_cache.py's labelled set: see docs/gateway.md for the false "
+        "hits each threshold gave).",
+    )
+    max_entries: int = Field(default=10_000, ge=1, le=1_000_000, description="Texts kept.")
+    timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How long to wait for an embedding; slower or failed: the request is a miss.",
+    )
+    max_chars: int = Field(
+        default=2000,
+        ge=1,
+        description="Longer last texts are never matched by meaning (an embedding of a long "
+        "text says too little about its details), only exactly.",
+    )
+
+
 class CacheConfig(SpecModel):
     """An exact-match response cache, in memory (see ``gateway.cache``) or in Redis, shared by
     every worker and replica (``gateway.shared_cache``)."""
@@ -211,6 +249,10 @@ class CacheConfig(SpecModel):
         default=False,
         description="Serve one client key's cached answers to requests with another key "
         "(off: the authorization header is part of the cache key).",
+    )
+    semantic: SemanticCacheConfig | None = Field(
+        default=None,
+        description="Also answer requests that mean the same as a cached one (off by default).",
     )
 
 

@@ -110,6 +110,13 @@ class GatewayMetrics:
             ["route"],
             registry=registry,
         )
+        self._semantic = Counter(
+            "modelmeter_gateway_semantic_cache",
+            "Requests looked up by meaning, by result: hit, miss, or unavailable (the "
+            "embeddings endpoint failed or was too slow: a miss).",
+            ["result"],
+            registry=registry,
+        )
         self._up = _BackendsUp(backends)
         registry.register(self._up)
         self._children: dict[tuple[str, ...], Any] = {}
@@ -148,6 +155,9 @@ class GatewayMetrics:
 
     def over_reservation(self, route: str) -> None:
         self._child(self._over, route).inc()
+
+    def semantic(self, result: str) -> None:
+        self._child(self._semantic, result).inc()
 
     def added(self, seconds: float) -> None:
         self._added.observe(seconds)

@@ -40,14 +40,13 @@ from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, send
 from modelmeter.gateway.local import _Reply, local_answer
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.gateway.relay import Record, Relay
+from modelmeter.gateway.semantic import Probe, SemanticCache
 from modelmeter.gateway.shared_cache import RedisCache, open_cache
 from modelmeter.httpserver import (
-    SERVER_HEADER,
     Connection,
     Request,
     error_body,
     response_bytes,
-    status_line,
 )
 
 __all__ = ["Proxy", "Route"]
@@ -55,10 +54,7 @@ __all__ = ["Proxy", "Route"]
 logger = logging.getLogger(__name__)
 
 OPENAI_POSTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
-# Request headers passed upstream; the rest (the client's keys above all) stay here.
-FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
 _FAILURES = (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure)
-_BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass
@@ -78,6 +74,7 @@ class Proxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()
         self.cache: ResponseCache | RedisCache | None = None
+        self.semantic: SemanticCache | None = None
         self.experiments: ExperimentLog | None = None
         self._copies = 0  # shadow copies in flight
         self.use(config, backends, access)
@@ -96,6 +93,14 @@ class Proxy:
             self.cache = open_cache(settings)
         if isinstance(previous, RedisCache) and previous is not self.cache:
             self._closing.add(asyncio.get_running_loop().create_task(previous.close()))
+        semantic = settings.semantic if settings is not None else None
+        earlier = self.semantic
+        if semantic is None:
+            self.semantic = None
+        elif earlier is None or earlier.settings != semantic or self.cache is not previous:
+            self.semantic = SemanticCache(semantic, self.metrics.semantic)
+        if earlier is not None and earlier is not self.semantic:
+            self._closing.add(asyncio.get_running_loop().create_task(earlier.close()))
         self.config = config
         self.backends = backends
         self.routes = {
@@ -126,6 +131,8 @@ class Proxy:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if isinstance(self.cache, RedisCache):
             await self.cache.close()
+        if self.semantic is not None:
+            await self.semantic.close()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -169,8 +176,21 @@ class Proxy:
                 if key is not None and await self._replayed(connection, request, route, key):
                     record.status = 200
                     return
+                probe = None
+                semantic = self.semantic  # the one this request started with, through a reload
+                if key is not None and semantic is not None:
+                    scope = self._cache_scope(request)
+                    probe = await semantic.probe(route.config.model, request.path, body, scope)
+                    if probe is not None and await self._replayed_similar(
+                        connection, request, route, semantic, probe
+                    ):
+                        record.status = 200
+                        return
                 data = json.dumps(body).encode() if ticket is not None and ticket.rewrote else None
                 await self._forward(connection, request, route, body, key, ticket, data, record)
+                answered = record.status == 200 and not record.cut  # so its answer is cached
+                if answered and semantic is not None and probe is not None and key is not None:
+                    semantic.add(probe, key)
             except _Reply as refused:
                 record.status = refused.status
                 raise
@@ -279,7 +299,7 @@ class Proxy:
         body = None
         if request.path in OPENAI_POSTS and backend.config.model is not None:
             body = json.loads(request.body)
-        prepared = self._upstream_request(request, backend, body)
+        prepared = self._prepare(backend, request, body)
         self._copies += 1
 
         def done(task: asyncio.Task[None]) -> None:
@@ -336,37 +356,70 @@ class Proxy:
         settings = self.config.cache
         if self.cache is None or settings is None or body is None or request.method != "POST":
             return None
-        authorization = None if settings.share_across_keys else request.headers.get("authorization")
-        return cache_key(route.config.model, request.path, body, authorization)
+        return cache_key(route.config.model, request.path, body, self._cache_scope(request))
+
+    def _cache_scope(self, request: Request) -> str | None:
+        """The client's key when answers are kept per key (the default), else None."""
+        settings = self.config.cache
+        if settings is not None and settings.share_across_keys:
+            return None
+        return request.headers.get("authorization")
 
     async def _replayed(
-        self, connection: Connection, request: Request, route: Route, key: bytes
+        self,
+        connection: Connection,
+        request: Request,
+        route: Route,
+        key: bytes,
+        similarity: float | None = None,
     ) -> bool:
-        """Answer from the cache when it holds this request's answer."""
+        """Answer from the cache when it holds the answer under ``key`` (this request's, or,
+        with a ``similarity``, that of a request that means the same)."""
         cache = self.cache
         assert cache is not None
         entry = await cache.get(key) if isinstance(cache, RedisCache) else cache.get(key)
         if entry is None:
             return False
-        parts = [status_line(200), entry.headers, SERVER_HEADER]
-        parts.append(b"x-modelmeter-backend: " + entry.backend.encode() + b"\r\n")
-        parts.append(b"x-modelmeter-cache: hit\r\n")
-        if not request.keep_alive:
-            parts.append(b"connection: close\r\n")
-        if entry.streamed and request.http11:
-            parts.append(b"transfer-encoding: chunked\r\n\r\n")
-            parts.extend(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in entry.pieces if piece)
-            parts.append(b"0\r\n\r\n")
-        else:
-            body = b"".join(entry.pieces)
-            parts.append(b"content-length: %d\r\n\r\n" % len(body))
-            parts.append(body)
-        connection.respond(b"".join(parts), keep_alive=request.keep_alive)
+        replay = entry.replay(keep_alive=request.keep_alive, chunked=request.http11)
+        if similarity is not None:
+            self.metrics.semantic("hit")
+            replay = replay.replace(
+                b"x-modelmeter-cache: hit\r\n",
+                b"x-modelmeter-cache: semantic\r\nx-modelmeter-cache-similarity: %.4f\r\n"
+                % similarity,
+                1,
+            )
+        connection.respond(replay, keep_alive=request.keep_alive)
         elapsed = (time.monotonic_ns() - request.arrived_ns) / 1e9
         self.metrics.answered(
             route.config.model, "cache", 200, total_s=elapsed, first_byte_s=elapsed
         )
         return True
+
+    async def _replayed_similar(
+        self,
+        connection: Connection,
+        request: Request,
+        route: Route,
+        semantic: SemanticCache,
+        probe: Probe,
+    ) -> bool:
+        if probe.match is None:
+            return False
+        if await self._replayed(connection, request, route, probe.match, probe.similarity):
+            return True
+        semantic.forget(probe.scope, probe.match)  # its answer has left the cache
+        self.metrics.semantic("miss")
+        return False
+
+    @staticmethod
+    def _prepare(
+        backend: Backend, request: Request, body: Any, data: bytes | None = None
+    ) -> PreparedRequest:
+        try:
+            return backend.prepare(request, body, data)
+        except ValueError as exc:
+            raise _Reply(400, f"cannot forward this request: {exc}") from None
 
     def _long_context(self, route: Route, body: dict[str, Any]) -> Route:
         """The first of the route's ``context_window_fallbacks`` that takes a prompt too long
@@ -461,7 +514,7 @@ class Proxy:
     ) -> str | None:
         """Forward to ``backend``; None when the client got its answer (or part of one that
         could not be finished), else what went wrong, for another try."""
-        prepared = self._upstream_request(request, backend, body, data)
+        prepared = self._prepare(backend, request, body, data)
         added_ns = time.monotonic_ns() - request.arrived_ns
         if not first:
             # a retry: the time spent on the failed tries is the backends', not the gateway's
@@ -541,27 +594,3 @@ class Proxy:
             first_byte_s=(first_byte - request.arrived_ns) / 1e9 if first_byte else None,
         )
         return None
-
-    def _upstream_request(
-        self, request: Request, backend: Backend, body: Any, rewritten: bytes | None = None
-    ) -> PreparedRequest:
-        path = backend.upstream_path(request.path)
-        data = request.body if rewritten is None else rewritten
-        upstream_model = backend.config.model
-        if upstream_model is not None:
-            if isinstance(body, dict):
-                data = json.dumps({**body, "model": upstream_model}).encode()
-            elif path.startswith("/v2/models/"):
-                rest = path.removeprefix("/v2/models/").split("/", 1)
-                path = "/v2/models/" + upstream_model + ("/" + rest[1] if len(rest) > 1 else "")
-        if request.query:
-            path += "?" + request.query
-        given = request.headers
-        headers = tuple((name, given[name]) for name in FORWARDED if name in given)
-        if backend.authorization is not None:
-            headers += (("authorization", backend.authorization),)
-        try:
-            template = backend.template(request.method, path, headers)
-        except ValueError as exc:
-            raise _Reply(400, f"cannot forward this request: {exc}") from None
-        return template.with_body(data if data or request.method in _BODIES else None)

@@ -1,4 +1,5 @@
-"""Serve local scikit-learn and ONNX models over the Open Inference Protocol v2 (REST).
+"""Serve local scikit-learn and ONNX models over the Open Inference Protocol v2 (REST), and
+sentence-transformers encoders over OpenAI's ``/v1/embeddings``.
 
 ``run_server`` serves until stopped; ``start_server_process`` runs it as a child process for
 tests and the demo; ``create_app`` is the aiohttp application for embedding.

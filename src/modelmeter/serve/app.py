@@ -1,4 +1,5 @@
-"""The aiohttp application: Open Inference Protocol v2 (REST) over loaded text classifiers.
+"""The aiohttp application: Open Inference Protocol v2 (REST) over loaded text classifiers, and
+OpenAI's ``POST /v1/embeddings`` over loaded encoders (`_openai_embeddings`).
 
 Each model takes one BYTES input of shape ``[N]`` or ``[N, 1]`` (N texts; the input's name is not
 checked, as there is only one) and answers one BYTES output ``label`` of shape ``[N]``. Every
