@@ -87,7 +87,17 @@ def test_an_unset_key_variable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.delenv("MM_TEST_EMBED_KEY", raising=False)
     settings = SemanticCacheConfig(
-        url="http://127.0.0.1:9/v1/embeddings", model="e", api_key_env="MM_TEST_EMBED_KEY"
+        url="http://127.0.0.1:9/v1/embeddings",
+        model="e",
+        threshold=0.9,
+        api_key_env="MM_TEST_EMBED_KEY",
     )
     with pytest.raises(SpecError, match="MM_TEST_EMBED_KEY"):
         SemanticCache(settings, print)
+
+
+def test_the_threshold_must_be_chosen() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="threshold"):
+        SemanticCacheConfig(url="http://127.0.0.1:9/v1/embeddings", model="e")  # type: ignore[call-arg]

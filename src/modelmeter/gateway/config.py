@@ -209,12 +209,11 @@ class SemanticCacheConfig(SpecModel):
         default=None, description="Environment variable holding the endpoint's API key."
     )
     threshold: float = Field(
-        default=0.95,
         gt=0,
         le=1,
-        description="Least cosine similarity that counts as the same request (all-MiniLM-L6-v2 "
-        "on benchmarks/semantic_cache.py's labelled set: see docs/gateway.md for the false "
-        "hits each threshold gave).",
+        description="Least cosine similarity that counts as the same request. No default: no "
+        "threshold is safe for every model and traffic (docs/gateway.md gives the wrong answers "
+        "each one served on a labelled set; benchmarks/semantic_cache.py measures yours).",
     )
     max_entries: int = Field(default=10_000, ge=1, le=1_000_000, description="Texts kept.")
     timeout_s: float = Field(
