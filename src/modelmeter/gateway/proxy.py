@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelmeter._exceptions import (
     AccessDenied,
@@ -40,7 +40,6 @@ from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, send
 from modelmeter.gateway.local import _Reply, local_answer
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.gateway.relay import Record, Relay
-from modelmeter.gateway.semantic import Probe, SemanticCache
 from modelmeter.gateway.shared_cache import RedisCache, open_cache
 from modelmeter.httpserver import (
     Connection,
@@ -48,6 +47,9 @@ from modelmeter.httpserver import (
     error_body,
     response_bytes,
 )
+
+if TYPE_CHECKING:
+    from modelmeter.gateway.semantic import Probe, SemanticCache
 
 __all__ = ["Proxy", "Route"]
 
@@ -98,6 +100,9 @@ class Proxy:
         if semantic is None:
             self.semantic = None
         elif earlier is None or earlier.settings != semantic or self.cache is not previous:
+            # imported here: NumPy costs a gateway without a semantic cache 10 MiB and 0.1 s
+            from modelmeter.gateway.semantic import SemanticCache
+
             self.semantic = SemanticCache(semantic, self.metrics.semantic)
         if earlier is not None and earlier is not self.semantic:
             self._closing.add(asyncio.get_running_loop().create_task(earlier.close()))
