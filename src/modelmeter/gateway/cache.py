@@ -36,10 +36,19 @@ class CachedAnswer:
     def size(self) -> int:
         return sum(len(piece) for piece in self.pieces) + len(self.headers) + _ENTRY_OVERHEAD
 
-    def replay(self, *, keep_alive: bool, chunked: bool) -> bytes:
+    def replay(self, *, keep_alive: bool, chunked: bool, request_id: str | None = None) -> bytes:
         """The whole response, as it was first sent: a stream as a chunked stream when the
-        client speaks HTTP/1.1, else with its length."""
-        parts = [status_line(200), self.headers, SERVER_HEADER]
+        client speaks HTTP/1.1, else with its length. With ``request_id``, that is the answer's
+        ``x-request-id`` (not the one of the request that filled the entry)."""
+        headers = self.headers
+        if request_id is not None:
+            kept = [
+                line + b"\r\n"
+                for line in headers.split(b"\r\n")
+                if line and not line.lower().startswith(b"x-request-id:")
+            ]
+            headers = b"".join(kept) + b"x-request-id: " + request_id.encode("latin-1") + b"\r\n"
+        parts = [status_line(200), headers, SERVER_HEADER]
         parts.append(b"x-modelmeter-backend: " + self.backend.encode() + b"\r\n")
         parts.append(b"x-modelmeter-cache: hit\r\n")
         if not keep_alive:

@@ -37,6 +37,7 @@ __all__ = [
     "GatewayConfig",
     "KeysConfig",
     "ListenConfig",
+    "RequestLogConfig",
     "RouteConfig",
     "ShadowConfig",
     "ShedConfig",
@@ -255,6 +256,33 @@ class CacheConfig(SpecModel):
     )
 
 
+class RequestLogConfig(SpecModel):
+    """A sample of all traffic, written to the run store (table ``gateway_log``) for drift
+    checks and re-evaluation later (see ``gateway.traffic``)."""
+
+    sample: float = Field(
+        gt=0, le=1, description="Share of requests logged, drawn at random (0.01: one in 100)."
+    )
+    bodies: bool = Field(
+        default=False,
+        description="Keep each logged request's body and its answer too. They hold your users' "
+        "texts: turn this on only where your privacy rules allow it. Off: route, key name, "
+        "status, times, tokens, cost and cache result only.",
+    )
+    max_body_kb: int = Field(
+        default=64,
+        ge=1,
+        le=8192,
+        description="A body larger than this is not kept (its row is, with the body empty).",
+    )
+    max_rows: int = Field(
+        default=1_000_000,
+        ge=100,
+        le=1_000_000_000,
+        description="Rows kept in the store; beyond, the oldest are deleted.",
+    )
+
+
 class KeysConfig(SpecModel):
     """API keys (made with ``modelmeter keys create``, kept hashed in the run store)."""
 
@@ -307,6 +335,9 @@ class GatewayConfig(SpecModel):
     )
     cache: CacheConfig | None = Field(
         default=None, description="Cache answers to identical requests (off when absent)."
+    )
+    log: RequestLogConfig | None = Field(
+        default=None, description="Log a sample of all requests to the store (off when absent)."
     )
     backends: list[BackendConfig] = Field(min_length=1)
     routes: list[RouteConfig] = Field(min_length=1)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import TYPE_CHECKING
 
 from modelmeter._exceptions import AccessDenied
-from modelmeter.httpserver import Request
+from modelmeter.httpserver import Request, error_body, response_bytes
 
 if TYPE_CHECKING:
+    from modelmeter.gateway.balance import Balancer
+    from modelmeter.gateway.config import ShedConfig
     from modelmeter.gateway.proxy import Proxy
 
-__all__ = ["JSON", "local_answer"]
+__all__ = ["JSON", "local_answer", "refusal", "shed_if_busy"]
 
 JSON = b"application/json"
 
@@ -36,6 +39,46 @@ class _Reply(Exception):
         self.kind = kind
         self.route = route
         self.retry_after_s = retry_after_s
+
+
+def refusal(reply: _Reply, *, keep_alive: bool, eject_s: float) -> bytes:
+    """The error response for ``reply``; a 429 or 503 says when to come back."""
+    extra = b""
+    if reply.retry_after_s is not None:
+        extra = b"retry-after: %d\r\n" % max(1, math.ceil(reply.retry_after_s))
+    elif reply.status == 503:
+        extra = b"retry-after: %d\r\n" % max(1, round(eject_s))
+    return response_bytes(
+        reply.status,
+        error_body(reply.message, reply.kind),
+        keep_alive=keep_alive,
+        extra_headers=extra,
+    )
+
+
+def shed_if_busy(route: str, balancer: Balancer, priority: str, shed: ShedConfig) -> None:
+    """Refuse (429) a request of ``priority`` while the route is busier than that priority may
+    add to: requests in flight over the in-service backends' ``max_in_flight``."""
+    now = time.monotonic()
+    in_flight = capacity = 0
+    for backend in balancer.backends:
+        if backend.in_service(now):
+            capacity += backend.config.max_in_flight
+            in_flight += backend.outstanding
+    if capacity == 0:
+        return  # every backend is out: the forward answers 503
+    share = in_flight / capacity
+    limit = 1.0 if priority == "high" else getattr(shed, priority)
+    if share >= limit:
+        wait = max(b.ewma_s for b in balancer.backends)
+        raise _Reply(
+            429,
+            f"the model {route!r} is busy ({in_flight} requests in flight, {share:.0%} of what "
+            f"its backends take); {priority}-priority requests are refused until it is less busy",
+            "rate_limit_error",
+            route,
+            retry_after_s=max(1.0, wait),
+        )
 
 
 def local_answer(request: Request, proxy: Proxy) -> tuple[bytes, bytes] | None:

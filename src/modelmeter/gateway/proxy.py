@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,19 +36,19 @@ from modelmeter.gateway.balance import Backend, Balancer
 from modelmeter.gateway.cache import ResponseCache, cache_key
 from modelmeter.gateway.config import GatewayConfig, RouteConfig, ShadowConfig
 from modelmeter.gateway.experiments import ExperimentLog, assign, in_share, send_copy, unit_of
-from modelmeter.gateway.local import _Reply, local_answer
+from modelmeter.gateway.local import _Reply, local_answer, refusal, shed_if_busy
 from modelmeter.gateway.metrics import GatewayMetrics
 from modelmeter.gateway.relay import Record, Relay
 from modelmeter.gateway.shared_cache import RedisCache, open_cache
 from modelmeter.httpserver import (
     Connection,
     Request,
-    error_body,
     response_bytes,
 )
 
 if TYPE_CHECKING:
     from modelmeter.gateway.semantic import Probe, SemanticCache
+    from modelmeter.gateway.traffic import TrafficLog
 
 __all__ = ["Proxy", "Route"]
 
@@ -77,6 +76,7 @@ class Proxy:
         self._closing: set[asyncio.Task[None]] = set()
         self.cache: ResponseCache | RedisCache | None = None
         self.semantic: SemanticCache | None = None
+        self.traffic: TrafficLog | None = None  # set by the server, with the store
         self.experiments: ExperimentLog | None = None
         self._copies = 0  # shadow copies in flight
         self.use(config, backends, access)
@@ -159,11 +159,15 @@ class Proxy:
             asked = route.config
             experiment = None
             record = Record()
-            if asked.split or asked.shadow:
-                experiment = asked.experiment_name
+            traffic = self.traffic
+            if traffic is not None and traffic.sampled():
+                record.logged, record.keep_answer = True, traffic.keeps_bodies
+            if asked.split or asked.shadow or record.logged:
                 record.meter = True
                 record.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
                 request.headers["x-request-id"] = record.request_id  # sent on, and answered
+            if asked.split or asked.shadow:
+                experiment = asked.experiment_name
                 unit = unit_of(asked, request.headers, body)
                 if asked.split:
                     route = self.routes[assign(asked, unit)]
@@ -172,14 +176,15 @@ class Proxy:
                     self._copy(request, self.routes[shadow.route], shadow, experiment)
             access = self.access
             client_key = access.identify(request.headers) if access is not None else None
-            self._shed(route, client_key.limits.priority if client_key is not None else "normal")
+            priority = client_key.limits.priority if client_key is not None else "normal"
+            shed_if_busy(route.config.model, route.balancer, priority, self.config.shed)
             key = self._cache_key(request, route, body)
             ticket = None
             if access is not None:
                 ticket = access.admit(client_key, route.config, request.path, request.body, body)
             try:
                 if key is not None and await self._replayed(connection, request, route, key):
-                    record.status = 200
+                    record.status, record.cache = 200, "hit"
                     return
                 probe = None
                 semantic = self.semantic  # the one this request started with, through a reload
@@ -189,8 +194,10 @@ class Proxy:
                     if probe is not None and await self._replayed_similar(
                         connection, request, route, semantic, probe
                     ):
-                        record.status = 200
+                        record.status, record.cache = 200, "semantic"
                         return
+                if key is not None:
+                    record.cache = "miss"
                 data = json.dumps(body).encode() if ticket is not None and ticket.rewrote else None
                 await self._forward(connection, request, route, body, key, ticket, data, record)
                 answered = record.status == 200 and not record.cut  # so its answer is cached
@@ -207,6 +214,17 @@ class Proxy:
                     self._settle(access, ticket, route.config.model)
                 if experiment is not None and self.experiments is not None and record.status:
                     self._log(experiment, route, request, record)
+                if record.logged and traffic is not None and record.status:
+                    name = client_key.name if client_key is not None else None
+                    cost = self._cost(route, record)
+                    traffic.record(
+                        route.config.model,
+                        record,
+                        request.arrived_ns,
+                        request.body,
+                        name,
+                        cost,
+                    )
         except asyncio.CancelledError:
             raise
         except AccessDenied as denied:
@@ -232,8 +250,7 @@ class Proxy:
         """One answered request of an experiment, with its tokens and, where the route has a
         price, its cost."""
         assert self.experiments is not None
-        price = self.access.prices.get(route.config.model) if self.access is not None else None
-        cost = price.cost(*record.usage) if price is not None and record.usage else None
+        cost = self._cost(route, record)
         self.experiments.record(
             experiment,
             route.config.model,
@@ -246,6 +263,11 @@ class Proxy:
             cost,
         )
 
+    def _cost(self, route: Route, record: Record) -> int | None:
+        """The answer's cost in picounits, where the route has a price and it reported usage."""
+        price = self.access.prices.get(route.config.model) if self.access is not None else None
+        return price.cost(*record.usage) if price is not None and record.usage else None
+
     def _refuse(self, connection: Connection, request: Request, reply: _Reply) -> None:
         if reply.route is not None:
             self.metrics.answered(
@@ -255,20 +277,8 @@ class Proxy:
                 total_s=(time.monotonic_ns() - request.arrived_ns) / 1e9,
                 first_byte_s=None,
             )
-        extra = b""
-        if reply.retry_after_s is not None:
-            extra = b"retry-after: %d\r\n" % max(1, math.ceil(reply.retry_after_s))
-        elif reply.status == 503:
-            extra = b"retry-after: %d\r\n" % max(1, round(self.config.eject_s))
-        connection.respond(
-            response_bytes(
-                reply.status,
-                error_body(reply.message, reply.kind),
-                keep_alive=request.keep_alive,
-                extra_headers=extra,
-            ),
-            keep_alive=request.keep_alive,
-        )
+        data = refusal(reply, keep_alive=request.keep_alive, eject_s=self.config.eject_s)
+        connection.respond(data, keep_alive=request.keep_alive)
 
     def _local_answer(self, request: Request) -> tuple[bytes, bytes] | None:
         return local_answer(request, self)
@@ -324,31 +334,6 @@ class Proxy:
         self._tasks.add(task)
         task.add_done_callback(done)
 
-    def _shed(self, route: Route, priority: str) -> None:
-        """Refuse a request of ``priority`` while the route is busier than that priority may
-        add to: requests in flight over the in-service backends' ``max_in_flight``."""
-        now = time.monotonic()
-        in_flight = capacity = 0
-        for backend in route.balancer.backends:
-            if backend.in_service(now):
-                capacity += backend.config.max_in_flight
-                in_flight += backend.outstanding
-        if capacity == 0:
-            return  # every backend is out: the forward answers 503
-        share = in_flight / capacity
-        limit = 1.0 if priority == "high" else getattr(self.config.shed, priority)
-        if share >= limit:
-            wait = max(b.ewma_s for b in route.balancer.backends)
-            raise _Reply(
-                429,
-                f"the model {route.config.model!r} is busy ({in_flight} requests in flight, "
-                f"{share:.0%} of what its backends take); {priority}-priority requests are "
-                "refused until it is less busy",
-                "rate_limit_error",
-                route.config.model,
-                retry_after_s=max(1.0, wait),
-            )
-
     def _settle(self, access: Access, ticket: Ticket, route: str) -> None:
         over = access.settle(ticket)
         if over:
@@ -385,7 +370,11 @@ class Proxy:
         entry = await cache.get(key) if isinstance(cache, RedisCache) else cache.get(key)
         if entry is None:
             return False
-        replay = entry.replay(keep_alive=request.keep_alive, chunked=request.http11)
+        replay = entry.replay(
+            keep_alive=request.keep_alive,
+            chunked=request.http11,
+            request_id=request.headers.get("x-request-id"),  # the client's, or the log's
+        )
         if similarity is not None:
             self.metrics.semantic("hit")
             replay = replay.replace(
@@ -527,7 +516,7 @@ class Proxy:
         else:
             self.metrics.added(added_ns / 1e9)
         stream = Relay(connection, request, backend, fallback_of, added_ns)
-        if key is not None and self.cache is not None:
+        if (key is not None and self.cache is not None) or (record and record.keep_answer):
             stream.capture = []
         if ticket is not None or (record is not None and record.meter):
             stream.meter = []
@@ -571,6 +560,8 @@ class Proxy:
         usage = usage_of(b"".join(stream.meter), stream.sse) if stream.meter is not None else None
         if record is not None:
             record.status, record.usage = stream.status, usage
+            if record.keep_answer and stream.capture is not None:
+                record.answer = b"".join(stream.capture)
         if ticket is not None:
             ticket.answered = True
             ticket.usage = usage

@@ -30,13 +30,17 @@ _METER_TAIL = 64 * 1024  # of a streamed answer, the end kept to find its usage 
 
 @dataclass(slots=True)
 class Record:
-    """How a request ended, for the experiment log."""
+    """How a request ended, for the experiment and traffic logs."""
 
     status: int = 0
     cut: bool = False  # the answer broke off after it started
     meter: bool = False  # read the answer's usage
     usage: tuple[int, int] | None = None
     request_id: str = ""
+    logged: bool = False  # drawn for the traffic log
+    keep_answer: bool = False  # ... with the answer's body
+    answer: bytes | None = None
+    cache: str = "none"  # miss, hit or semantic with a cache
 
 
 class Relay:

@@ -20,6 +20,7 @@ from modelmeter.gateway.config import GatewayConfig
 from modelmeter.gateway.experiments import ExperimentLog
 from modelmeter.gateway.ledger import Ledger
 from modelmeter.gateway.proxy import Proxy
+from modelmeter.gateway.traffic import TrafficLog
 from modelmeter.httpserver import Connection
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Gateway:
         self.backends = {b.name: Backend.open(b, config.timeout_s) for b in config.backends}
         self.proxy = proxy = Proxy(config, self.backends, access)
         proxy.experiments = self._experiments(config)
+        proxy.traffic = self._traffic(config)
         if self.worker is not None:
             proxy.health = b'{"status":"ok","worker":%d}' % self.worker
         loop = asyncio.get_running_loop()
@@ -98,8 +100,9 @@ class Gateway:
     def _write_soon(self) -> None:
         """Start writing spend and experiment logs to the store once a second, if there are
         any to write."""
+        proxy = self.proxy
         wanted = (self._keystore is not None and self._writes_spend) or (
-            self.proxy is not None and self.proxy.experiments is not None
+            proxy is not None and (proxy.experiments is not None or proxy.traffic is not None)
         )
         if wanted and self._spend_task is None:
             self._spend_task = asyncio.get_running_loop().create_task(self._write_often())
@@ -111,6 +114,16 @@ class Gateway:
 
         current = self.proxy.experiments if self.proxy is not None else None
         return current or ExperimentLog(RunStore(self.db))
+
+    def _traffic(self, config: GatewayConfig) -> TrafficLog | None:
+        if config.log is None:
+            return None
+        from modelmeter.store import RunStore
+
+        current = self.proxy.traffic if self.proxy is not None else None
+        if current is not None and current.settings == config.log:
+            return current
+        return TrafficLog(current.store if current is not None else RunStore(self.db), config.log)
 
     @property
     def _writes_spend(self) -> bool:
@@ -152,11 +165,14 @@ class Gateway:
                 self._saved[(name, entity)] = amount
 
     def write_logs(self) -> None:
-        """Write spend, then the experiments' outcomes, to the store."""
+        """Write spend, then the experiments' outcomes and the traffic log, to the store."""
         self.write_spend()
         experiments = self.proxy.experiments if self.proxy is not None else None
         if experiments is not None:
             experiments.flush()
+        traffic = self.proxy.traffic if self.proxy is not None else None
+        if traffic is not None:
+            traffic.flush()
 
     async def _write_often(self) -> None:
         while True:
@@ -186,11 +202,15 @@ class Gateway:
         }
         retired = [b for name, b in old.items() if fresh.get(name) is not b]
         experiments = self._experiments(config)
+        traffic = self._traffic(config)
         self.config = config
         self.backends = fresh
         assert self.proxy is not None
         self.proxy.use(config, fresh, access)
         self.proxy.experiments = experiments
+        earlier, self.proxy.traffic = self.proxy.traffic, traffic
+        if earlier is not None and earlier is not traffic:
+            earlier.flush()  # what the old settings logged is kept
         self._write_soon()
         if retired:
             task = asyncio.get_running_loop().create_task(self._retire(retired))

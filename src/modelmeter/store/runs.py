@@ -20,6 +20,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -34,6 +35,7 @@ from modelmeter.store.blocks import blocks_of, decode_block, encode_block
 from modelmeter.store.cache import ResponseCache
 from modelmeter.store.keys import KeyStore
 from modelmeter.store.schema import (
+    gateway_log,
     gateway_requests,
     metadata,
     outcome_blocks,
@@ -175,6 +177,40 @@ class RunStore:
         if rows:
             with self._engine.begin() as connection:
                 connection.execute(insert(gateway_requests), rows)
+
+    def append_gateway_log(self, rows: list[dict[str, object]], max_rows: int) -> None:
+        """Add rows to the traffic log (``schema.gateway_log``), then delete the oldest beyond
+        ``max_rows``."""
+        if not rows:
+            return
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(gateway_log), rows)
+                newest = connection.execute(select(func.max(gateway_log.c.id))).scalar_one()
+                if newest is not None and newest > max_rows:
+                    # ids only grow, so the rows past the bound are those below this id
+                    connection.execute(
+                        delete(gateway_log).where(gateway_log.c.id <= newest - max_rows)
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write the gateway's log to {self.display_url}: {exc}"
+            ) from None
+
+    def gateway_log(self, *, since_ns: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The logged traffic from ``since_ns`` (wall-clock nanoseconds) on, oldest first."""
+        query = (
+            select(gateway_log).where(gateway_log.c.at_ns >= since_ns).order_by(gateway_log.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        try:
+            with self._engine.connect() as connection:
+                return [dict(row._mapping) for row in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read the gateway's log in {self.display_url}: {exc}"
+            ) from None
 
     def set_feedback(self, values: list[tuple[str, float]]) -> int:
         """Record feedback for logged requests by request id; returns how many were found."""
@@ -440,8 +476,6 @@ class RunStore:
         return found
 
     def count_outcomes(self, run_id: str) -> int:
-        from sqlalchemy import func
-
         rows = select(func.count()).select_from(outcomes).where(outcomes.c.run_id == run_id)
         in_blocks = select(func.coalesce(func.sum(outcome_blocks.c.rows), 0)).where(
             outcome_blocks.c.run_id == run_id

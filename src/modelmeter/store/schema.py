@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 __all__ = [
     "gateway_keys",
+    "gateway_log",
     "gateway_requests",
     "gateway_spend",
     "metadata",
@@ -154,4 +155,24 @@ gateway_requests = Table(
     Column("output_tokens", Integer),
     Column("cost_pico", BigInteger),
     Column("feedback", Float),
+)
+
+# A sample of all of a gateway's traffic (``gateway.log``), for drift checks and re-evaluation.
+gateway_log = Table(
+    "gateway_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_ns", BigInteger, nullable=False, index=True),  # wall clock, when it arrived
+    Column("request_id", String(64), nullable=False),
+    Column("route", String(200), nullable=False),  # the route that answered (after a split)
+    Column("key_name", String(200)),  # the client key's name; never the key
+    Column("status", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("latency_ns", BigInteger, nullable=False),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("cost_pico", BigInteger),
+    Column("cache", String(16), nullable=False),  # miss, hit, semantic, or none (no cache)
+    Column("request_body", Text),  # only with log.bodies
+    Column("response_body", Text),
 )
