@@ -20,7 +20,7 @@ def flat(output: str) -> str:
     [
         (["model.joblib"], "is not NAME=PATH"),
         (["bad name=x.joblib"], "may hold only letters, digits"),
-        (["clf=does-not-exist.joblib"], "no such file: does-not-exist.joblib"),
+        (["clf=does-not-exist.joblib"], "no such file or folder: does-not-exist.joblib"),
         (["clf=x.joblib", "--workers", "0"], "--workers"),
         (["clf=x.joblib", "--max-batch-size", "0"], "--max-batch-size"),
     ],
@@ -42,3 +42,11 @@ def test_a_file_that_is_no_model_exits_with_2(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "cannot load as a scikit-learn artefact" in flat(result.output)
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_folder_that_is_no_encoder_exits_with_2(tmp_path: Path) -> None:
+    """A folder is taken as a sentence-transformers encoder; an empty one says what it lacks."""
+    result = CliRunner().invoke(app, ["serve", f"emb={tmp_path}", "--port", "0"])
+
+    assert result.exit_code == 2, result.output
+    assert "a folder, but not a model one" in flat(result.output)

@@ -61,9 +61,9 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME=PATH") from None
     for name, path in parsed.items():
-        if not path.is_file():
+        if not path.exists():
             raise typer.BadParameter(
-                f"model {name!r}: no such file: {path}", param_hint="NAME=PATH"
+                f"model {name!r}: no such file or folder: {path}", param_hint="NAME=PATH"
             )
     if not is_loopback_host(host):
         _stderr.print(
