@@ -27,15 +27,17 @@ $(VENV)/.embeddings: | $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/modelmeter demo --out $(OUT)
 
-# Servers the tests start themselves (the gateway's shared cache): Debian/Ubuntu's packages,
-# installed when missing and apt-get is there (as root, or through sudo).
-SYSTEM_PACKAGES := redis-server
+# Servers and tools the tests start themselves (the gateway's shared cache; Prometheus and its
+# promtool for the monitoring rules): Debian/Ubuntu's packages, installed when missing and
+# apt-get is there (as root, or through sudo); RUNLEVEL=1 keeps the package from starting its
+# daemon (the tests start their own).
+SYSTEM_PACKAGES := redis-server prometheus
 system:
-	@command -v redis-server >/dev/null || { \
+	@{ command -v redis-server && command -v promtool; } >/dev/null || { \
 	  command -v apt-get >/dev/null || { echo "note: install $(SYSTEM_PACKAGES) for the tests that need it"; exit 0; }; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
+	  $$sudo env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 
 test: $(VENV)/.installed $(VENV)/.embeddings system
 	$(BIN)/python -m pytest

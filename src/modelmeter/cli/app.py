@@ -13,6 +13,7 @@ from modelmeter.cli import compare as compare_cmd
 from modelmeter.cli import demo as demo_cmd
 from modelmeter.cli import gateway as gateway_cmd
 from modelmeter.cli import keys as keys_cmd
+from modelmeter.cli import monitor as monitor_cmd
 from modelmeter.cli import run as run_cmd
 from modelmeter.cli import runs as runs_cmd
 from modelmeter.cli import serve as serve_cmd
@@ -49,6 +50,7 @@ compare_cmd.register(app)
 demo_cmd.register(app)
 gateway_cmd.register(app)
 keys_cmd.register(app)
+monitor_cmd.register(app)
 run_cmd.register(app)
 runs_cmd.register(app)
 serve_cmd.register(app)

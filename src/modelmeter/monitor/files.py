@@ -1,0 +1,86 @@
+"""The files ``modelmeter monitor`` writes, and Prometheus's own checks of them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from modelmeter.monitor.rule_tests import Scenario, rule_tests
+from modelmeter.monitor.rules import rule_groups
+from modelmeter.monitor.slos import Slo, slos_from_sla, unwatched
+from modelmeter.monitor.sources import Source
+from modelmeter.spec.objectives import Sla
+
+__all__ = ["RULES", "TESTS", "MonitorFiles", "monitoring_files", "promtool"]
+
+RULES = "rules.yml"
+TESTS = "rules.test.yml"
+
+
+@dataclass
+class MonitorFiles:
+    slos: list[Slo]
+    unwatched: list[str]  # limits of the SLA these files do not watch, with why
+    rules: str  # YAML text
+    tests: str
+    scenarios: dict[str, list[Scenario]]
+
+    def write(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in ((RULES, self.rules), (TESTS, self.tests)):
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+        return written
+
+
+def _yaml(content: object, header: str) -> str:
+    body = yaml.safe_dump(content, sort_keys=False, width=100, allow_unicode=True)
+    return header + body
+
+
+def monitoring_files(sla: Sla, source: Source, *, spec_name: str = "") -> MonitorFiles:
+    """The rules and their tests for ``sla`` on ``source``'s metrics; ValueError when the SLA
+    sets nothing that can be watched, or a limit ``source`` cannot express."""
+    slos = slos_from_sla(sla, source)
+    if not slos:
+        raise ValueError(
+            "the spec's objectives.sla sets none of max_error_rate, p95_ms, p99_ms, "
+            "ttft_p95_ms: there is nothing to alert on"
+        )
+    made = (
+        f"# Made by modelmeter monitor from {spec_name or 'a spec'} for {source.name}'s metrics.\n"
+    )
+    skipped = unwatched(sla)
+    notes = "".join(f"# {slo.name}: {slo.note}\n" for slo in slos if slo.note)
+    notes += "".join(f"# {line}\n" for line in skipped)
+    tests, scenarios = rule_tests(slos, source, RULES)
+    return MonitorFiles(
+        slos,
+        skipped,
+        _yaml(rule_groups(slos, source), made + notes),
+        _yaml(tests, made + "# promtool test rules " + TESTS + "\n"),
+        scenarios,
+    )
+
+
+def promtool(folder: Path, executable: str | None = None) -> list[tuple[str, bool, str]] | None:
+    """``promtool check rules`` and ``promtool test rules`` on the files in ``folder``:
+    (command, passed, output) each; None when promtool is not installed."""
+    tool = executable or shutil.which("promtool")
+    if tool is None:
+        return None
+    results = []
+    for args in (["check", "rules", RULES], ["test", "rules", TESTS]):
+        done = subprocess.run(
+            [tool, *args], cwd=folder, capture_output=True, text=True, timeout=300, check=False
+        )
+        results.append(
+            (" ".join(["promtool", *args]), done.returncode == 0, done.stdout + done.stderr)
+        )
+    return results

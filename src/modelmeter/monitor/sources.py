@@ -1,0 +1,53 @@
+"""The metric vocabularies the monitoring rules read: what a service calls its requests, its
+failures and its latency histograms.
+
+``gateway`` and ``serve`` are this project's servers; their histogram boundaries are the ones
+they export (``le`` written as Python's Prometheus client writes it: 0.1, 1.0, 10.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelmeter.definitions import LATENCY_BUCKETS_S
+from modelmeter.gateway.metrics import SECONDS_BUCKETS as _GATEWAY_BUCKETS
+
+__all__ = ["SOURCES", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    requests: str  # a counter of answered requests, with a status label
+    failed: str  # the label selector of failed ones, inside {}
+    duration: str  # histogram (base name) of whole-request time, seconds
+    buckets: tuple[float, ...]
+    first_chunk: str | None = None  # histogram of time to first chunk, seconds
+    first_chunk_buckets: tuple[float, ...] = ()
+
+    def histograms(self) -> dict[str, tuple[str, tuple[float, ...]]]:
+        """Kinds of latency SLO this source can watch: name -> (histogram, boundaries)."""
+        found = {"latency": (self.duration, self.buckets)}
+        if self.first_chunk is not None:
+            found["ttft"] = (self.first_chunk, self.first_chunk_buckets)
+        return found
+
+
+SOURCES = {
+    "gateway": Source(
+        name="gateway",
+        requests="modelmeter_gateway_requests_total",
+        failed='status=~"5.."',
+        duration="gen_ai_client_operation_duration_seconds",
+        buckets=_GATEWAY_BUCKETS,
+        first_chunk="modelmeter_gateway_time_to_first_chunk_seconds",
+        first_chunk_buckets=_GATEWAY_BUCKETS,
+    ),
+    "serve": Source(
+        name="serve",
+        requests="modelmeter_serve_requests_total",
+        failed='status=~"5.."',
+        duration="modelmeter_serve_request_duration_seconds",
+        buckets=LATENCY_BUCKETS_S,
+    ),
+}

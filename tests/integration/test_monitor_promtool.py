@@ -1,0 +1,73 @@
+"""`modelmeter monitor` as a user runs it, and Prometheus's own promtool on what it writes: the
+rules load, every generated unit test passes, and a rule made wrong makes them fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelmeter.monitor import SOURCES, monitoring_files, promtool
+from modelmeter.spec.objectives import Sla
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is not installed; `make test` installs Debian's prometheus")
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    return found
+
+
+def _spec(tmp_path: Path, sla: str) -> Path:
+    (tmp_path / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: watched\n"
+        "dataset: {path: data.jsonl, input_field: text, label_field: label}\n"
+        "targets:\n"
+        "  - {name: m, kind: oip, url: 'http://127.0.0.1:9', model: m}\n"
+        f"objectives: {{sla: {sla}}}\n"
+    )
+    return spec
+
+
+def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
+    tmp_path: Path,
+) -> None:
+    _promtool()
+    spec = _spec(tmp_path, "{max_error_rate: 0.01, p95_ms: 250, p99_ms: 1000, ttft_p95_ms: 300}")
+    out = tmp_path / "monitoring"
+    done = subprocess.run(
+        [sys.executable, "-m", "modelmeter", "monitor", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "promtool check rules rules.yml: passed" in done.stdout
+    assert "promtool test rules rules.test.yml: passed" in done.stdout
+    assert "after 9 min" in done.stdout  # a total outage pages in 9 minutes on a 1% budget
+    assert "300 ms is not a bucket boundary" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["rules.test.yml", "rules.yml"]
+
+
+def test_a_wrong_rule_fails_the_generated_tests(tmp_path: Path) -> None:
+    """The tests are not decoration: an alert ten times slower to fire is caught."""
+    executable = _promtool()
+    files = monitoring_files(Sla(max_error_rate=0.01), SOURCES["gateway"])
+    files.write(tmp_path)
+    rules = (tmp_path / "rules.yml").read_text()
+    assert "> 0.144" in rules
+    (tmp_path / "rules.yml").write_text(rules.replace("> 0.144", "> 1.44"))
+    results = promtool(tmp_path, executable)
+    assert results is not None
+    (_, loaded, _), (_, passed, output) = results
+    assert loaded  # still valid rules
+    assert not passed and "ModelmeterSLOBurn" in output
