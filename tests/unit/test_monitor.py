@@ -49,7 +49,7 @@ def test_rules_count_bad_requests_from_the_sources_own_names() -> None:
     assert len(recording) == 2 * len(WINDOWS) and len(alerts) == 2 * 2
     availability = recording[0]["expr"]
     assert availability == (
-        'sum(rate(modelmeter_gateway_requests_total{status=~"5.."}[5m])) / '
+        '(sum(rate(modelmeter_gateway_requests_total{status=~"5.."}[5m])) or vector(0)) / '
         "sum(rate(modelmeter_gateway_requests_total[5m]))"
     )
     latency = recording[len(WINDOWS)]["expr"]

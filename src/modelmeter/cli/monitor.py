@@ -18,10 +18,12 @@ def register(app: typer.Typer) -> None:
     app.command("monitor")(monitor)
 
 
-def _minutes(value: int | None) -> str:
+def _minutes(value: float | None) -> str:
     if value is None:
         return "never"
-    return f"{value} min" if value < 120 else f"{value / 60:.1f} h"
+    if value < 1:
+        return f"{value * 60:.0f} s"
+    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
 
 
 @friendly_errors
@@ -39,6 +41,15 @@ def monitor(
     check: Annotated[
         bool, typer.Option(help="Run promtool check/test on the files (where installed).")
     ] = True,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            min=1e-6,
+            max=1.0,
+            help="Shrink every window by this factor (1/60: an hour becomes a minute) to try "
+            "the alerts on a live server; the promtool tests are then not written.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Write Prometheus recording rules and multi-window multi-burn-rate alerts for the SLA,
     with promtool unit tests proving when each alert fires (docs/monitoring.md)."""
@@ -52,7 +63,9 @@ def monitor(
         )
     spec = load_spec(spec_path)
     try:
-        files = monitoring_files(spec.objectives.sla, SOURCES[source], spec_name=spec_path.name)
+        files = monitoring_files(
+            spec.objectives.sla, SOURCES[source], spec_name=spec_path.name, time_scale=time_scale
+        )
     except ValueError as exc:
         raise SpecError(f"{spec_path}: {exc}") from None
     written = files.write(out)
@@ -62,11 +75,13 @@ def monitor(
     for slo in files.slos:
         scenarios = {s.name: s for s in files.scenarios[slo.name]}
         noise = scenarios["background"]
+        page = scenarios["outage"].first_minutes.get("page")
+        ticket = scenarios["slow burn"].first_minutes.get("ticket")
         table.add_row(
             slo.description,
             f"{slo.budget:.2%}",
-            "after " + _minutes(scenarios["outage"].first_minutes.get("page")),
-            "after " + _minutes(scenarios["slow burn"].first_minutes.get("ticket")),
+            "after " + _minutes(None if page is None else page * time_scale),
+            "after " + _minutes(None if ticket is None else ticket * time_scale),
             "silent" if not noise.first_minutes else "alerts",
         )
     stdout.print(table)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from modelmeter.monitor.rules import _MINUTES, ALERT, BURNS, alert_annotations, le_label
+from modelmeter.monitor.rules import ALERT, BURNS, MINUTES, alert_annotations, le_label
 from modelmeter.monitor.slos import Slo
 from modelmeter.monitor.sources import Source
 
@@ -69,7 +69,7 @@ class _Judge:
         self.total = [0.0] + [_PER_MINUTE * m for m in range(1, len(bad))]
 
     def _ratio(self, minute: int, window: str) -> float:
-        start = max(0, minute - _MINUTES[window])
+        start = max(0, minute - MINUTES[window])
         total = self.total[minute] - self.total[start]
         return (self.bad[minute] - self.bad[start]) / total if total else 0.0
 

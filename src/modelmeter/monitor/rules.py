@@ -23,11 +23,19 @@ from prometheus_client.utils import floatToGoString as _go_float
 from modelmeter.monitor.slos import Slo
 from modelmeter.monitor.sources import Source
 
-__all__ = ["ALERT", "BURNS", "Burn", "detection_minutes", "le_label", "rule_groups"]
+__all__ = ["ALERT", "BURNS", "MINUTES", "Burn", "detection_minutes", "le_label", "rule_groups"]
 
 ALERT = "ModelmeterSLOBurn"
 WINDOWS = ("5m", "30m", "1h", "6h", "3d")
-_MINUTES = {"5m": 5, "30m": 30, "1h": 60, "6h": 360, "3d": 4320}
+MINUTES = {"5m": 5, "30m": 30, "1h": 60, "6h": 360, "3d": 4320}
+
+
+def _range(window: str, time_scale: float) -> str:
+    """The window as a PromQL range; with ``time_scale`` below 1, shrunk (in milliseconds)
+    so that alerts can be tried in minutes instead of days."""
+    if time_scale == 1.0:
+        return window
+    return f"{max(1, round(MINUTES[window] * 60_000 * time_scale))}ms"
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,13 @@ def le_label(seconds: float) -> str:
 
 
 def _ratio(slo: Slo, source: Source, window: str) -> str:
+    """The share of bad requests over the PromQL range ``window``."""
     if slo.histogram is None:
         total = f"sum(rate({source.requests}[{window}]))"
-        return f"sum(rate({source.requests}{{{source.failed}}}[{window}])) / {total}"
+        # "or vector(0)": with no failed series at all the sum is empty, not 0, and so would
+        # be the ratio; a dashboard and the alerts want 0 then
+        bad = f"sum(rate({source.requests}{{{source.failed}}}[{window}]))"
+        return f"({bad} or vector(0)) / {total}"
     assert slo.threshold_s is not None
     le = le_label(slo.threshold_s)
     fast = f'sum(rate({slo.histogram}_bucket{{le="{le}"}}[{window}]))'
@@ -87,12 +99,13 @@ def alert_annotations(slo: Slo, severity: str) -> dict[str, str]:
     }
 
 
-def rule_groups(slos: list[Slo], source: Source) -> dict[str, Any]:
-    """The rule file's content (``groups:``) for ``slos`` on ``source``'s metrics."""
+def rule_groups(slos: list[Slo], source: Source, time_scale: float = 1.0) -> dict[str, Any]:
+    """The rule file's content (``groups:``) for ``slos`` on ``source``'s metrics; windows
+    shrunk by ``time_scale`` (below 1) to try the alerts quickly (the names stay)."""
     recording = [
         {
             "record": record_name(window),
-            "expr": _ratio(slo, source, window),
+            "expr": _ratio(slo, source, _range(window, time_scale)),
             "labels": {"slo": slo.name},
         }
         for slo in slos
@@ -122,7 +135,7 @@ def detection_minutes(slo: Slo, bad_share: float, severity: str) -> float | None
     """Minutes from the start of a burn at ``bad_share`` (of requests bad, steady) to the
     ``severity`` alert, by the long windows' arithmetic; None when it never fires."""
     times = [
-        burn.factor * slo.budget * _MINUTES[burn.long] / bad_share
+        burn.factor * slo.budget * MINUTES[burn.long] / bad_share
         for burn in BURNS
         if burn.severity == severity and bad_share > burn.factor * slo.budget
     ]

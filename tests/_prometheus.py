@@ -1,0 +1,91 @@
+"""A real Prometheus server for a test: Debian's ``prometheus`` on a port of its own, scraping
+127.0.0.1 targets every second with the rules given, its data in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+
+def _free_port() -> int:
+    # Prometheus cannot report a port it picked itself; the race with another process taking
+    # this one in between is the test's to lose, not the product's.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def prometheus_server(targets: list[str], rules: Path) -> Iterator[str]:
+    """Prometheus scraping ``targets`` (host:port) each second, evaluating ``rules`` each
+    second; its URL."""
+    executable = shutil.which("prometheus")
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is not installed; `make test` installs Debian's prometheus")
+        pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+    folder = Path(tempfile.mkdtemp(prefix="mm-prometheus-", dir="/tmp"))
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rules)],
+        "scrape_configs": [{"job_name": "modelmeter", "static_configs": [{"targets": targets}]}],
+    }
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = _free_port()
+    log = open(folder / "prometheus.log", "w")  # noqa: SIM115 (closed when it stops)
+    process = subprocess.Popen(
+        [
+            executable,
+            f"--config.file={folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(
+                    "prometheus exited: " + (folder / "prometheus.log").read_text()[-2000:]
+                )
+            try:
+                with urllib.request.urlopen(url + "/-/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("prometheus was not ready within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def api(url: str, path: str) -> Any:
+    with urllib.request.urlopen(url + path, timeout=10) as answer:
+        return json.loads(answer.read())["data"]
