@@ -114,3 +114,65 @@ def _watch(
             finally:
                 traffic.stop()
     return fired_after, stated_s, traffic.statuses
+
+
+def test_the_bucket_check_reads_a_live_gateway(tmp_path: Path) -> None:
+    """`--metrics-url` on a running gateway: 250 ms is one of its boundaries, 300 ms is not."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: watched\n"
+        "dataset: {path: data.jsonl, input_field: text, label_field: label}\n"
+        "targets:\n"
+        "  - {name: m, kind: oip, url: 'http://127.0.0.1:9', model: m}\n"
+        "objectives: {sla: {p95_ms: 250, ttft_p95_ms: 300}}\n"
+    )
+    backend = simulator("chat", tokens=2)
+    config = {
+        "backends": [{"name": "sim", "url": backend.url}],
+        "routes": [{"model": "chat", "backends": ["sim"]}],
+    }
+    try:
+        with gateway(tmp_path, config) as url:
+            asyncio.run(_one(url))  # a histogram's series appear with its first request
+            command = [sys.executable, "-m", "modelmeter", "monitor", str(spec)]
+            command += [
+                "--out",
+                str(tmp_path / "m"),
+                "--no-check",
+                "--metrics-url",
+                url + "/metrics",
+            ]
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={**os.environ, "COLUMNS": "250", "NO_COLOR": "1"},
+            )
+    finally:
+        backend.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if "gen_ai_client_operation" in line]
+    assert any("p95_ms" in row and "yes" in row for row in rows), done.stdout
+    assert any(
+        "ttft_p95_ms" in row and "between 250 ms and 500 ms" in row and "up to 250 ms" in row
+        for row in rows
+    ), done.stdout
+
+
+async def _one(url: str) -> None:
+    endpoint = Endpoint.from_url(url)
+    request = PreparedRequest.build(
+        "POST",
+        endpoint,
+        "/v1/chat/completions",
+        headers={"content-type": "application/json"},
+        body=chat("chat"),
+    )
+    async with HttpClient(endpoint, timeout_s=10) as client:
+        assert (await client.request(request)).status == 200

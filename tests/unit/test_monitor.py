@@ -90,3 +90,35 @@ def test_series_notation_adds_back_up_to_the_increments() -> None:
         step, _, count = rest.partition("x")
         values.extend(float(start) + float(step) * n for n in range(int(count) + 1))
     assert values == [0.0, 1.0, 2.0, 3.0, 1003.0, 2003.0, 2023.0]
+
+
+PAGE = """# HELP vllm:e2e_request_latency_seconds Histogram of end to end request latency.
+# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{le="0.3",model_name="m"} 1.0
+vllm:e2e_request_latency_seconds_bucket{le="0.5",model_name="m"} 2.0
+vllm:e2e_request_latency_seconds_bucket{le="0.8",model_name="m"} 3.0
+vllm:e2e_request_latency_seconds_bucket{le="+Inf",model_name="m"} 3.0
+vllm:e2e_request_latency_seconds_count{model_name="m"} 3.0
+vllm:e2e_request_latency_seconds_sum{model_name="m"} 1.1
+# HELP batch Histogram of batch sizes.
+# TYPE batch histogram
+batch_bucket{le="1.0"} 1.0
+batch_bucket{le="+Inf"} 1.0
+batch_count 1.0
+batch_sum 1.0
+"""
+
+
+def test_the_bucket_check_names_the_enclosing_boundaries() -> None:
+    from modelmeter.monitor.buckets import check_buckets
+
+    found = check_buckets(PAGE, {"p95_ms": 0.5, "p99_ms": 0.4, "ttft": 0.2, "slow": 2.0})
+    by_limit = {f.what: f for f in found}
+    assert {f.histogram for f in found} == {"vllm:e2e_request_latency_seconds"}  # seconds only
+    assert by_limit["p95_ms"].exact and by_limit["p95_ms"].error_bound_s == 0.0
+    assert (by_limit["p99_ms"].below_s, by_limit["p99_ms"].above_s) == (0.3, 0.5)
+    assert by_limit["p99_ms"].error_bound_s == pytest.approx(0.2)
+    assert by_limit["ttft"].below_s is None and by_limit["ttft"].error_bound_s is None
+    assert by_limit["slow"].above_s == math.inf and by_limit["slow"].error_bound_s is None
+    with pytest.raises(ValueError, match="text format"):
+        check_buckets("not {a metrics page", {"p95_ms": 0.5})

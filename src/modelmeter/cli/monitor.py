@@ -4,7 +4,7 @@ tests from the spec's SLA."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from modelmeter._exceptions import SpecError
 from modelmeter.cli._console import EXIT_FAILED, console, friendly_errors, stdout
+
+if TYPE_CHECKING:
+    from modelmeter.spec.objectives import Sla
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +44,14 @@ def monitor(
     check: Annotated[
         bool, typer.Option(help="Run promtool check/test on the files (where installed).")
     ] = True,
+    metrics_url: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics-url",
+            help="A live /metrics page (vLLM, Triton, serve, the gateway): check that the "
+            "SLA's thresholds are bucket boundaries of its histograms.",
+        ),
+    ] = None,
     time_scale: Annotated[
         float,
         typer.Option(
@@ -92,6 +103,8 @@ def monitor(
         console.print(f"[yellow]note:[/] {escape(line)}")
     for path in written:
         stdout.print(f"wrote {path}")
+    if metrics_url is not None:
+        _check_buckets(metrics_url, spec.objectives.sla)
     if not check:
         return
     results = promtool(out)
@@ -109,3 +122,46 @@ def monitor(
             console.print(escape(output.strip()[-3000:]), highlight=False)
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _check_buckets(url: str, sla: Sla) -> None:
+    """The bucket check of a live page (`monitor.buckets`), as a table and warnings."""
+    import urllib.error
+    import urllib.request
+
+    from modelmeter.monitor.buckets import check_buckets
+
+    limits = {"p95_ms": sla.p95_ms, "p99_ms": sla.p99_ms, "ttft_p95_ms": sla.ttft_p95_ms}
+    limits["itl_p95_ms"] = sla.itl_p95_ms
+    thresholds = {name: value / 1000 for name, value in limits.items() if value is not None}
+    if not thresholds:
+        console.print("[yellow]note:[/] the SLA sets no latency limit: no bucket to check")
+        return
+    if not url.startswith(("http://", "https://")):
+        raise SpecError(f"--metrics-url {url!r}: an http:// or https:// URL of a /metrics page")
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text = answer.read(64 * 1024 * 1024).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise SpecError(f"--metrics-url {url}: cannot read it: {exc}") from None
+    try:
+        findings = check_buckets(text, thresholds)
+    except ValueError as exc:
+        raise SpecError(f"--metrics-url {url}: {exc}") from None
+    if not findings:
+        console.print(f"[yellow]note:[/] {escape(url)} exports no histogram in seconds")
+        return
+    table = Table(title=f"Bucket check of {url}")
+    for column in ("histogram", "limit", "threshold", "a boundary?", "a quantile there is off by"):
+        table.add_column(column)
+    for found in findings:
+        bound = found.error_bound_s
+        if found.exact:
+            verdict, off = "yes", "—"
+        else:
+            low = "−∞" if found.below_s is None else f"{found.below_s * 1000:g} ms"
+            high = "+∞" if found.above_s is None else f"{found.above_s * 1000:g} ms"
+            verdict = f"no: between {low} and {high}"
+            off = "unbounded" if bound is None else f"up to {bound * 1000:g} ms"
+        table.add_row(found.histogram, found.what, f"{found.threshold_s * 1000:g} ms", verdict, off)
+    stdout.print(table)
