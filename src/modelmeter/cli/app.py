@@ -11,6 +11,7 @@ from modelmeter.cli import ab as ab_cmd
 from modelmeter.cli import calibrate as calibrate_cmd
 from modelmeter.cli import compare as compare_cmd
 from modelmeter.cli import demo as demo_cmd
+from modelmeter.cli import drift as drift_cmd
 from modelmeter.cli import gateway as gateway_cmd
 from modelmeter.cli import keys as keys_cmd
 from modelmeter.cli import monitor as monitor_cmd
@@ -48,6 +49,7 @@ ab_cmd.register(app)
 calibrate_cmd.register(app)
 compare_cmd.register(app)
 demo_cmd.register(app)
+drift_cmd.register(app)
 gateway_cmd.register(app)
 keys_cmd.register(app)
 monitor_cmd.register(app)

@@ -86,6 +86,33 @@ def _field(row: Mapping[str, Any], name: str, path: Path, line: int) -> str:
     return str(value)
 
 
+def read_columns(path: Path) -> dict[str, list[Any]]:
+    """A JSONL or CSV file as columns (name → one value per row; a key a JSONL row lacks is
+    None there). CSV cells stay strings. Errors are ``DatasetError``s naming ``path:line``."""
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DatasetError(
+            f"cannot tell the format from the extension '{path.suffix}'; use .jsonl or .csv",
+            path=path,
+        )
+    if not path.is_file():
+        raise DatasetError("file not found", path=path)
+    columns: dict[str, list[Any]] = {}
+    count = 0
+    try:
+        for _line, row in read_jsonl(path) if fmt == "jsonl" else _rows_csv(path):
+            for name in row.keys() - columns.keys():
+                columns[name] = [None] * count
+            for name, values in columns.items():
+                values.append(row.get(name))
+            count += 1
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
+    if not count:
+        raise DatasetError("the file has no rows", path=path)
+    return columns
+
+
 def load_samples(spec: DatasetSpec) -> list[Sample]:
     """Load every row of the dataset the spec points at."""
     path = spec.path

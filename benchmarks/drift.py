@@ -1,0 +1,124 @@
+"""Drift report time on 100,000 rows × 25 mixed columns, and which columns it flags.
+
+The data are generated here (seeded): 15 numeric columns (normal, lognormal, integer counts),
+7 categorical (3 to 20 categories) and 3 text columns; the current table shifts three of
+them (a numeric mean by 0.1 σ, a categorical mix, text lengths) and leaves 22 alone. Timed:
+reading both files (JSONL) and comparing them, as `modelmeter drift` does, best of
+``--repeats``. With ``--evidently PYTHON`` (a virtualenv's interpreter with
+``evidently==0.7.23`` and ``pandas<3``, never this project's dependency) Evidently's
+DataDriftPreset runs on the same files in that interpreter, and the two lists of drifted
+columns are printed side by side.
+
+    python benchmarks/drift.py [--rows 100000] [--repeats 3] [--evidently PEER/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from modelmeter.data import read_columns
+from modelmeter.drift import compare_tables
+
+SHIFTED = ["num0", "cat0", "text0"]
+_WORDS = ["refund", "order", "delivery", "invoice", "account", "password", "hello", "thanks", "late", "broken"]
+
+
+def make_table(rows: int, rng: np.random.Generator, shifted: bool) -> dict[str, list]:
+    table: dict[str, list] = {}
+    for i in range(15):
+        if i % 3 == 0:
+            values = rng.normal(0.1 if shifted and i == 0 else 0.0, 1.0, rows)
+        elif i % 3 == 1:
+            values = rng.lognormal(2.0, 0.5, rows)
+        else:
+            values = rng.poisson(4, rows).astype(float)
+        table[f"num{i}"] = np.round(values, 5).tolist()
+    for i in range(7):
+        names = [f"c{k}" for k in range(3 + 3 * i)]
+        weights = np.ones(len(names))
+        if shifted and i == 0:
+            weights[0] = 1.5
+        table[f"cat{i}"] = rng.choice(names, rows, p=weights / weights.sum()).tolist()
+    for i in range(3):
+        lengths = rng.poisson(9 if shifted and i == 0 else 8, rows) + 1
+        table[f"text{i}"] = [" ".join(rng.choice(_WORDS, n)) for n in lengths]
+    return table
+
+
+def write_jsonl(table: dict[str, list], path: Path) -> None:
+    names = list(table)
+    with path.open("w") as out:
+        for row in zip(*table.values(), strict=True):
+            out.write(json.dumps(dict(zip(names, row, strict=True))) + "\n")
+
+
+EVIDENTLY = """
+import json, sys, time
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+start = time.perf_counter()
+reference = pd.read_json(sys.argv[1], lines=True)
+current = pd.read_json(sys.argv[2], lines=True)
+report = Report([DataDriftPreset()]).run(reference_data=reference, current_data=current)
+seconds = time.perf_counter() - start
+drifted = []
+for metric in report.dict()["metrics"]:
+    name = metric.get("metric_id", "")
+    if name.startswith("ValueDrift(") and metric["value"] is not None:
+        column = name.split("column=", 1)[1].split(",", 1)[0].rstrip(")")
+        drifted.append((column, metric["value"]))
+print(json.dumps({"seconds": seconds, "values": drifted}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--evidently", help="an interpreter with evidently==0.7.23, pandas<3")
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory() as folder:
+        reference, current = Path(folder) / "reference.jsonl", Path(folder) / "current.jsonl"
+        write_jsonl(make_table(args.rows, rng, shifted=False), reference)
+        write_jsonl(make_table(args.rows, rng, shifted=True), current)
+        times, compare_times = [], []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            tables = read_columns(reference), read_columns(current)
+            read = time.perf_counter()
+            report = compare_tables(*tables)
+            done = time.perf_counter()
+            times.append(done - start)
+            compare_times.append(done - read)
+        print(
+            f"modelmeter: {args.rows:,} rows × 25 columns, best of {args.repeats}: "
+            f"{min(times):.2f} s in all ({min(compare_times):.2f} s comparing); "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
+        print(f"  drifted: {sorted(report.drifted)} (shifted: {sorted(SHIFTED)})")
+        if args.evidently:
+            env = {**os.environ, "DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
+            done_evidently = subprocess.run(
+                [args.evidently, "-c", EVIDENTLY, str(reference), str(current)],
+                capture_output=True, text=True, timeout=1800, env=env, check=False,
+            )  # fmt: skip
+            if done_evidently.returncode != 0:
+                print("evidently failed:", done_evidently.stderr[-2000:])
+                return
+            result = json.loads(done_evidently.stdout.strip().splitlines()[-1])
+            print(f"evidently: {result['seconds']:.2f} s")
+            print(f"  values: {result['values']}")
+
+
+if __name__ == "__main__":
+    main()
