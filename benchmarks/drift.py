@@ -28,7 +28,18 @@ from modelmeter.data import read_columns
 from modelmeter.drift import compare_tables
 
 SHIFTED = ["num0", "cat0", "text0"]
-_WORDS = ["refund", "order", "delivery", "invoice", "account", "password", "hello", "thanks", "late", "broken"]
+_WORDS = [
+    "refund",
+    "order",
+    "delivery",
+    "invoice",
+    "account",
+    "password",
+    "hello",
+    "thanks",
+    "late",
+    "broken",
+]
 
 
 def make_table(rows: int, rng: np.random.Generator, shifted: bool) -> dict[str, list]:
