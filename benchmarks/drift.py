@@ -28,18 +28,10 @@ from modelmeter.data import read_columns
 from modelmeter.drift import compare_tables
 
 SHIFTED = ["num0", "cat0", "text0"]
-_WORDS = [
-    "refund",
-    "order",
-    "delivery",
-    "invoice",
-    "account",
-    "password",
-    "hello",
-    "thanks",
-    "late",
-    "broken",
-]
+# A vocabulary with a long tail, as real text has (word k drawn with weight 1/k)
+_WORDS = [f"w{k}" for k in range(2000)]
+_WEIGHTS = 1 / np.arange(1, 2001)
+_WEIGHTS /= _WEIGHTS.sum()
 
 
 def make_table(rows: int, rng: np.random.Generator, shifted: bool) -> dict[str, list]:
@@ -60,7 +52,9 @@ def make_table(rows: int, rng: np.random.Generator, shifted: bool) -> dict[str, 
         table[f"cat{i}"] = rng.choice(names, rows, p=weights / weights.sum()).tolist()
     for i in range(3):
         lengths = rng.poisson(9 if shifted and i == 0 else 8, rows) + 1
-        table[f"text{i}"] = [" ".join(rng.choice(_WORDS, n)) for n in lengths]
+        words = rng.choice(_WORDS, int(lengths.sum()), p=_WEIGHTS).tolist()
+        ends = np.cumsum(lengths)
+        table[f"text{i}"] = [" ".join(words[e - n : e]) for n, e in zip(lengths, ends, strict=True)]
     return table
 
 
@@ -83,10 +77,12 @@ report = Report([DataDriftPreset()]).run(reference_data=reference, current_data=
 seconds = time.perf_counter() - start
 drifted = []
 for metric in report.dict()["metrics"]:
-    name = metric.get("metric_id", "")
-    if name.startswith("ValueDrift(") and metric["value"] is not None:
-        column = name.split("column=", 1)[1].split(",", 1)[0].rstrip(")")
-        drifted.append((column, metric["value"]))
+    config = metric.get("config", {})
+    if not config.get("type", "").endswith("ValueDrift"):
+        continue
+    method, threshold, value = config["method"], config["threshold"], metric["value"]
+    flagged = value < threshold if "p_value" in method else value >= threshold
+    drifted.append([config["column"], method, value, bool(flagged)])
 print(json.dumps({"seconds": seconds, "values": drifted}))
 """
 
@@ -127,8 +123,15 @@ def main() -> None:
                 print("evidently failed:", done_evidently.stderr[-2000:])
                 return
             result = json.loads(done_evidently.stdout.strip().splitlines()[-1])
-            print(f"evidently: {result['seconds']:.2f} s")
-            print(f"  values: {result['values']}")
+            flagged = sorted(column for column, _m, _v, drifted in result["values"] if drifted)
+            print(f"evidently: {result['seconds']:.2f} s; drifted: {flagged}")
+            methods = sorted({method for _c, method, _v, _d in result["values"]})
+            print(f"  its methods: {methods}")
+            ours = set(report.drifted)
+            print(
+                f"  agree on {sum((c in ours) == d for c, _m, _v, d in result['values'])} of "
+                f"{len(result['values'])} columns"
+            )
 
 
 if __name__ == "__main__":

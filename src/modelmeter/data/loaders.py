@@ -97,20 +97,19 @@ def read_columns(path: Path) -> dict[str, list[Any]]:
         )
     if not path.is_file():
         raise DatasetError("file not found", path=path)
-    columns: dict[str, list[Any]] = {}
-    count = 0
+    rows: list[Mapping[str, Any]] = []
+    names: dict[str, None] = {}  # in the order first seen
     try:
         for _line, row in read_jsonl(path) if fmt == "jsonl" else _rows_csv(path):
-            for name in row.keys() - columns.keys():
-                columns[name] = [None] * count
-            for name, values in columns.items():
-                values.append(row.get(name))
-            count += 1
+            rows.append(row)
+            if len(row) != len(names) or not names.keys() >= row.keys():
+                names.update(dict.fromkeys(row))
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
-    if not count:
+    if not rows:
         raise DatasetError("the file has no rows", path=path)
-    return columns
+    # a column at a time: one comprehension each is several times faster than a row at a time
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 def load_samples(spec: DatasetSpec) -> list[Sample]:
