@@ -89,3 +89,17 @@ def prometheus_server(targets: list[str], rules: Path) -> Iterator[str]:
 def api(url: str, path: str) -> Any:
     with urllib.request.urlopen(url + path, timeout=10) as answer:
         return json.loads(answer.read())["data"]
+
+
+def spec_with_sla(folder: Path, sla: str) -> Path:
+    """A spec (and its one-row dataset) in ``folder`` whose objectives.sla is ``sla``."""
+    (folder / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        "name: watched\n"
+        "dataset: {path: data.jsonl, input_field: text, label_field: label}\n"
+        "targets:\n"
+        "  - {name: m, kind: oip, url: 'http://127.0.0.1:9', model: m}\n"
+        f"objectives: {{sla: {sla}}}\n"
+    )
+    return spec

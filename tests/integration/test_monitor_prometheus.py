@@ -17,8 +17,8 @@ from modelmeter.monitor import SOURCES, MonitorFiles, monitoring_files
 from modelmeter.monitor.rules import detection_minutes
 from modelmeter.simulate import SimulatorHandle
 from modelmeter.spec.objectives import Sla
-from tests._gateway import chat, gateway, simulator
-from tests._prometheus import api, prometheus_server
+from tests._gateway import call, chat, gateway, simulator
+from tests._prometheus import api, prometheus_server, spec_with_sla
 
 SCALE = 1 / 60
 
@@ -122,15 +122,7 @@ def test_the_bucket_check_reads_a_live_gateway(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    (tmp_path / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "name: watched\n"
-        "dataset: {path: data.jsonl, input_field: text, label_field: label}\n"
-        "targets:\n"
-        "  - {name: m, kind: oip, url: 'http://127.0.0.1:9', model: m}\n"
-        "objectives: {sla: {p95_ms: 250, ttft_p95_ms: 300}}\n"
-    )
+    spec = spec_with_sla(tmp_path, "{p95_ms: 250, ttft_p95_ms: 300}")
     backend = simulator("chat", tokens=2)
     config = {
         "backends": [{"name": "sim", "url": backend.url}],
@@ -138,7 +130,8 @@ def test_the_bucket_check_reads_a_live_gateway(tmp_path: Path) -> None:
     }
     try:
         with gateway(tmp_path, config) as url:
-            asyncio.run(_one(url))  # a histogram's series appear with its first request
+            # a histogram's series appear with its first request
+            assert call(url, "POST", "/v1/chat/completions", chat("chat")).status == 200
             command = [sys.executable, "-m", "modelmeter", "monitor", str(spec)]
             command += [
                 "--out",
@@ -163,16 +156,3 @@ def test_the_bucket_check_reads_a_live_gateway(tmp_path: Path) -> None:
         "ttft_p95_ms" in row and "between 250 ms and 500 ms" in row and "up to 250 ms" in row
         for row in rows
     ), done.stdout
-
-
-async def _one(url: str) -> None:
-    endpoint = Endpoint.from_url(url)
-    request = PreparedRequest.build(
-        "POST",
-        endpoint,
-        "/v1/chat/completions",
-        headers={"content-type": "application/json"},
-        body=chat("chat"),
-    )
-    async with HttpClient(endpoint, timeout_s=10) as client:
-        assert (await client.request(request)).status == 200

@@ -13,6 +13,7 @@ import pytest
 
 from modelmeter.monitor import SOURCES, monitoring_files, promtool
 from modelmeter.spec.objectives import Sla
+from tests._prometheus import spec_with_sla
 
 
 def _promtool() -> str:
@@ -24,24 +25,13 @@ def _promtool() -> str:
     return found
 
 
-def _spec(tmp_path: Path, sla: str) -> Path:
-    (tmp_path / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "name: watched\n"
-        "dataset: {path: data.jsonl, input_field: text, label_field: label}\n"
-        "targets:\n"
-        "  - {name: m, kind: oip, url: 'http://127.0.0.1:9', model: m}\n"
-        f"objectives: {{sla: {sla}}}\n"
-    )
-    return spec
-
-
 def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
     tmp_path: Path,
 ) -> None:
     _promtool()
-    spec = _spec(tmp_path, "{max_error_rate: 0.01, p95_ms: 250, p99_ms: 1000, ttft_p95_ms: 300}")
+    spec = spec_with_sla(
+        tmp_path, "{max_error_rate: 0.01, p95_ms: 250, p99_ms: 1000, ttft_p95_ms: 300}"
+    )
     out = tmp_path / "monitoring"
     done = subprocess.run(
         [sys.executable, "-m", "modelmeter", "monitor", str(spec), "--out", str(out)],
