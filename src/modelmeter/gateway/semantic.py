@@ -236,6 +236,8 @@ class SemanticCache:
         except (ConnectFailed, ConnectionReset, RequestTimeout, ProtocolFailure) as exc:
             self._failed(f"did not answer: {exc}")
             return None
+        except RuntimeError:
+            return None  # closed by a reload while this request was under way: a miss
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             self._failed(f"answered something that is not an embedding: {exc}")
             return None
