@@ -210,7 +210,10 @@ class Gateway:
         self.proxy.experiments = experiments
         earlier, self.proxy.traffic = self.proxy.traffic, traffic
         if earlier is not None and earlier is not traffic:
-            earlier.flush()  # what the old settings logged is kept
+            try:
+                earlier.flush()  # what the old settings logged is kept
+            except Exception as exc:  # the store is down: the reload goes on regardless
+                logger.error("cannot write the traffic log to the store: %s", exc)
         self._write_soon()
         if retired:
             task = asyncio.get_running_loop().create_task(self._retire(retired))
