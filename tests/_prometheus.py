@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -16,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests._system import require
 
 
 def _free_port() -> int:
@@ -32,11 +32,7 @@ def _free_port() -> int:
 def prometheus_server(targets: list[str], rules: Path) -> Iterator[str]:
     """Prometheus scraping ``targets`` (host:port) each second, evaluating ``rules`` each
     second; its URL."""
-    executable = shutil.which("prometheus")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("prometheus is not installed; `make test` installs Debian's prometheus")
-        pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+    executable = require("prometheus", "prometheus")
     folder = Path(tempfile.mkdtemp(prefix="mm-prometheus-", dir="/tmp"))
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

@@ -3,7 +3,6 @@ race for), nothing saved to disk, stopped at the end."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -12,9 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests._lines import wait_for_line
+from tests._system import require
 
 
 @dataclass
@@ -25,11 +23,7 @@ class RedisServer:
 
 @contextmanager
 def redis_server() -> Iterator[RedisServer]:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed; .ci/run installs Debian's redis-server")
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    executable = require("redis-server", "redis-server")
     folder = Path(tempfile.mkdtemp(prefix="mm-redis-", dir="/tmp"))
     socket_path = folder / "redis.sock"
     process = subprocess.Popen(

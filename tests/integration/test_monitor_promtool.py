@@ -4,31 +4,20 @@ rules load, every generated unit test passes, and a rule made wrong makes them f
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from modelmeter.monitor import SOURCES, monitoring_files, promtool
 from modelmeter.spec.objectives import Sla
 from tests._prometheus import spec_with_sla
-
-
-def _promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is not installed; `make test` installs Debian's prometheus")
-        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
-    return found
+from tests._system import require
 
 
 def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
     tmp_path: Path,
 ) -> None:
-    _promtool()
+    require("promtool", "prometheus")
     spec = spec_with_sla(
         tmp_path, "{max_error_rate: 0.01, p95_ms: 250, p99_ms: 1000, ttft_p95_ms: 300}"
     )
@@ -50,7 +39,7 @@ def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
 
 def test_a_wrong_rule_fails_the_generated_tests(tmp_path: Path) -> None:
     """The tests are not decoration: an alert ten times slower to fire is caught."""
-    executable = _promtool()
+    executable = require("promtool", "prometheus")
     files = monitoring_files(Sla(max_error_rate=0.01), SOURCES["gateway"])
     files.write(tmp_path)
     rules = (tmp_path / "rules.yml").read_text()

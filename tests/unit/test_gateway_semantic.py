@@ -92,7 +92,9 @@ def test_an_unset_key_variable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
         threshold=0.9,
         api_key_env="MM_TEST_EMBED_KEY",
     )
-    with pytest.raises(SpecError, match="MM_TEST_EMBED_KEY"):
+    with pytest.raises(
+        SpecError, match=r"cache\.semantic: the environment variable MM_TEST_EMBED_KEY"
+    ):
         SemanticCache(settings, print)
 
 

@@ -25,7 +25,7 @@ from modelmeter.gateway.config import BackendConfig, Balance
 if TYPE_CHECKING:
     from modelmeter.httpserver import Request
 
-__all__ = ["Backend", "Balancer"]
+__all__ = ["Backend", "Balancer", "bearer_from_env"]
 
 _EWMA_WEIGHT = 0.2  # share of a new latency in the moving average
 _START_LATENCY_S = 0.05  # what p2c assumes of a backend it has not timed yet
@@ -33,6 +33,17 @@ _TEMPLATES = 4096  # request heads kept per backend; they start over when full
 # Request headers passed upstream; the rest (the client's keys above all) stay in the gateway.
 FORWARDED = ("content-type", "accept", "x-request-id", "inference-header-content-length")
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
+
+
+def bearer_from_env(variable: str, owner: str) -> str:
+    """``Bearer <key>`` with the key read from ``variable``; `SpecError` naming ``owner`` (the
+    file's place that named the variable) when it is unset or empty."""
+    key = os.environ.get(variable)
+    if not key:
+        raise SpecError(
+            f"{owner}: the environment variable {variable} (its api_key_env) is not set"
+        )
+    return f"Bearer {key}"
 
 
 @dataclass(eq=False)
@@ -54,13 +65,7 @@ class Backend:
         """The backend's client; its key read from ``api_key_env`` (`SpecError` when unset)."""
         authorization = None
         if config.api_key_env is not None:
-            key = os.environ.get(config.api_key_env)
-            if not key:
-                raise SpecError(
-                    f"backend {config.name!r}: the environment variable {config.api_key_env} "
-                    "(its api_key_env) is not set"
-                )
-            authorization = f"Bearer {key}"
+            authorization = bearer_from_env(config.api_key_env, f"backend {config.name!r}")
         client = HttpClient(Endpoint.from_url(config.url), timeout_s=timeout_s)
         base = urlsplit(config.url).path.rstrip("/")
         return cls(config, client, authorization=authorization, base_path=base)

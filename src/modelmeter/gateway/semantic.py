@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections import deque
@@ -43,9 +42,9 @@ from modelmeter._exceptions import (
     ConnectionReset,
     ProtocolFailure,
     RequestTimeout,
-    SpecError,
 )
 from modelmeter.client import Endpoint, HttpClient, PreparedRequest
+from modelmeter.gateway.balance import bearer_from_env
 from modelmeter.gateway.cache import cache_key
 from modelmeter.gateway.config import SemanticCacheConfig
 
@@ -155,13 +154,7 @@ class SemanticCache:
         self._count_result = count  # miss or unavailable (a hit is counted once replayed)
         headers = {"content-type": "application/json"}
         if settings.api_key_env is not None:
-            key = os.environ.get(settings.api_key_env)
-            if not key:
-                raise SpecError(
-                    f"cache.semantic: the environment variable {settings.api_key_env} (its "
-                    "api_key_env) is not set"
-                )
-            headers["authorization"] = f"Bearer {key}"
+            headers["authorization"] = bearer_from_env(settings.api_key_env, "cache.semantic")
         endpoint = Endpoint.from_url(settings.url)
         self._client = HttpClient(endpoint, timeout_s=settings.timeout_s)
         self._template = PreparedRequest.template(

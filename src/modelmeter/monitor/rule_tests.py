@@ -92,7 +92,7 @@ def _plan(slo: Slo, scenario: Scenario) -> Scenario:
         firing, _ = judge.firing(minute)
         for severity in firing:
             scenario.first_minutes.setdefault(severity, minute - scenario.onset)
-    wanted = [60, 720, last] if scenario.name == "background" else [scenario.onset - 1]
+    wanted = [60, 720] if scenario.name == "background" else [scenario.onset - 1]
     for severity in sorted(scenario.first_minutes):
         wanted.append(scenario.onset + scenario.first_minutes[severity] + 2)
     wanted.append(last)
