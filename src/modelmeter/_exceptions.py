@@ -12,6 +12,7 @@
     ├── SandboxUnavailableError  generated code cannot be isolated here (and unsafe was not allowed)
     ├── WorkerFailed         a load-generator process ended without finishing its share
     ├── CompareError         two runs cannot be compared as asked (modelmeter compare)
+    ├── NotifyError          a webhook could not be reached or refused a notification
     ├── CurrencyMismatchError  costs in different currencies were about to be compared
     ├── PlanError            a capacity plan, manifest or business case cannot be made
     └── TargetError          one request to a target failed; `kind` says how, `target` and
@@ -217,6 +218,10 @@ class CompareError(ModelmeterError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         self.path = path
         super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class NotifyError(ModelmeterError):
+    """A webhook could not be reached, or refused a notification (`modelmeter watch`)."""
 
 
 class CurrencyMismatchError(ModelmeterError, ValueError):

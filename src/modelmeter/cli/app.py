@@ -19,6 +19,7 @@ from modelmeter.cli import run as run_cmd
 from modelmeter.cli import runs as runs_cmd
 from modelmeter.cli import serve as serve_cmd
 from modelmeter.cli import simulate as simulate_cmd
+from modelmeter.cli import watch as watch_cmd
 
 app = typer.Typer(
     name="modelmeter",
@@ -57,6 +58,7 @@ run_cmd.register(app)
 runs_cmd.register(app)
 serve_cmd.register(app)
 simulate_cmd.register(app)
+watch_cmd.register(app)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ _STYLES = {
 _RECENT_RUNS = 5
 
 
-class _Sources:
+class ReportSources:
     """Opens the run store only when an argument is a run id, and only once."""
 
     def __init__(self, db: str | None) -> None:
@@ -230,7 +230,7 @@ def register(app: typer.Typer) -> None:
 
         _check_options(alpha, tolerance, latency_tolerance)
         pairs = _pairs(model, baseline_model, new_model)
-        sources = _Sources(db)
+        sources = ReportSources(db)
         try:
             base_report = sources.load(baseline, "BASELINE")
             new_report = base_report if new == baseline else sources.load(new, "NEW")

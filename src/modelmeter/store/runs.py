@@ -7,6 +7,7 @@ the renderer of the day.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections.abc import Iterable, Mapping
@@ -53,6 +54,10 @@ STARTED = ""
 # The "report" of a gateway's A/B log: outcomes only, appended while the gateway runs.
 GATEWAY_LOG = "gateway"
 GATEWAY_PHASE = "gateway"
+# The "report" of the record that keeps `modelmeter watch`'s last findings for a study, so a
+# watch started by cron knows which alerts the previous one raised: not a run, never listed.
+WATCH_STATE = "watch"
+_WATCH_FILE = "findings.json"
 
 
 def default_db_url() -> str:
@@ -147,6 +152,25 @@ class RunStore:
     def begin_gateway_log(self, run_id: str, *, name: str, models: str) -> None:
         """Record a gateway's A/B log as a run (once; later gateways append to it)."""
         self._begin(run_id, name=name, spec_hash="", models=models, marker=GATEWAY_LOG)
+
+    def watch_state(self, study: str) -> str | None:
+        """What :meth:`save_watch_state` kept for ``study`` (None before the first watch)."""
+        run_id = _watch_id(study)
+        query = select(run_files.c.content).where(
+            run_files.c.run_id == run_id, run_files.c.name == _WATCH_FILE
+        )
+        try:
+            with self._engine.connect() as connection:
+                found = connection.execute(query).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the run store {self.display_url}: {exc}") from None
+        return None if found is None else str(found)
+
+    def save_watch_state(self, study: str, content: str) -> None:
+        """Keep ``content`` (the findings of a watch of ``study``), replacing the last."""
+        run_id = _watch_id(study)
+        self._begin(run_id, name=study, spec_hash="", models="", marker=WATCH_STATE)
+        self.save_file(run_id, _WATCH_FILE, content)
 
     def _begin(self, run_id: str, *, name: str, spec_hash: str, models: str, marker: str) -> None:
         from modelmeter._version import __version__
@@ -365,6 +389,7 @@ class RunStore:
                 (runs.c.report_json == STARTED).label("unfinished"),
                 (runs.c.report_json == GATEWAY_LOG).label("gateway_log"),
             )
+            .where(runs.c.report_json != WATCH_STATE)
             .order_by(runs.c.created_at.desc())
             .limit(limit)
         )
@@ -398,6 +423,8 @@ class RunStore:
                 f"ended, or is still running; continue it with `modelmeter run SPEC --resume "
                 f"{full_id}`"
             )
+        if report_json == WATCH_STATE:
+            raise StoreError(f"{full_id} keeps a watch's last findings; it is not a run")
         if report_json == GATEWAY_LOG:
             raise StoreError(
                 f"run {full_id} is a gateway's A/B log: outcomes, no report; analyse it with "
@@ -487,6 +514,11 @@ class RunStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _watch_id(study: str) -> str:
+    """The record of a study's watch state: the name hashed, so any name fits the column."""
+    return "watch-" + hashlib.sha256(study.encode()).hexdigest()[:16]
 
 
 def _measured_rows(target: str, phase: str, data: bytes, run_id: str) -> list[OutcomeRow]:
