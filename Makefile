@@ -27,13 +27,14 @@ $(VENV)/.embeddings: | $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/modelmeter demo --out $(OUT)
 
-# Servers and tools the tests start themselves (the gateway's shared cache; Prometheus and its
-# promtool for the monitoring rules): Debian/Ubuntu's packages, installed when missing and
-# apt-get is there (as root, or through sudo); RUNLEVEL=1 keeps the package from starting its
-# daemon (the tests start their own).
-SYSTEM_PACKAGES := redis-server prometheus
+# Servers and tools the tests start themselves (the gateway's shared cache; Prometheus, its
+# promtool, Alertmanager and its amtool for the monitoring files; headless Chromium for the
+# pages): Debian/Ubuntu's packages, installed when missing and apt-get is there (as root, or
+# through sudo); RUNLEVEL=1 keeps a package from starting its daemon (the tests start their own).
+SYSTEM_PACKAGES := redis-server prometheus prometheus-alertmanager chromium-headless-shell
 system:
-	@{ command -v redis-server && command -v promtool; } >/dev/null || { \
+	@{ command -v redis-server && command -v promtool && command -v amtool && \
+	  command -v chromium-headless-shell; } >/dev/null || { \
 	  command -v apt-get >/dev/null || { echo "note: install $(SYSTEM_PACKAGES) for the tests that need it"; exit 0; }; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && \

@@ -29,37 +29,64 @@ def _free_port() -> int:
 
 
 @contextmanager
-def prometheus_server(targets: list[str], rules: Path) -> Iterator[str]:
+def prometheus_server(
+    targets: list[str], rules: Path, alertmanager: str | None = None
+) -> Iterator[str]:
     """Prometheus scraping ``targets`` (host:port) each second, evaluating ``rules`` each
-    second; its URL."""
+    second, sending alerts to ``alertmanager`` (its URL) when given; its URL."""
     executable = require("prometheus", "prometheus")
     folder = Path(tempfile.mkdtemp(prefix="mm-prometheus-", dir="/tmp"))
-    config = {
+    config: dict[str, Any] = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],
         "scrape_configs": [{"job_name": "modelmeter", "static_configs": [{"targets": targets}]}],
     }
+    if alertmanager is not None:
+        where = alertmanager.removeprefix("http://")
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [where]}]}]}
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
-    log = open(folder / "prometheus.log", "w")  # noqa: SIM115 (closed when it stops)
-    process = subprocess.Popen(
-        [
-            executable,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [
+        executable,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    with _daemon(command, folder, f"http://127.0.0.1:{port}") as url:
+        yield url
+
+
+@contextmanager
+def alertmanager_server(config: Path) -> Iterator[str]:
+    """Debian's Alertmanager on ``config``, on a port of its own with clustering off; its URL."""
+    executable = require("prometheus-alertmanager", "prometheus-alertmanager")
+    folder = Path(tempfile.mkdtemp(prefix="mm-alertmanager-", dir="/tmp"))
+    port = _free_port()
+    command = [
+        executable,
+        f"--config.file={config}",
+        f"--storage.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+        "--log.level=warn",
+    ]
+    with _daemon(command, folder, f"http://127.0.0.1:{port}") as url:
+        yield url
+
+
+@contextmanager
+def _daemon(command: list[str], folder: Path, url: str) -> Iterator[str]:
+    """Run ``command`` (its log in ``folder``) until its /-/ready answers; stop it after."""
+    name = Path(command[0]).name
+    log = open(folder / "daemon.log", "w")  # noqa: SIM115 (closed when it stops)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise AssertionError(
-                    "prometheus exited: " + (folder / "prometheus.log").read_text()[-2000:]
+                    f"{name} exited: " + (folder / "daemon.log").read_text()[-2000:]
                 )
             try:
                 with urllib.request.urlopen(url + "/-/ready", timeout=2) as answer:
@@ -68,7 +95,7 @@ def prometheus_server(targets: list[str], rules: Path) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("prometheus was not ready within 60 s")
+                raise AssertionError(f"{name} was not ready within 60 s")
             time.sleep(0.2)
         yield url
     finally:

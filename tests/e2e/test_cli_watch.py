@@ -11,10 +11,8 @@ import random
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,45 +21,15 @@ import yaml
 
 from modelmeter.simulate import SimulatorConfig, SimulatorHandle, start_simulator
 from modelmeter.store import RunStore
+from tests._alerts import Receiver, receiver_running
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-class _Receiver(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.bodies: list[dict[str, Any]] = []
-        self.headers_seen: list[dict[str, str]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Receiver
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", "0"))
-        self.server.bodies.append(json.loads(self.rfile.read(length)))
-        self.server.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:  # quiet
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[Receiver]:
+    with receiver_running() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _simulator(ttft_ms: float, port: int = 0) -> SimulatorHandle:
@@ -114,7 +82,7 @@ def _cli(*args: str, db: Path, token: str | None = None) -> subprocess.Completed
 
 
 def test_a_slowed_model_fires_then_resolves_through_the_webhook(
-    tmp_path: Path, receiver: _Receiver
+    tmp_path: Path, receiver: Receiver
 ) -> None:
     db = tmp_path / "runs.db"
     fast = _simulator(ttft_ms=5)
@@ -171,7 +139,7 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
 
 
 def test_a_target_that_is_down_pages_and_a_receiver_that_is_down_is_an_error(
-    tmp_path: Path, receiver: _Receiver
+    tmp_path: Path, receiver: Receiver
 ) -> None:
     db = tmp_path / "runs.db"
     fast = _simulator(ttft_ms=5)
@@ -239,7 +207,7 @@ def _log_rows(
 
 
 def test_every_cycle_checks_the_gateways_latest_window_and_repeats_nothing(
-    tmp_path: Path, receiver: _Receiver
+    tmp_path: Path, receiver: Receiver
 ) -> None:
     db = tmp_path / "runs.db"
     hour = 3_600_000_000_000

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modelmeter.monitor import SOURCES, monitoring_files, promtool
+from modelmeter.monitor import SOURCES, amtool, monitoring_files, promtool
 from modelmeter.spec.objectives import Sla
 from tests._prometheus import spec_with_sla
 from tests._system import require
@@ -18,6 +18,7 @@ def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
     tmp_path: Path,
 ) -> None:
     require("promtool", "prometheus")
+    require("amtool", "prometheus-alertmanager")
     spec = spec_with_sla(
         tmp_path, "{max_error_rate: 0.01, p95_ms: 250, p99_ms: 1000, ttft_p95_ms: 300}"
     )
@@ -34,7 +35,29 @@ def test_the_command_writes_rules_that_promtool_loads_and_whose_tests_pass(
     assert "promtool test rules rules.test.yml: passed" in done.stdout
     assert "after 9 min" in done.stdout  # a total outage pages in 9 minutes on a 1% budget
     assert "300 ms is not a bucket boundary" in done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["rules.test.yml", "rules.yml"]
+    assert "amtool check-config alertmanager.yml: passed" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alertmanager.yml",
+        "dashboard.json",
+        "rules.test.yml",
+        "rules.yml",
+    ]
+
+
+def test_amtool_refuses_a_broken_route(tmp_path: Path) -> None:
+    """The check is not decoration either: a route to a receiver that is not defined fails."""
+    executable = require("amtool", "prometheus-alertmanager")
+    files = monitoring_files(Sla(max_error_rate=0.01), SOURCES["gateway"])
+    files.write(tmp_path)
+    passed = amtool(tmp_path, executable)
+    assert passed is not None and passed[:2] == ("amtool check-config alertmanager.yml", True)
+    text = (tmp_path / "alertmanager.yml").read_text()
+    (tmp_path / "alertmanager.yml").write_text(
+        text.replace("receiver: modelmeter-page", "receiver: pager")
+    )
+    checked = amtool(tmp_path, executable)
+    assert checked is not None and not checked[1]
+    assert "pager" in checked[2]
 
 
 def test_a_wrong_rule_fails_the_generated_tests(tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ import math
 import re
 
 import pytest
+import yaml
 
 from modelmeter.monitor import SOURCES, monitoring_files, slos_from_sla
+from modelmeter.monitor.preview import PanelData, render_preview
 from modelmeter.monitor.rule_tests import _values
 from modelmeter.monitor.rules import WINDOWS, detection_minutes, rule_groups
 from modelmeter.spec.objectives import Sla
@@ -122,3 +124,66 @@ def test_the_bucket_check_names_the_enclosing_boundaries() -> None:
     assert by_limit["slow"].above_s == math.inf and by_limit["slow"].error_bound_s is None
     with pytest.raises(ValueError, match="text format"):
         check_buckets("not {a metrics page", {"p95_ms": 0.5})
+
+
+def test_the_dashboard_is_classic_grafana_json_reading_the_rules() -> None:
+    sla = Sla(max_error_rate=0.01, p95_ms=250, ttft_p95_ms=500)
+    files = monitoring_files(sla, SOURCES["gateway"], spec_name="support.yaml")
+    board = files.dashboard
+    assert board["schemaVersion"] == 42
+    assert board["title"] == "support.yaml: objectives on gateway"
+    variable = board["templating"]["list"][0]
+    assert (variable["type"], variable["name"], variable["query"]) == (
+        "datasource",
+        "datasource",
+        "prometheus",
+    )
+    panels = board["panels"]
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    for panel in panels:  # on Grafana's 24-column grid, no two panels overlapping
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["h"] > 0
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert [t["refId"] for t in panel["targets"]] == sorted(
+            {t["refId"] for t in panel["targets"]}
+        )
+    cells = [
+        (p["gridPos"]["y"] + dy, p["gridPos"]["x"] + dx)
+        for p in panels
+        for dy in range(p["gridPos"]["h"])
+        for dx in range(p["gridPos"]["w"])
+    ]
+    assert len(cells) == len(set(cells))
+    titles = [p["title"] for p in panels]
+    for slo in ("availability", "latency_p95", "ttft_p95"):
+        assert f"{slo}: burn rate" in titles and f"{slo}: error budget left" in titles
+    rules = yaml.safe_load(files.rules)
+    recorded = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
+    used = {
+        name
+        for p in panels
+        for t in p["targets"]
+        for name in re.findall(r"modelmeter:slo_error_ratio:rate\w+", t["expr"])
+    }
+    assert used and used <= recorded  # the burn panels read what the rules record
+    burn = next(p for p in panels if p["title"] == "latency_p95: burn rate")
+    steps = [s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert steps == [None, 1.0, 6.0, 14.4]
+    latency = next(p for p in panels if p["title"].startswith("Response time"))
+    limit = latency["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"]
+    assert limit == 0.25 and "histogram_quantile(0.95" in latency["targets"][1]["expr"]
+
+
+def test_the_preview_marks_failed_and_empty_panels() -> None:
+    files = monitoring_files(Sla(max_error_rate=0.01), SOURCES["serve"], spec_name="s")
+    panels = [PanelData(p) for p in files.dashboard["panels"]]
+    panels[0].series = [("200", [(0.0, 5.0), (1.0, 6.0), (2.0, 7.0)])]
+    panels[1].errors = ['A: parse error: unexpected "}"']
+    stat = next(d for d in panels if d.panel["type"] == "stat")
+    stat.series = [("left", [(0.0, 0.5), (1.0, 0.25)])]
+    page = render_preview(files.dashboard, panels, source="http://127.0.0.1:9090")
+    assert page.count('<section class="panel"') == len(panels)
+    assert page.count('data-state="error"') == 1 and "parse error: unexpected &quot;}&quot;" in page
+    assert page.count('data-state="ok"') == 2
+    assert '<p class="stat">25.0 %</p>' in page  # the last value, as a percentage
+    assert page.count("<svg") == 1 and "<script" not in page

@@ -31,56 +31,8 @@ from modelmeter.watch import (
     parse_interval,
     webhook_payload,
 )
+from tests._alerts import WEBHOOK_SCHEMA
 from tests.unit.test_compare_builders import regression_pair, report
-
-# Alertmanager's webhook body, version 4, as its docs list it (written out here, independently
-# of the module, so a slip in either shows).
-_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
-_STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"
-WEBHOOK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "version",
-        "groupKey",
-        "truncatedAlerts",
-        "status",
-        "receiver",
-        "groupLabels",
-        "commonLabels",
-        "commonAnnotations",
-        "externalURL",
-        "alerts",
-    ],
-    "additionalProperties": False,
-    "properties": {
-        "version": {"const": "4"},
-        "groupKey": {"type": "string"},
-        "truncatedAlerts": {"type": "integer", "minimum": 0},
-        "status": {"enum": ["firing", "resolved"]},
-        "receiver": {"type": "string"},
-        "groupLabels": _LABELS,
-        "commonLabels": _LABELS,
-        "commonAnnotations": _LABELS,
-        "externalURL": {"type": "string"},
-        "alerts": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["status", "labels", "annotations", "startsAt", "endsAt"],
-                "properties": {
-                    "status": {"enum": ["firing", "resolved"]},
-                    "labels": {**_LABELS, "required": ["alertname"]},
-                    "annotations": _LABELS,
-                    "startsAt": {"type": "string", "pattern": _STAMP},
-                    "endsAt": {"type": "string", "pattern": _STAMP},
-                    "generatorURL": {"type": "string"},
-                    "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
-                },
-            },
-        },
-    },
-}
 
 
 def _errors(schema: dict[str, Any], document: object) -> list[str]:

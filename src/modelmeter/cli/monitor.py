@@ -4,7 +4,7 @@ tests from the spec's SLA."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -52,6 +52,17 @@ def monitor(
             "SLA's thresholds are bucket boundaries of its histograms.",
         ),
     ] = None,
+    preview_from: Annotated[
+        str | None,
+        typer.Option(
+            "--preview-from",
+            help="A Prometheus server's URL: run every dashboard panel's queries on it and "
+            "write dashboard.html, a static render of the panels.",
+        ),
+    ] = None,
+    preview_range: Annotated[
+        str, typer.Option(help="How far back the preview looks (90s, 30m, 1h, 1d).")
+    ] = "1h",
     time_scale: Annotated[
         float,
         typer.Option(
@@ -64,7 +75,7 @@ def monitor(
 ) -> None:
     """Write Prometheus recording rules and multi-window multi-burn-rate alerts for the SLA,
     with promtool unit tests proving when each alert fires (docs/monitoring.md)."""
-    from modelmeter.monitor import SOURCES, monitoring_files, promtool
+    from modelmeter.monitor import SOURCES, amtool, monitoring_files, promtool
     from modelmeter.spec import load_spec
 
     if source not in SOURCES:
@@ -105,6 +116,8 @@ def monitor(
         stdout.print(f"wrote {path}")
     if metrics_url is not None:
         _check_buckets(metrics_url, spec.objectives.sla)
+    if preview_from is not None:
+        _preview(files.dashboard, preview_from, preview_range, out)
     if not check:
         return
     results = promtool(out)
@@ -114,6 +127,14 @@ def monitor(
             "(Debian/Ubuntu: apt-get install prometheus)"
         )
         return
+    checked = amtool(out)
+    if checked is None:
+        console.print(
+            "[yellow]note:[/] amtool is not installed, so alertmanager.yml was not checked "
+            "(Debian/Ubuntu: apt-get install prometheus-alertmanager)"
+        )
+    else:
+        results.append(checked)
     failed = False
     for command, passed, output in results:
         stdout.print(f"{command}: {'[green]passed[/]' if passed else '[red]FAILED[/]'}")
@@ -122,6 +143,40 @@ def monitor(
             console.print(escape(output.strip()[-3000:]), highlight=False)
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _preview(dashboard: dict[str, Any], url: str, back: str, out: Path) -> None:
+    """Query the dashboard's panels on a live Prometheus; write dashboard.html."""
+    import time
+
+    from modelmeter.monitor.preview import query_panels, render_preview
+    from modelmeter.watch import parse_interval
+
+    if not url.startswith(("http://", "https://")):
+        raise SpecError(f"--preview-from {url!r}: the http:// URL of a Prometheus server")
+    try:
+        seconds = parse_interval(back)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--preview-range") from None
+    end = time.time()
+    step = max(1.0, round(seconds / 240))
+    try:
+        panels = query_panels(dashboard, url, start=end - seconds, end=end, step=step)
+    except OSError as exc:
+        raise SpecError(f"--preview-from {url}: cannot query it: {exc}") from None
+    path = out / "dashboard.html"
+    path.write_text(render_preview(dashboard, panels, source=url), encoding="utf-8")
+    states = [data.state for data in panels]
+    stdout.print(
+        f"wrote {path}: {states.count('ok')} of {len(states)} panels with data"
+        + (f", {states.count('empty')} empty" if "empty" in states else "")
+        + (f", [red]{states.count('error')} failed[/]" if "error" in states else "")
+    )
+    for data in panels:
+        for error in data.errors:
+            console.print(
+                f"[red]panel {escape(data.panel['title'])}:[/] {escape(error)}", highlight=False
+            )
 
 
 def _check_buckets(url: str, sla: Sla) -> None:

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from modelmeter.monitor.alertmanager import alertmanager_config
+from modelmeter.monitor.dashboard import dashboard
 from modelmeter.monitor.rule_tests import Scenario, rule_tests
 from modelmeter.monitor.rules import rule_groups
 from modelmeter.monitor.slos import Slo, slos_from_sla, unwatched
 from modelmeter.monitor.sources import Source
 from modelmeter.spec.objectives import Sla
 
-__all__ = ["RULES", "TESTS", "MonitorFiles", "monitoring_files", "promtool"]
+__all__ = [
+    "ALERTMANAGER",
+    "DASHBOARD",
+    "RULES",
+    "TESTS",
+    "MonitorFiles",
+    "monitoring_files",
+    "promtool",
+]
 
 RULES = "rules.yml"
 TESTS = "rules.test.yml"
+DASHBOARD = "dashboard.json"
+ALERTMANAGER = "alertmanager.yml"
 
 
 @dataclass
@@ -28,11 +42,19 @@ class MonitorFiles:
     rules: str  # YAML text
     tests: str
     scenarios: dict[str, list[Scenario]]
+    dashboard: dict[str, Any] = field(default_factory=dict)  # Grafana's classic JSON
+    alertmanager: str = ""  # YAML text
 
     def write(self, folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        for name, text in ((RULES, self.rules), (TESTS, self.tests)):
+        board = json.dumps(self.dashboard, indent=2) + "\n" if self.dashboard else ""
+        for name, text in (
+            (RULES, self.rules),
+            (TESTS, self.tests),
+            (DASHBOARD, board),
+            (ALERTMANAGER, self.alertmanager),
+        ):
             if not text:
                 continue
             path = folder / name
@@ -68,13 +90,36 @@ def monitoring_files(
     if time_scale != 1.0:
         made += f"# Every window shrunk {1 / time_scale:g} times, to try the alerts quickly.\n"
     tests, scenarios = rule_tests(slos, source, RULES)
+    routes = (
+        "# An example to adapt: replace the two webhook URLs with your pager and ticket queue.\n"
+        "# Check it with: amtool check-config " + ALERTMANAGER + "\n"
+    )
     return MonitorFiles(
         slos,
         skipped,
         _yaml(rule_groups(slos, source, time_scale), made + notes),
         _yaml(tests, made + "# promtool test rules " + TESTS + "\n") if time_scale == 1 else "",
         scenarios,
+        dashboard(slos, source, title=f"{spec_name or 'modelmeter'}: objectives on {source.name}"),
+        _yaml(alertmanager_config(), made + routes),
     )
+
+
+def amtool(folder: Path, executable: str | None = None) -> tuple[str, bool, str] | None:
+    """``amtool check-config`` on the Alertmanager example: (command, passed, output); None
+    when amtool (Debian: prometheus-alertmanager) is not installed."""
+    tool = executable or shutil.which("amtool")
+    if tool is None or not (folder / ALERTMANAGER).is_file():
+        return None
+    done = subprocess.run(
+        [tool, "check-config", ALERTMANAGER],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return f"amtool check-config {ALERTMANAGER}", done.returncode == 0, done.stdout + done.stderr
 
 
 def promtool(folder: Path, executable: str | None = None) -> list[tuple[str, bool, str]] | None:
