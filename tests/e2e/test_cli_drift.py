@@ -60,3 +60,58 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and "share no column" in done.stderr
     done = _run(str(good), str(good), "--columns", "x,z")
     assert done.returncode == 2 and "'z' is not in the reference data" in done.stderr
+
+
+def _scored_rows(n: int, rng: random.Random, labelled: float) -> list[dict[str, object]]:
+    """Rows of a calibrated classifier: each label is drawn from its row's probabilities."""
+    classes = ["billing", "delivery", "refund"]
+    rows = []
+    for _ in range(n):
+        weights = [rng.expovariate(1.0) ** 3 for _ in classes]
+        total = sum(weights)
+        probabilities = {c: w / total for c, w in zip(classes, weights, strict=True)}
+        label = rng.choices(classes, weights=list(probabilities.values()))[0]
+        row: dict[str, object] = {"length": rng.gauss(40, 5), "probabilities": probabilities}
+        row["label"] = label if rng.random() < labelled else None
+        rows.append(row)
+    return rows
+
+
+def test_quality_is_estimated_without_the_current_labels(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    reference, current = tmp_path / "reference.jsonl", tmp_path / "current.jsonl"
+    for path, rows in (
+        (reference, _scored_rows(3000, rng, 1.0)),
+        (current, _scored_rows(4000, rng, 0.25)),
+    ):
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "drift.json"
+    done = _run(
+        str(reference), str(current), "--probabilities", "probabilities", "--json", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Quality without labels (CBPE): estimated macro F1" in done.stdout
+    assert "current rows have their label already: realised macro F1" in done.stdout
+    figures = json.loads(out.read_text())
+    quality = figures["quality"]
+    assert [c["column"] for c in figures["columns"]] == ["length", "label"]
+    late = quality["labelled_current"]
+    low, high = late["f1_macro_ci95"]
+    assert 900 < late["n"] < 1100 and low < late["f1_macro"] < high
+    # calibrated by construction: the estimate lands inside the labelled rows' interval
+    assert low - 0.01 < quality["estimated_f1_macro"] < high + 0.01
+    assert quality["reference_ece_calibrated"] < 0.03
+
+
+def test_quality_estimation_errors_name_the_file_and_row(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    reference, current = tmp_path / "reference.jsonl", tmp_path / "current.jsonl"
+    rows = _scored_rows(300, rng, 1.0)
+    reference.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    rows[4]["probabilities"] = "high"
+    current.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    done = _run(str(reference), str(current), "--probabilities", "probabilities")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{current}: probabilities: row 5: not a mapping of class to probability" in done.stderr
+    missing = _run(str(reference), str(current), "--probabilities", "scores")
+    assert missing.returncode == 2 and "no field 'scores' (--probabilities)" in missing.stderr

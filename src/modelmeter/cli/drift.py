@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -37,6 +37,17 @@ def drift(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the figures as JSON here too.")
     ] = None,
+    probabilities: Annotated[
+        str | None,
+        typer.Option(
+            help="The field holding each prediction's class probabilities ({class: p}): "
+            "estimate the current data's macro F1 without its labels (calibrated on the "
+            "reference's labels; docs/drift.md).",
+        ),
+    ] = None,
+    label: Annotated[
+        str, typer.Option(help="The field holding the true label (with --probabilities).")
+    ] = "label",
 ) -> None:
     """Compare two datasets column by column: Kolmogorov-Smirnov, chi-squared, distances and
     PSI, with one Holm-corrected decision (docs/drift.md)."""
@@ -47,6 +58,9 @@ def drift(
         raise typer.BadParameter(f"{rule!r}: holm or evidently", param_hint="--rule")
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     tables = read_columns(reference), read_columns(current)
+    if probabilities is not None and wanted is None:
+        # {class: p} mappings are the model's output, not a column to test as text
+        wanted = [c for c in tables[0] if c in tables[1] and c != probabilities]
     try:
         report = compare_tables(*tables, columns=wanted, alpha=alpha, rule=rule)  # type: ignore[arg-type]
     except ValueError as exc:
@@ -75,6 +89,93 @@ def drift(
         f"{len(drifted)} of {len(report.columns)} columns drifted"
         + (f": {', '.join(drifted)}" if drifted else "")
     )
+    figures = report.to_json()
+    if probabilities is not None:
+        figures["quality"] = _estimate_quality(tables, probabilities, label, reference, current)
     if json_out is not None:
-        json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        json_out.write_text(json.dumps(figures, indent=2) + "\n")
         stdout.print(f"wrote {json_out}")
+
+
+def _labelled(values: list[Any]) -> list[int]:
+    return [i for i, v in enumerate(values) if v is not None and str(v).strip() != ""]
+
+
+def _estimate_quality(
+    tables: tuple[dict[str, list[Any]], dict[str, list[Any]]],
+    field: str,
+    label: str,
+    reference: Path,
+    current: Path,
+) -> dict[str, Any]:
+    """Calibrate on the reference's labels, estimate the current macro F1 (CBPE), and show
+    the realised F1 on whatever current rows carry labels already."""
+    from modelmeter.drift.performance import (
+        estimate_f1,
+        expected_calibration_error,
+        f1_interval,
+        fit_calibration,
+        macro_f1,
+        probability_rows,
+    )
+
+    for path, table in ((reference, tables[0]), (current, tables[1])):
+        if field not in table:
+            raise SpecError(f"{path}: no field {field!r} (--probabilities)")
+    if label not in tables[0]:
+        raise SpecError(f"{reference}: no field {label!r} (--label): calibrating needs labels")
+    try:
+        ref_all, classes = probability_rows(tables[0][field])
+    except ValueError as exc:
+        raise SpecError(f"{reference}: {field}: {exc}") from None
+    try:
+        cur_all, _ = probability_rows(tables[1][field], classes)
+    except ValueError as exc:
+        raise SpecError(f"{current}: {field}: {exc}") from None
+    rows = _labelled(tables[0][label])
+    ref_labels = [str(tables[0][label][i]) for i in rows]
+    try:
+        calibration = fit_calibration(ref_all[rows], ref_labels, classes)
+    except ValueError as exc:
+        raise SpecError(f"{reference}: {exc}") from None
+    estimate = estimate_f1(cur_all, calibration)
+    ref_pred = [classes[k] for k in ref_all[rows].argmax(axis=1)]
+    figures: dict[str, Any] = {
+        "method": "CBPE (isotonic calibration per class on the reference)",
+        "reference_f1_macro": macro_f1(ref_labels, ref_pred, classes),
+        "reference_ece": expected_calibration_error(ref_all[rows], ref_labels, classes),
+        "reference_ece_calibrated": expected_calibration_error(
+            calibration.apply(ref_all[rows]), ref_labels, classes
+        ),
+        "estimated_f1_macro": estimate.f1_macro,
+        "estimated_per_class": estimate.per_class,
+        "n_current": estimate.n,
+    }
+    stdout.print(
+        f"\nQuality without labels (CBPE): estimated macro F1 {estimate.f1_macro:.3f} on "
+        f"{estimate.n:,} current rows; {figures['reference_f1_macro']:.3f} realised on the "
+        f"{len(rows):,} labelled reference rows (calibration error "
+        f"{figures['reference_ece']:.3f} raw, {figures['reference_ece_calibrated']:.3f} "
+        "calibrated)."
+    )
+    late = _labelled(tables[1].get(label, []))
+    if late:
+        truth = [str(tables[1][label][i]) for i in late]
+        predicted = [classes[k] for k in cur_all[late].argmax(axis=1)]
+        realised = macro_f1(truth, predicted, classes)
+        low, high = f1_interval(truth, predicted, classes)
+        figures["labelled_current"] = {
+            "n": len(late),
+            "f1_macro": realised,
+            "f1_macro_ci95": [low, high],
+        }
+        stdout.print(
+            f"{len(late):,} current rows have their label already: realised macro F1 "
+            f"{realised:.3f} (95% CI {low:.3f}–{high:.3f})."
+        )
+    stdout.print(
+        "[dim]The estimate assumes the model is as well calibrated on the current inputs as on "
+        "the reference ones (a change in the inputs' mix), and that what a label means has not "
+        "changed (no concept shift): that only the labels can show.[/]"
+    )
+    return figures
