@@ -95,10 +95,11 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
         watch = ("watch", str(spec), "--baseline", baseline, "--webhook", receiver.url)
         quiet = _cli(*watch, "--out", str(tmp_path / "w"), db=db, token="s3cret")
         assert quiet.returncode == 0, quiet.stdout + quiet.stderr
-        assert "nothing found" in quiet.stdout
-        assert receiver.bodies == []  # nothing new, nothing resolved: nothing sent
+        # nothing to act on; on a busy host a warning (severity info) may be sent
+        assert all(_severities(body) <= {"info"} for body in receiver.bodies), receiver.bodies
     finally:
         fast.stop()
+    sent_before = len(receiver.bodies)
 
     slow = _simulator(ttft_ms=250, port=port)
     try:
@@ -106,13 +107,13 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
     finally:
         slow.stop()
     assert "Traceback" not in fired.stderr
-    assert len(receiver.bodies) == 1, fired.stdout + fired.stderr
-    body = receiver.bodies[0]
+    assert len(receiver.bodies) == sent_before + 1, fired.stdout + fired.stderr
+    body = receiver.bodies[-1]
     assert body["version"] == "4" and body["status"] == "firing"
     assert body["groupLabels"] == {"study": "watched study"}
-    checks = {a["labels"]["check"] for a in body["alerts"] if a["status"] == "firing"}
-    assert "sla" in checks, body
-    sla = next(a for a in body["alerts"] if a["labels"]["check"] == "sla")
+    firing = _alerts(body, "firing")
+    assert "sla" in firing, body
+    sla = firing["sla"]
     assert sla["labels"]["alertname"] == "ModelmeterRegression"
     # A ticket (exit 1) when the run paced the target; on a host too busy to pace it, the
     # missed SLA is still sent, as information (the gate cannot call it a regression: exit 0).
@@ -120,8 +121,9 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
     assert fired.returncode == (1 if sla["labels"]["severity"] == "ticket" else 0), fired.stdout
     assert sla["endsAt"] == "0001-01-01T00:00:00Z"
     assert "ttft" in sla["annotations"]["description"].lower()
-    assert receiver.headers_seen[0]["authorization"] == "Bearer s3cret"
+    assert receiver.headers_seen[-1]["authorization"] == "Bearer s3cret"
     assert "s3cret" not in fired.stdout + fired.stderr
+    sent_before = len(receiver.bodies)
 
     again = _simulator(ttft_ms=5, port=port)
     try:
@@ -129,13 +131,26 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
     finally:
         again.stop()
     assert resolved.returncode == 0, resolved.stdout + resolved.stderr
-    assert len(receiver.bodies) == 2
-    body = receiver.bodies[1]
-    assert body["status"] == "resolved"
-    assert {a["labels"]["check"] for a in body["alerts"]} == checks
-    assert all(a["status"] == "resolved" for a in body["alerts"])
-    assert all(a["endsAt"] != "0001-01-01T00:00:00Z" for a in body["alerts"])
-    assert "authorization" not in receiver.headers_seen[1]
+    assert len(receiver.bodies) == sent_before + 1
+    body = receiver.bodies[-1]
+    gone = _alerts(body, "resolved")
+    assert set(firing) <= set(gone), body  # every alert of the slow cycle is resolved
+    assert all(a["endsAt"] != "0001-01-01T00:00:00Z" for a in gone.values())
+    assert _severities(body) <= {"info"}  # nothing still to act on
+    assert "authorization" not in receiver.headers_seen[-1]
+
+
+def _alerts(body: dict[str, Any], status: str) -> dict[str, dict[str, Any]]:
+    """A body's alerts of ``status``, by their check."""
+    return {
+        a["labels"].get("check", a["labels"]["alertname"]): a
+        for a in body["alerts"]
+        if a["status"] == status
+    }
+
+
+def _severities(body: dict[str, Any]) -> set[str]:
+    return {a["labels"]["severity"] for a in body["alerts"] if a["status"] == "firing"}
 
 
 def test_a_target_that_is_down_pages_and_a_receiver_that_is_down_is_an_error(
