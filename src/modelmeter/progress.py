@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from modelmeter.load.outcome import Outcome
 
 
 class ProgressListener(Protocol):
@@ -19,6 +22,15 @@ class ProgressListener(Protocol):
 
     def note(self, text: str) -> None:
         """A one-line message worth showing (e.g. a target that failed to start)."""
+
+
+@runtime_checkable
+class OutcomeListener(Protocol):
+    """A listener that also wants each request's outcome as it completes (a live view, a
+    metrics endpoint); the study calls it when the listener has this method."""
+
+    def outcome(self, target: str, outcome: Outcome) -> None:
+        """One request to ``target`` ended (answered or failed)."""
 
 
 class SilentProgress:

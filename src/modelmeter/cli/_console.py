@@ -90,6 +90,7 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[live]}"),
             console=console,
             transient=False,
         )
@@ -103,7 +104,12 @@ class RichProgress:
         self._progress.stop()
 
     def begin(self, description: str, total: int | None) -> None:
-        self._task = self._progress.add_task(description, total=total)
+        self._task = self._progress.add_task(description, total=total, live="")
+
+    def set_live(self, text: str) -> None:
+        """A line of live figures after the current step's bar."""
+        if self._task is not None:
+            self._progress.update(self._task, live=text)
 
     def advance(self, amount: int = 1) -> None:
         if self._task is not None:

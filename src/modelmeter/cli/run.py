@@ -22,6 +22,7 @@ from modelmeter.cli._console import (
 from modelmeter.cli._output import check_out_dir, finish_run, too_many_errors
 
 if TYPE_CHECKING:
+    from modelmeter.spec import Spec
     from modelmeter.store import RunStore
 
 OutOption = Annotated[
@@ -76,6 +77,17 @@ def register(app: typer.Typer) -> None:
                 "written, exits 1 (0.05 = 5%).",
             ),
         ] = 0.05,
+        metrics_port: Annotated[
+            int | None,
+            typer.Option(
+                "--metrics-port",
+                min=0,
+                max=65535,
+                help="Serve the run's client-side metrics (OpenTelemetry GenAI names, buckets "
+                "at the SLA's thresholds) at http://127.0.0.1:PORT/metrics while it runs "
+                "(0: any free port).",
+            ),
+        ] = None,
         no_preflight: Annotated[
             bool,
             typer.Option(
@@ -127,7 +139,8 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                     soft_wrap=True,
                 )
-            with RichProgress() as progress, _forgotten_if_failed(store, run_id, resume):
+            progress = _live_view(spec, metrics_port)
+            with progress, _forgotten_if_failed(store, run_id, resume):
                 result = run(
                     spec,
                     RunOptions(
@@ -152,6 +165,39 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         if failing:
             raise typer.Exit(EXIT_FAILED)
+
+
+def _live_view(spec: Spec, metrics_port: int | None) -> RichProgress:
+    """The progress bars with the live line; with ``metrics_port``, the metrics endpoint."""
+    from modelmeter.cli._live import LiveProgress
+
+    if metrics_port is None:
+        return LiveProgress()
+    from prometheus_client import start_http_server
+
+    from modelmeter.telemetry import latest_experimental, sla_thresholds_s
+    from modelmeter.telemetry.client import ClientMetrics
+
+    limits = sla_thresholds_s(spec.objectives.sla)
+    metrics = ClientMetrics(
+        duration_thresholds_s=limits["duration"],
+        ttft_thresholds_s=limits["ttft"],
+        itl_thresholds_s=limits["itl"],
+        latest=latest_experimental(),
+    )
+    try:
+        server, _thread = start_http_server(metrics_port, "127.0.0.1", metrics.registry)
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot listen on 127.0.0.1:{metrics_port}: {exc.strerror or exc}",
+            param_hint="--metrics-port",
+        ) from None
+    operations = {t.name: "chat" if t.kind == "openai" else "predict" for t in spec.targets}
+    console.print(
+        f"metrics at http://127.0.0.1:{server.server_port}/metrics while the run lasts",
+        highlight=False,
+    )
+    return LiveProgress(lambda target, o: metrics.observe(o, target, operations.get(target, "")))
 
 
 @contextlib.contextmanager

@@ -26,17 +26,13 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from modelmeter.definitions import LATENCY_BUCKETS_S
 from modelmeter.gateway.balance import Backend
+from modelmeter.telemetry.genai import TOKEN_BUCKETS, latency_buckets
 
 __all__ = ["GatewayMetrics"]
 
 # From tens of microseconds (the gateway's own time) to minutes (long generations).
-SECONDS_BUCKETS = (0.00005, *LATENCY_BUCKETS_S, 30.0, 60.0, 120.0)
-
-
-# The OpenTelemetry GenAI conventions' advised boundaries for gen_ai.client.token.usage.
-TOKEN_BUCKETS = tuple(float(4**n) for n in range(14))  # 1, 4, 16, ..., 67,108,864
+SECONDS_BUCKETS = latency_buckets()
 
 
 class _BackendsUp(Collector):

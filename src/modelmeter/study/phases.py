@@ -22,7 +22,7 @@ from modelmeter.load.phase import (
 )
 from modelmeter.load.schedule import LoadPlan
 from modelmeter.load.sweep import Slo
-from modelmeter.progress import ProgressListener
+from modelmeter.progress import OutcomeListener, ProgressListener
 from modelmeter.quality import evaluate_classification
 from modelmeter.results import ItemResults, QualityResult
 from modelmeter.spec import LlmTaskSpec, Spec, TargetSpec
@@ -59,8 +59,10 @@ class LlmContext:
 class _Progress(LoadListener):
     """Adapts the load measurement's hooks to a ProgressListener."""
 
-    def __init__(self, listener: ProgressListener) -> None:
+    def __init__(self, listener: ProgressListener, target: str) -> None:
         self.listener = listener
+        self.target = target
+        self._each = listener.outcome if isinstance(listener, OutcomeListener) else None
 
     def begin(self, description: str, total: int | None) -> None:
         self.listener.begin(description, total)
@@ -68,8 +70,10 @@ class _Progress(LoadListener):
     def end(self) -> None:
         self.listener.end()
 
-    def tick(self, _outcome: Outcome) -> None:
+    def tick(self, outcome: Outcome) -> None:
         self.listener.advance(1)
+        if self._each is not None:
+            self._each(self.target, outcome)
 
 
 async def measure_target(
@@ -82,7 +86,7 @@ async def measure_target(
     target_spec: TargetSpec,
     llm: LlmContext | None = None,
 ) -> None:
-    ticker = _Progress(listener)
+    ticker = _Progress(listener, target.name)
     listener.begin(f"{target.name}: starting", None)
     try:
         await target.start()
