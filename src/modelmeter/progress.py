@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from modelmeter.load.outcome import Outcome
+from typing import Any, Protocol, runtime_checkable
 
 
 class ProgressListener(Protocol):
@@ -29,8 +26,9 @@ class OutcomeListener(Protocol):
     """A listener that also wants each request's outcome as it completes (a live view, a
     metrics endpoint); the study calls it when the listener has this method."""
 
-    def outcome(self, target: str, outcome: Outcome) -> None:
-        """One request to ``target`` ended (answered or failed)."""
+    def outcome(self, target: str, outcome: Any) -> None:
+        """One request to ``target`` ended (answered or failed): a ``load.outcome.Outcome``,
+        untyped here because this module sits below the load engine."""
 
 
 class SilentProgress:

@@ -39,8 +39,17 @@ def monitor(
     ),
     source: Annotated[
         str,
-        typer.Option(help="Whose metrics the rules read: gateway or serve."),
+        typer.Option(help="Whose metrics the rules read: gateway, serve or simulate."),
     ] = "gateway",
+    sla_buckets: Annotated[
+        bool,
+        typer.Option(
+            "--sla-buckets",
+            help="The server exports the SLA's thresholds as histogram boundaries (run with "
+            "--bucket-ms, or bucket_ms in the gateway file): count at the thresholds "
+            "themselves.",
+        ),
+    ] = False,
     check: Annotated[
         bool, typer.Option(help="Run promtool check/test on the files (where installed).")
     ] = True,
@@ -84,9 +93,23 @@ def monitor(
             param_hint="--source",
         )
     spec = load_spec(spec_path)
+    watched = SOURCES[source]
+    if sla_buckets:
+        from modelmeter.telemetry import sla_thresholds_s
+
+        limits = sla_thresholds_s(spec.objectives.sla)
+        thresholds = sorted({*limits["duration"], *limits["ttft"]})
+        watched = watched.with_thresholds(thresholds)
+        flags = " ".join(f"--bucket-ms {s * 1000:g}" for s in thresholds)
+        where = (
+            f"bucket_ms: [{', '.join(f'{s * 1000:g}' for s in thresholds)}] in the gateway file"
+            if source == "gateway"
+            else f"modelmeter {source} ... {flags}"
+        )
+        console.print(f"[yellow]note:[/] the rules count at the SLA's thresholds: run {where}")
     try:
         files = monitoring_files(
-            spec.objectives.sla, SOURCES[source], spec_name=spec_path.name, time_scale=time_scale
+            spec.objectives.sla, watched, spec_name=spec_path.name, time_scale=time_scale
         )
     except ValueError as exc:
         raise SpecError(f"{spec_path}: {exc}") from None

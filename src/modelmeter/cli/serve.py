@@ -51,6 +51,15 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request to stderr (costs CPU per request).")
     ] = False,
+    bucket_ms: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--bucket-ms",
+            min=0.001,
+            help="A latency threshold (ms, an SLA's) to add to the /metrics duration "
+            "histogram's boundaries; repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Serve models over the Open Inference Protocol v2 (REST) until Ctrl-C."""
     from modelmeter.serve import parse_model_args, run_server
@@ -100,6 +109,7 @@ def serve(
             max_wait_ms=max_wait_ms,
             access_log=access_log,
             on_ready=announce,
+            bucket_ms=bucket_ms or (),
         )
     except ModelError as exc:
         _stderr.print(f"[red]error:[/] {escape(str(exc))}")

@@ -43,6 +43,7 @@ _OPTION_OF_FIELD = {
     "slots": "--slots",
     "error_rate": "--error-rate",
     "error_statuses": "--error-status",
+    "bucket_ms": "--bucket-ms",
     "reasoning_tokens": "--reasoning-tokens",
     "seed": "--seed",
     "busy_wait_us": "--busy-wait-us",
@@ -141,6 +142,14 @@ def simulate(
             help="The answer to prompts no answer book line matches (default: pseudo-words)."
         ),
     ] = None,
+    bucket_ms: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--bucket-ms",
+            help="A latency threshold (ms, an SLA's) to add to the /metrics histograms' "
+            "boundaries; repeat for several.",
+        ),
+    ] = None,
     timings_log: Annotated[
         Path | None,
         typer.Option(
@@ -153,9 +162,10 @@ def simulate(
     """Serve a simulated OpenAI-compatible model whose timing is known, until Ctrl-C.
 
     Endpoints: POST /v1/chat/completions and /v1/completions (streaming or not), GET
-    /v1/models, GET /health, and GET /debug/timings with the server's own record of when it
-    wrote each chunk. With --answers, prompts an answer book matches get its exact answers
-    (for testing evaluations offline); other prompts get pseudo-words or --default-answer.
+    /v1/models, GET /health, GET /metrics (Prometheus, the GenAI server metrics) and GET
+    /debug/timings with the server's own record of when it wrote each chunk. With --answers,
+    prompts an answer book matches get its exact answers (for testing evaluations offline);
+    other prompts get pseudo-words or --default-answer.
     """
     from pydantic import ValidationError
 
@@ -175,6 +185,8 @@ def simulate(
     }
     if error_status:
         fields["error_statuses"] = tuple(error_status)
+    if bucket_ms:
+        fields["bucket_ms"] = tuple(bucket_ms)
     if answers is not None:
         fields["answers"] = answers
     if default_answer is not None:

@@ -330,6 +330,12 @@ class GatewayConfig(SpecModel):
         "OpenRouter file (relative to this file).",
     )
     shed: ShedConfig = Field(default_factory=ShedConfig)
+    bucket_ms: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=list,
+        description="Latency thresholds in ms (an SLA's: p95_ms, ttft_p95_ms) added to the "
+        "/metrics histograms' boundaries, so quantiles read there are exact; a restart "
+        "changes them.",
+    )
     max_body_mb: float = Field(
         default=16.0, gt=0, le=64, description="Largest request body taken, in MiB (413 above)."
     )

@@ -56,8 +56,10 @@ class _BackendsUp(Collector):
 
 
 class GatewayMetrics:
-    def __init__(self, backends: dict[str, Backend]) -> None:
+    def __init__(self, backends: dict[str, Backend], thresholds_s: Iterable[float] = ()) -> None:
         self.registry = registry = CollectorRegistry()
+        # an SLA's thresholds among the boundaries: quantiles and burn rules read there exactly
+        seconds = latency_buckets(thresholds_s)
         self._requests = Counter(
             "modelmeter_gateway_requests",
             "Requests answered, by route, backend (none: answered by the gateway) and status.",
@@ -68,14 +70,14 @@ class GatewayMetrics:
             "gen_ai_client_operation_duration_seconds",
             "From reading a request to the end of its answer.",
             ["gen_ai_request_model"],
-            buckets=SECONDS_BUCKETS,
+            buckets=seconds,
             registry=registry,
         )
         self._first_byte = Histogram(
             "modelmeter_gateway_time_to_first_chunk_seconds",
             "From reading a request to the first byte of its answer reaching the client.",
             ["gen_ai_request_model"],
-            buckets=SECONDS_BUCKETS,
+            buckets=seconds,
             registry=registry,
         )
         self._added = Histogram(

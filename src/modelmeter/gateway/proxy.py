@@ -70,7 +70,7 @@ class Proxy:
     def __init__(
         self, config: GatewayConfig, backends: dict[str, Backend], access: Access | None = None
     ) -> None:
-        self.metrics = GatewayMetrics(backends)
+        self.metrics = GatewayMetrics(backends, (ms / 1000 for ms in config.bucket_ms))
         self.health = b'{"status":"ok"}'
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()

@@ -1,16 +1,21 @@
 """The metric vocabularies the monitoring rules read: what a service calls its requests, its
 failures and its latency histograms.
 
-``gateway`` and ``serve`` are this project's servers; their histogram boundaries are the ones
-they export (``le`` written as Python's Prometheus client writes it: 0.1, 1.0, 10.0).
+``gateway``, ``serve`` and ``simulate`` are this project's servers; their histogram boundaries
+are the ones they export by default (``le`` written as Python's Prometheus client writes it:
+0.1, 1.0, 10.0). Each of them takes an SLA's thresholds as extra boundaries (``bucket_ms`` /
+``--bucket-ms``): :meth:`Source.with_thresholds` is that server.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from modelmeter.definitions import LATENCY_BUCKETS_S
 from modelmeter.gateway.metrics import SECONDS_BUCKETS as _GATEWAY_BUCKETS
+from modelmeter.simulate.metrics import REQUESTS as _SIMULATE_REQUESTS
+from modelmeter.telemetry.genai import latency_buckets
 
 __all__ = ["SOURCES", "Source"]
 
@@ -24,6 +29,17 @@ class Source:
     buckets: tuple[float, ...]
     first_chunk: str | None = None  # histogram of time to first chunk, seconds
     first_chunk_buckets: tuple[float, ...] = ()
+
+    def with_thresholds(self, thresholds_s: Iterable[float]) -> Source:
+        """This source run with ``thresholds_s`` added to its histograms' boundaries."""
+        limits = list(thresholds_s)
+        return replace(
+            self,
+            buckets=latency_buckets(limits, base=self.buckets),
+            first_chunk_buckets=latency_buckets(limits, base=self.first_chunk_buckets)
+            if self.first_chunk is not None
+            else (),
+        )
 
     def histograms(self) -> dict[str, tuple[str, tuple[float, ...]]]:
         """Kinds of latency SLO this source can watch: name -> (histogram, boundaries)."""
@@ -49,5 +65,14 @@ SOURCES = {
         failed='status=~"5.."',
         duration="modelmeter_serve_request_duration_seconds",
         buckets=LATENCY_BUCKETS_S,
+    ),
+    "simulate": Source(
+        name="simulate",
+        requests=f"{_SIMULATE_REQUESTS}_total",
+        failed='status=~"5.."',
+        duration="gen_ai_server_request_duration_seconds",
+        buckets=latency_buckets(),
+        first_chunk="gen_ai_server_time_to_first_token_seconds",
+        first_chunk_buckets=latency_buckets(),
     ),
 }

@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait-ms", type=float, default=2.0)
     parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
     parser.add_argument(
+        "--bucket-ms",
+        type=float,
+        action="append",
+        default=[],
+        help="a latency threshold added to the duration histogram's boundaries (repeatable)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, help="write {url, port} as JSON here once the server is ready"
     )
     parser.add_argument(
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            bucket_ms=args.bucket_ms,
             max_batch_size=args.max_batch_size,
             max_wait_ms=args.max_wait_ms,
             access_log=args.access_log,

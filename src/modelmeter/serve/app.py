@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,17 +74,20 @@ def create_app(
     max_batch_size: int = 1,
     max_wait_ms: float = 2.0,
     multiprocess_dir: str | None = None,
+    bucket_ms: Sequence[float] = (),
 ) -> web.Application:
     """An aiohttp application serving ``models`` (name → loaded model).
 
     Metrics go to ``registry`` (a fresh one when None, never the global one); see `ServeMetrics`
-    for ``multiprocess_dir``.
+    for ``multiprocess_dir``. ``bucket_ms``: latency thresholds (an SLA's) added to the
+    request-duration histogram's boundaries.
     """
     if not models:
         raise ValueError("at least one model is needed")
     metrics = ServeMetrics(
         registry if registry is not None else CollectorRegistry(),
         multiprocess_dir=multiprocess_dir,
+        thresholds_s=[ms / 1000 for ms in bucket_ms],
     )
     endpoints = {
         name: _endpoint(name, model, metrics, max_batch_size, max_wait_ms)

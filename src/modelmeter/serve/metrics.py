@@ -8,6 +8,8 @@ counters jumping between unrelated values, which Prometheus reads as resets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -20,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from modelmeter.definitions import LATENCY_BUCKETS_S
+from modelmeter.telemetry.genai import latency_buckets
 
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNKNOWN_MODEL = "unknown"  # the label for requests naming no served model (bounds cardinality)
@@ -32,7 +35,13 @@ class ServeMetrics:
     directory in ``PROMETHEUS_MULTIPROC_DIR`` when prometheus-client was first imported.
     """
 
-    def __init__(self, registry: CollectorRegistry, *, multiprocess_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        multiprocess_dir: str | None = None,
+        thresholds_s: Sequence[float] = (),
+    ) -> None:
         self._registry = registry
         self._multiprocess_dir = multiprocess_dir
         self.requests = Counter(
@@ -46,7 +55,8 @@ class ServeMetrics:
             "Time from reading an inference request to its response being ready "
             "(queueing, batching and model call included).",
             ["model"],
-            buckets=LATENCY_BUCKETS_S,
+            # an SLA's thresholds among the boundaries: quantiles read there are exact
+            buckets=latency_buckets(thresholds_s, base=LATENCY_BUCKETS_S),
             registry=registry,
         )
         self.batch_size = Histogram(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -55,6 +56,7 @@ class _Options:
     max_batch_size: int
     max_wait_ms: float
     access_log: bool
+    bucket_ms: tuple[float, ...] = ()
 
 
 def parse_model_args(items: Iterable[str]) -> dict[str, Path]:
@@ -90,6 +92,7 @@ def run_server(
     *,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
+    bucket_ms: Sequence[float] = (),
 ) -> None:
     """Serve ``models`` (name → artefact path) until SIGINT or SIGTERM; blocks.
 
@@ -106,7 +109,10 @@ def run_server(
         raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
     if max_wait_ms < 0:
         raise ValueError(f"max_wait_ms must be 0 or more, got {max_wait_ms}")
-    options = _Options(max_batch_size, max_wait_ms, access_log)
+    for value in bucket_ms:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"bucket_ms: {value:g} is not a latency threshold in ms above 0")
+    options = _Options(max_batch_size, max_wait_ms, access_log, tuple(bucket_ms))
     if workers == 1:
         _run_single(dict(models), host, port, options, on_ready)
     else:
@@ -322,6 +328,7 @@ async def _serve(
         max_batch_size=options.max_batch_size,
         max_wait_ms=options.max_wait_ms,
         multiprocess_dir=metrics_dir,
+        bucket_ms=options.bucket_ms,
     )
     runner = JsonErrorRunner(
         app,
@@ -402,6 +409,7 @@ def start_server_process(
     max_batch_size: int = 1,
     max_wait_ms: float = 2.0,
     ready_timeout_s: float = 60.0,
+    bucket_ms: Sequence[float] = (),
 ) -> ServerProcess:
     """Start ``python -m modelmeter.serve`` and return once ``/v2/health/ready`` answers 200.
 
@@ -422,6 +430,7 @@ def start_server_process(
         f"--max-batch-size={max_batch_size}",
         f"--max-wait-ms={max_wait_ms}",
         f"--ready-file={ready_file}",
+        *(f"--bucket-ms={ms:g}" for ms in bucket_ms),
     ]
     process, stderr, parent_end = start_child_server(command, workdir)
     server = ServerProcess(process, workdir, stderr, parent_end=parent_end)

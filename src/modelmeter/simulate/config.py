@@ -150,6 +150,11 @@ class SimulatorConfig(BaseModel):
         description="The answer to every prompt no answer book line matches; unset, those get "
         "output_tokens pseudo-words (and reasoning_tokens).",
     )
+    bucket_ms: tuple[float, ...] = Field(
+        default=(),
+        description="Latency thresholds (an SLA's) added to the boundaries of the /metrics "
+        "histograms, so that a quantile read there is exact.",
+    )
     timings_capacity: int = Field(
         default=10_000,
         ge=0,
@@ -158,6 +163,14 @@ class SimulatorConfig(BaseModel):
     )
 
     _delays = field_validator("ttft_ms", "itl_ms", mode="before")(_delay_from_number)
+
+    @field_validator("bucket_ms")
+    @classmethod
+    def _positive_thresholds(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        for value in values:
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{value:g} is not a latency threshold: give milliseconds above 0")
+        return values
 
     @field_validator("output_tokens")
     @classmethod

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs
 
+from prometheus_client import CONTENT_TYPE_LATEST
+
 from modelmeter._exceptions import ServerError
 from modelmeter.httpserver import Connection, Request, error_body, response_bytes
 from modelmeter.simulate._openai import (
@@ -36,11 +38,14 @@ from modelmeter.simulate._request import (
 from modelmeter.simulate._text import VOCABULARY, prompt_rng
 from modelmeter.simulate.answers import AnswerBook, load_answer_book, split_tokens
 from modelmeter.simulate.config import SimulatorConfig
+from modelmeter.simulate.metrics import SimulatorMetrics
 from modelmeter.simulate.timings import RequestTiming
 
 _monotonic_ns = time.monotonic_ns
 COMPLETION_PATHS = {"/v1/chat/completions": True, "/v1/completions": False}  # path → chat?
 TIMINGS_PATH = "/debug/timings"
+METRICS_PATH = "/metrics"
+METRICS_TYPE = CONTENT_TYPE_LATEST.encode()
 LISTEN_BACKLOG = 1024
 _CHUNK_END = b"0\r\n\r\n"
 
@@ -68,6 +73,7 @@ class Simulator:
             if config.default_answer is not None
             else None
         )
+        self.metrics = SimulatorMetrics(config.model, (ms / 1000 for ms in config.bucket_ms))
         self._timings_log_path = timings_log
         self._log_file: IO[bytes] | None = None
         self._rng = random.Random(config.seed)
@@ -174,6 +180,7 @@ class Simulator:
             self._pacer.run_deferred()
 
     def _store(self, record: _Record) -> None:
+        self.metrics.record(record)
         raw = record.to_json()
         if len(self._timings) == self._timings.maxlen:
             self._timings_dropped += 1
@@ -199,6 +206,11 @@ class Simulator:
             self._reply_get(connection, request, self._models_body)
         elif path == TIMINGS_PATH:
             self._timings_endpoint(connection, request)
+        elif path == METRICS_PATH:
+            self._flush()  # the records the pacer deferred count too
+            self._reply_get(
+                connection, request, self.metrics.exposition(), content_type=METRICS_TYPE
+            )
         else:
             message = f"Unknown path {path!r}."
             self._reply_error(connection, 404, message, keep_alive)
@@ -214,11 +226,18 @@ class Simulator:
             if generation.started_ns:
                 self._release_slot()
 
-    def _reply_get(self, connection: Connection, request: Request, body: bytes) -> None:
+    def _reply_get(
+        self,
+        connection: Connection,
+        request: Request,
+        body: bytes,
+        *,
+        content_type: bytes = b"application/json",
+    ) -> None:
         if request.method not in ("GET", "HEAD"):
             self._reply_error(connection, 405, "Use GET.", request.keep_alive, allow=b"GET")
             return
-        data = response_bytes(200, body, keep_alive=request.keep_alive)
+        data = response_bytes(200, body, keep_alive=request.keep_alive, content_type=content_type)
         if request.method == "HEAD":
             data = data[: len(data) - len(body)]
         connection.respond(data, keep_alive=request.keep_alive)
