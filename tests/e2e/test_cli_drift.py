@@ -115,3 +115,73 @@ def test_quality_estimation_errors_name_the_file_and_row(tmp_path: Path) -> None
     assert f"{current}: probabilities: row 5: not a mapping of class to probability" in done.stderr
     missing = _run(str(reference), str(current), "--probabilities", "scores")
     assert missing.returncode == 2 and "no field 'scores' (--probabilities)" in missing.stderr
+
+
+def _log(path: Path, days: int, shifted_from: int, rng: random.Random) -> None:
+    """A month of traffic log: 400 requests a day; from ``shifted_from`` on, latency is 20%
+    higher and French twice as common."""
+    start = 1_794_096_000  # 2026-11-08 00:00 UTC
+    with path.open("w") as out:
+        for day in range(days):
+            late = day >= shifted_from
+            for n in range(400):
+                row = {
+                    "at": start + day * 86_400 + n * 200,
+                    "latency_ms": rng.gauss(120 if late else 100, 15),
+                    "language": rng.choice(["en", "fr", "fr"] if late else ["en", "en", "fr"]),
+                    "prompt": " ".join(
+                        rng.choices(["where", "is", "my", "order"], k=rng.randint(2, 9))
+                    ),
+                }
+                out.write(json.dumps(row) + "\n")
+
+
+def test_a_month_of_windows_is_charted_and_profiled(tmp_path: Path) -> None:
+    from tests._browser import distinct_colours, rendered_dom, screenshot
+
+    rng = random.Random(11)
+    reference, current = tmp_path / "reference.jsonl", tmp_path / "month.jsonl"
+    _log(reference, 7, 99, rng)
+    _log(current, 30, 20, rng)
+    page, out, profiles = tmp_path / "drift.html", tmp_path / "drift.json", tmp_path / "profiles"
+    done = _run(
+        str(reference), str(current), "--time-field", "at", "--window", "1d",
+        "--html", str(page), "--json", str(out), "--save-profiles", str(profiles),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    windows = figures["windows"]
+    assert len(windows) == 30 and all(w["rows"] == 400 for w in windows)
+    assert windows[0]["start"] == "2026-11-08T00:00:00+00:00"
+    early = [set(w["drifted"]) for w in windows[:20]]
+    late = [set(w["drifted"]) for w in windows[20:]]
+    assert sum(1 for d in early if d) <= 2  # ≤ 5% family-wise per window: rarely anything
+    assert all({"latency_ms", "language"} <= d for d in late)
+    assert "prompt" not in set().union(*late)
+    # one profile per window and the reference's, each far under 100 KB
+    saved = sorted(profiles.iterdir())
+    assert len(saved) == 31 and all(p.stat().st_size < 100_000 for p in saved)
+    again = _run(str(profiles / "reference.profile.json"), str(saved[-2]), "--json", str(out))
+    assert again.returncode == 0, again.stderr
+    assert set(json.loads(out.read_text())["drifted"]) >= {"latency_ms", "language"}
+    # the page: a chart of the windows, in a real browser
+    dom = rendered_dom(page)
+    assert "Evidence of drift per window, last 30" in dom
+    assert dom.count("<tr>") == 31  # the header and 30 windows
+    assert "latency_ms" in dom and "<script" not in page.read_text()
+    assert distinct_colours(screenshot(page, tmp_path / "drift.png", "1000,1400")) > 8
+
+
+def test_window_errors_name_the_row(tmp_path: Path) -> None:
+    reference, current = tmp_path / "reference.jsonl", tmp_path / "current.jsonl"
+    reference.write_text("".join(json.dumps({"x": n, "at": n}) + "\n" for n in range(50)))
+    current.write_text(
+        json.dumps({"x": 1, "at": 5}) + "\n" + json.dumps({"x": 2, "at": "soon"}) + "\n"
+    )
+    done = _run(str(reference), str(current), "--time-field", "at")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "current.jsonl, row 2: 'soon' is not a time" in done.stderr
+    missing = _run(str(reference), str(current), "--time-field", "when")
+    assert missing.returncode == 2 and "no field 'when' (--time-field)" in missing.stderr
+    chart = _run(str(reference), str(current), "--html", str(tmp_path / "x.html"))
+    assert chart.returncode == 2 and "give --time-field" in chart.stderr

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from modelmeter._exceptions import SpecError
+from modelmeter._intervals import parse_interval
 from modelmeter.cli._console import friendly_errors, stdout
+
+if TYPE_CHECKING:
+    from modelmeter.drift import DriftReport
 
 
 def register(app: typer.Typer) -> None:
@@ -48,23 +52,84 @@ def drift(
     label: Annotated[
         str, typer.Option(help="The field holding the true label (with --probabilities).")
     ] = "label",
+    time_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Cut CURRENT into windows of --window by this field's time (Unix seconds or "
+            "ISO 8601) and compare each with REFERENCE.",
+        ),
+    ] = None,
+    window: Annotated[str, typer.Option(help="Window length with --time-field.")] = "1d",
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="With --time-field: the chart of the last 30 windows."),
+    ] = None,
+    save_profiles: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write compact profiles (REFERENCE's, and CURRENT's or each window's) to this "
+            "folder, to compare later without the rows: give a *.profile.json as REFERENCE "
+            "or CURRENT.",
+        ),
+    ] = None,
 ) -> None:
     """Compare two datasets column by column: Kolmogorov-Smirnov, chi-squared, distances and
     PSI, with one Holm-corrected decision (docs/drift.md)."""
-    from modelmeter.data import read_columns
+    from modelmeter.cli import _drift_windows as windows
     from modelmeter.drift import compare_tables
+    from modelmeter.drift.profile import Profile
 
     if rule not in ("holm", "evidently"):
         raise typer.BadParameter(f"{rule!r}: holm or evidently", param_hint="--rule")
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    tables = read_columns(reference), read_columns(current)
-    if probabilities is not None and wanted is None:
-        # {class: p} mappings are the model's output, not a column to test as text
-        wanted = [c for c in tables[0] if c in tables[1] and c != probabilities]
-    try:
-        report = compare_tables(*tables, columns=wanted, alpha=alpha, rule=rule)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise SpecError(str(exc)) from None
+    loaded = windows.load_input(reference), windows.load_input(current)
+    profiled = any(isinstance(side, Profile) for side in loaded)
+    if probabilities is not None and (profiled or time_field is not None):
+        raise typer.BadParameter(
+            "estimating quality needs the rows of both files, in one comparison",
+            param_hint="--probabilities",
+        )
+    if html is not None and time_field is None:
+        raise typer.BadParameter("the chart is of windows: give --time-field", param_hint="--html")
+    if time_field is not None:
+        if isinstance(loaded[1], Profile):
+            raise typer.BadParameter(
+                "CURRENT must be rows (JSONL or CSV) to cut into windows", param_hint="--time-field"
+            )
+        try:
+            window_s = parse_interval(window)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--window") from None
+        figures = windows.windowed(
+            loaded[0],
+            loaded[1],
+            names=(reference.name, current.name),
+            time_field=time_field,
+            window_s=window_s,
+            wanted=wanted,
+            alpha=alpha,
+            rule=rule,
+            html_out=html,
+            profiles_out=save_profiles,
+        )
+        if json_out is not None:
+            json_out.write_text(json.dumps(figures, indent=2) + "\n")
+            stdout.print(f"wrote {json_out}")
+        return
+    if profiled or save_profiles is not None:
+        report = _compare_profiles(loaded, wanted, alpha, rule, (reference, current), save_profiles)
+        tables = None
+    else:
+        ref_rows, cur_rows = loaded
+        assert not isinstance(ref_rows, Profile) and not isinstance(cur_rows, Profile)
+        tables = ref_rows, cur_rows
+        if probabilities is not None and wanted is None:
+            # {class: p} mappings are the model's output, not a column to test as text
+            wanted = [c for c in ref_rows if c in cur_rows and c != probabilities]
+        try:
+            report = compare_tables(*tables, columns=wanted, alpha=alpha, rule=rule)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
     if not report.columns:
         raise SpecError(f"{reference.name} and {current.name} share no column to compare")
     table = Table(title=f"Drift from {reference.name} to {current.name} ({rule}, α = {alpha:g})")
@@ -91,10 +156,44 @@ def drift(
     )
     figures = report.to_json()
     if probabilities is not None:
+        assert tables is not None  # rows: profiles were refused with --probabilities above
         figures["quality"] = _estimate_quality(tables, probabilities, label, reference, current)
     if json_out is not None:
         json_out.write_text(json.dumps(figures, indent=2) + "\n")
         stdout.print(f"wrote {json_out}")
+
+
+def _compare_profiles(
+    loaded: tuple[Any, Any],
+    wanted: list[str] | None,
+    alpha: float,
+    rule: str,
+    paths: tuple[Path, Path],
+    save_to: Path | None,
+) -> DriftReport:
+    """Both sides as profiles (a saved one, or the rows profiled here), compared."""
+    from modelmeter.cli import _drift_windows as windows
+    from modelmeter.drift.profile import Profile
+    from modelmeter.drift.windows import compare_profiles
+
+    current = loaded[1]
+    names = list(current.columns) if isinstance(current, Profile) else list(current)
+    kinds = windows.kinds_of(loaded[0], names, set())
+    reference_profile = windows.as_profile(loaded[0], kinds)
+    current_profile = windows.as_profile(current, kinds)
+    if save_to is not None:
+        for profile, path in zip((reference_profile, current_profile), paths, strict=True):
+            windows.save(profile, save_to, path.name.split(".")[0])
+    try:
+        return compare_profiles(
+            reference_profile,
+            current_profile,
+            columns=wanted,
+            alpha=alpha,
+            rule=rule,  # type: ignore[arg-type]
+        )
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _labelled(values: list[Any]) -> list[int]:

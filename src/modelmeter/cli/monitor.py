@@ -172,8 +172,8 @@ def _preview(dashboard: dict[str, Any], url: str, back: str, out: Path) -> None:
     """Query the dashboard's panels on a live Prometheus; write dashboard.html."""
     import time
 
+    from modelmeter._intervals import parse_interval
     from modelmeter.monitor.preview import query_panels, render_preview
-    from modelmeter.watch import parse_interval
 
     if not url.startswith(("http://", "https://")):
         raise SpecError(f"--preview-from {url!r}: the http:// URL of a Prometheus server")

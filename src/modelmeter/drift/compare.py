@@ -190,6 +190,17 @@ def compare_tables(
                 1 - present[1] / max(1, len(cur_all)),
             )
         )
+    return decide(results, alpha, rule, skipped)
+
+
+def decide(
+    results: list[tuple[ColumnDrift, float, float]],
+    alpha: float,
+    rule: Rule,
+    skipped: dict[str, str],
+) -> DriftReport:
+    """One decision for the family: (drift, missing share in reference, in current) per
+    column, Holm-adjusted together (or Evidently's rule)."""
     adjusted = holm([d.p_value for d, _, _ in results])
     decided = []
     for (drift, missing_ref, missing_cur), p_holm in zip(results, adjusted, strict=True):

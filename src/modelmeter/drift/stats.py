@@ -24,7 +24,15 @@ import numpy as np
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-__all__ = ["ColumnDrift", "categorical_drift", "numeric_drift", "text_drift"]
+__all__ = [
+    "ColumnDrift",
+    "categorical_counts_drift",
+    "categorical_drift",
+    "jensen_shannon",
+    "numeric_drift",
+    "psi",
+    "text_drift",
+]
 
 _EMPTY_SHARE = 1e-4
 # Punctuation becomes a space before splitting: str.translate and str.split run in C, four
@@ -45,6 +53,20 @@ class ColumnDrift:
     n_reference: int
     n_current: int
     extra: dict[str, float]
+
+
+def jensen_shannon(reference: np.ndarray, current: np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2) of two count vectors over the same items; 0 when
+    either is empty."""
+    if not reference.sum() or not current.sum():
+        return 0.0
+    distance = float(jensenshannon(reference / reference.sum(), current / current.sum(), base=2))
+    return 0.0 if np.isnan(distance) else distance
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """PSI of two count vectors over the same bins."""
+    return _psi(reference / max(reference.sum(), 1), current / max(current.sum(), 1))
 
 
 def _psi(reference: np.ndarray, current: np.ndarray) -> float:
@@ -73,7 +95,13 @@ def numeric_drift(column: str, reference: np.ndarray, current: np.ndarray) -> Co
 
 
 def categorical_drift(column: str, reference: list[str], current: list[str]) -> ColumnDrift:
-    ref_counts, cur_counts = Counter(reference), Counter(current)
+    return categorical_counts_drift(column, Counter(reference), Counter(current))
+
+
+def categorical_counts_drift(
+    column: str, ref_counts: Counter[str], cur_counts: Counter[str]
+) -> ColumnDrift:
+    """`categorical_drift` from the two count tables (a profile keeps only those)."""
     categories = sorted(set(ref_counts) | set(cur_counts))
     table = np.array(
         [[ref_counts[c] for c in categories], [cur_counts[c] for c in categories]], dtype=float
@@ -88,7 +116,7 @@ def categorical_drift(column: str, reference: list[str], current: list[str]) -> 
     return ColumnDrift(
         column, "categorical", "chi2", statistic, p_value, "jensen_shannon",
         0.0 if np.isnan(distance) else distance, _psi(ref_share, cur_share),
-        len(reference), len(current),
+        int(table[0].sum()), int(table[1].sum()),
         {"categories_new": float(sum(1 for c in cur_counts if c not in ref_counts))},
     )  # fmt: skip
 

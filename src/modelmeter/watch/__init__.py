@@ -2,6 +2,7 @@
 in production's latest window, and notify a webhook in Alertmanager's format (docs/watch.md).
 """
 
+from modelmeter._intervals import parse_interval
 from modelmeter.watch.alertmanager import notify, webhook_payload
 from modelmeter.watch.cronjob import cronjob_manifests
 from modelmeter.watch.cycle import (
@@ -14,7 +15,6 @@ from modelmeter.watch.cycle import (
     watch_cycle,
 )
 from modelmeter.watch.findings import Finding, drift_findings, failed_run_finding, gate_findings
-from modelmeter.watch.schedule import parse_interval
 
 __all__ = [
     "CycleResult",
