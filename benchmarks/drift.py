@@ -7,9 +7,13 @@ reading both files (JSONL) and comparing them, as `modelmeter drift` does, best 
 ``--repeats``. With ``--evidently PYTHON`` (a virtualenv's interpreter with
 ``evidently==0.7.23`` and ``pandas<3``, never this project's dependency) Evidently's
 DataDriftPreset runs on the same files in that interpreter, and the two lists of drifted
-columns are printed side by side.
+columns are printed side by side; with ``--whylogs PYTHON`` (``whylogs[viz]==1.6.4`` with
+``numpy<2`` and ``pandas<3``, its analytics off) whylogs profiles both files and scores drift
+on its profiles (``calculate_drift_scores``, its thresholds). The profile path of modelmeter
+(profile both tables, compare the profiles; the profiles' size) is timed too.
 
     python benchmarks/drift.py [--rows 100000] [--repeats 3] [--evidently PEER/bin/python]
+                               [--whylogs PEER/bin/python]
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from modelmeter.data import read_columns
-from modelmeter.drift import compare_tables
+from modelmeter.drift import column_kind, compare_tables
+from modelmeter.drift.profile import profile_table
+from modelmeter.drift.windows import compare_profiles
 
 SHIFTED = ["num0", "cat0", "text0"]
 # A vocabulary with a long tail, as real text has (word k drawn with weight 1/k)
@@ -87,11 +93,54 @@ print(json.dumps({"seconds": seconds, "values": drifted}))
 """
 
 
+WHYLOGS = """
+import json, sys, time
+start = time.perf_counter()
+import pandas as pd
+import whylogs as why
+from whylogs.viz.drift.column_drift_algorithms import calculate_drift_scores
+imported = time.perf_counter()
+reference = pd.read_json(sys.argv[1], lines=True)
+current = pd.read_json(sys.argv[2], lines=True)
+read = time.perf_counter()
+ref_view = why.log(reference).view()
+cur_view = why.log(current).view()
+profiled = time.perf_counter()
+scores = calculate_drift_scores(target_view=cur_view, reference_view=ref_view, with_thresholds=True)
+done = time.perf_counter()
+values = [
+    [column, score["algorithm"], score["pvalue"], score["drift_category"]]
+    for column, score in scores.items() if score
+]
+print(json.dumps({
+    "seconds": done - start, "import": imported - start, "read": read - imported,
+    "profile": profiled - read, "score": done - profiled,
+    "bytes": len(ref_view.serialize()), "values": values,
+}))
+"""
+
+
+def _peer(python: str, script: str, reference: Path, current: Path) -> dict | None:
+    env = {
+        **os.environ, "DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1",
+        "WHYLOGS_NO_ANALYTICS": "True",
+    }  # fmt: skip
+    done = subprocess.run(
+        [python, "-c", script, str(reference), str(current)],
+        capture_output=True, text=True, timeout=1800, env=env, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        print("  failed:", done.stderr[-2000:])
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--evidently", help="an interpreter with evidently==0.7.23, pandas<3")
+    parser.add_argument("--whylogs", help="an interpreter with whylogs[viz]==1.6.4, numpy<2")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as folder:
@@ -113,16 +162,41 @@ def main() -> None:
             f"load {os.getloadavg()[0]:.2f}"
         )
         print(f"  drifted: {sorted(report.drifted)} (shifted: {sorted(SHIFTED)})")
+        kinds = {name: column_kind(values) for name, values in tables[0].items()}
+        profile_times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            profiles = profile_table(tables[0], kinds), profile_table(tables[1], kinds)
+            sketched = compare_profiles(*profiles)
+            profile_times.append(time.perf_counter() - start)
+        size = len(json.dumps(profiles[0].to_json(), separators=(",", ":")))
+        print(
+            f"modelmeter profiles: {min(profile_times):.2f} s to profile both tables and compare; "
+            f"a profile of {args.rows:,} rows is {size / 1000:.1f} KB; drifted: "
+            f"{sorted(sketched.drifted)}"
+        )
+        if args.whylogs:
+            found = _peer(args.whylogs, WHYLOGS, reference, current)
+            if found is not None:
+                flagged = sorted(
+                    c for c, _a, _p, category in found["values"] if category == "DRIFT"
+                )
+                possible = sorted(
+                    c for c, _a, _p, category in found["values"] if category == "POSSIBLE_DRIFT"
+                )
+                print(
+                    f"whylogs: {found['seconds']:.2f} s in all (import {found['import']:.2f}, "
+                    f"read {found['read']:.2f}, profile {found['profile']:.2f}, score "
+                    f"{found['score']:.2f}); a profile is {found['bytes'] / 1000:.1f} KB; "
+                    f"drifted: {flagged}; possible drift: {possible}"
+                )
+                ours = set(report.drifted)
+                agree = sum((c in ours) == (k == "DRIFT") for c, _a, _p, k in found["values"])
+                print(f"  agree on {agree} of {len(found['values'])} columns")
         if args.evidently:
-            env = {**os.environ, "DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
-            done_evidently = subprocess.run(
-                [args.evidently, "-c", EVIDENTLY, str(reference), str(current)],
-                capture_output=True, text=True, timeout=1800, env=env, check=False,
-            )  # fmt: skip
-            if done_evidently.returncode != 0:
-                print("evidently failed:", done_evidently.stderr[-2000:])
+            result = _peer(args.evidently, EVIDENTLY, reference, current)
+            if result is None:
                 return
-            result = json.loads(done_evidently.stdout.strip().splitlines()[-1])
             flagged = sorted(column for column, _m, _v, drifted in result["values"] if drifted)
             print(f"evidently: {result['seconds']:.2f} s; drifted: {flagged}")
             methods = sorted({method for _c, method, _v, _d in result["values"]})

@@ -100,3 +100,17 @@ def test_windows_cut_at_midnight_utc_whatever_the_time_format() -> None:
     assert [p.rows for p in profiles] == [1, 3, 2]
     assert profiles[1].start == "2026-12-02T00:00:00+00:00"
     assert profiles[1].end == "2026-12-03T00:00:00+00:00"
+
+
+def test_scattered_numbers_keep_a_small_profile() -> None:
+    values = [10.0**k for k in range(-300, 301, 50)] + [-1e-200, 0.0, 5.0]
+    profile = profile_table({"x": values}, {"x": "numeric"})
+    text = json.dumps(profile.to_json())
+    assert len(text) < 2_000  # bins far apart are written as pairs, not a run of zeros
+    again = Profile.from_json(json.loads(text))
+    assert again.columns["x"].to_json() == profile.columns["x"].to_json()
+    values_back, counts = again.columns["x"].points()  # type: ignore[union-attr]
+    assert counts.sum() == len(values)
+    assert all(
+        abs(v - w) <= 0.01 * abs(w) for v, w in zip(values_back, sorted(values), strict=True)
+    )

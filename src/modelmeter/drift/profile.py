@@ -8,8 +8,11 @@ A profile keeps, per column:
   two profiles merge by adding counts, and quantiles, the two-sample Kolmogorov-Smirnov
   statistic and the Wasserstein distance are read off the grid to within its 1% resolution;
 * categorical: the count of each category (the 1,000 most frequent; the rest pooled);
-* text: the count of each length in words, and the counts of the 2,000 most frequent words
+* text: the count of each length in words, and the counts of the 1,000 most frequent words
   (the rest pooled: out-of-vocabulary shares are then approximate).
+
+Numeric grids are written as dense runs (the first bin's index, then every count from there),
+half the size of index-count pairs.
 
 A window of 100,000 rows × 25 columns makes a profile of a few tens of kilobytes.
 """
@@ -40,13 +43,33 @@ RELATIVE_ACCURACY = 0.01
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(_GAMMA)
 _MAX_CATEGORIES = 1000
-_MAX_WORDS = 2000
+_MAX_WORDS = 1000
 OTHER = "(other)"
 
 
 def _bin_value(index: int) -> float:
     """The value a bin stands for: within 1% of every value in it."""
     return 2 * _GAMMA**index / (_GAMMA + 1)
+
+
+def _dense(counts: Counter[int]) -> list[int] | dict[str, int]:
+    """[first index, count, count, ...] from the lowest to the highest bin (zeros between);
+    {index: count} instead when the bins are so scattered that the run would be longer."""
+    if not counts:
+        return []
+    low, high = min(counts), max(counts)
+    if high - low + 1 > 3 * len(counts):
+        return {str(k): v for k, v in sorted(counts.items())}
+    return [low, *(counts.get(i, 0) for i in range(low, high + 1))]
+
+
+def _sparse(run: list[int] | dict[str, int]) -> Counter[int]:
+    if isinstance(run, dict):
+        return Counter({int(k): int(v) for k, v in run.items()})
+    if not run:
+        return Counter()
+    low = int(run[0])
+    return Counter({low + k: int(c) for k, c in enumerate(run[1:]) if c})
 
 
 @dataclass
@@ -76,8 +99,9 @@ class NumericSketch:
                 indexes = np.ceil(np.log(part) / _LOG_GAMMA).astype(np.int64)
                 found, counts = np.unique(indexes, return_counts=True)
                 sign.update(dict(zip(found.tolist(), counts.tolist(), strict=True)))
-        self.total += float(finite.sum())
-        self.squares += float(np.square(finite).sum())
+        with np.errstate(over="ignore"):  # beyond 1e154 a square is inf: the spread unknown
+            self.total += float(finite.sum())
+            self.squares += float(np.square(finite).sum())
 
     def merge(self, other: NumericSketch) -> None:
         self.positive.update(other.positive)
@@ -108,8 +132,8 @@ class NumericSketch:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "positive": {str(k): v for k, v in sorted(self.positive.items())},
-            "negative": {str(k): v for k, v in sorted(self.negative.items())},
+            "positive": _dense(self.positive),
+            "negative": _dense(self.negative),
             "zero": self.zero,
             "missing": self.missing,
             "sum": self.total,
@@ -119,8 +143,8 @@ class NumericSketch:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> NumericSketch:
         return cls(
-            Counter({int(k): int(v) for k, v in data["positive"].items()}),
-            Counter({int(k): int(v) for k, v in data["negative"].items()}),
+            _sparse(data["positive"]),
+            _sparse(data["negative"]),
             int(data["zero"]),
             int(data["missing"]),
             float(data["sum"]),
