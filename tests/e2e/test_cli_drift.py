@@ -185,3 +185,64 @@ def test_window_errors_name_the_row(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no field 'when' (--time-field)" in missing.stderr
     chart = _run(str(reference), str(current), "--html", str(tmp_path / "x.html"))
     assert chart.returncode == 2 and "give --time-field" in chart.stderr
+
+
+def _stored_run(store: object, run_id: str, predictions: list[str], right: list[bool]) -> None:
+    from modelmeter.load.outcome import Outcome
+    from tests.unit.test_compare_builders import item_ids, model, report
+
+    ids = item_ids(len(predictions))
+    outcomes = [
+        Outcome(i, "clf", intended_at=n * 10**6, sent_at=n * 10**6, done_at=n * 10**6 + 4 * 10**6,
+                prediction=p)
+        for n, (i, p) in enumerate(zip(ids, predictions, strict=True))
+    ]  # fmt: skip
+    store.save(report(run_id, [model("clf", right, ids=ids)]), {("clf", "quality"): outcomes})  # type: ignore[attr-defined]
+
+
+def test_stored_runs_and_the_gateway_log_are_sources(tmp_path: Path) -> None:
+    import time
+
+    from modelmeter.store import RunStore
+
+    rng = random.Random(12)
+    db = tmp_path / "runs.db"
+    store = RunStore(str(db))
+    try:
+        before = [rng.choice(["billing", "refund", "delivery"]) for _ in range(600)]
+        after = [rng.choice(["billing", "refund", "refund", "refund"]) for _ in range(600)]
+        _stored_run(store, "20261201-000000-aaaaaa", before, [rng.random() < 0.9 for _ in before])
+        _stored_run(store, "20261202-000000-bbbbbb", after, [rng.random() < 0.7 for _ in after])
+        now, day = time.time_ns(), 86_400 * 10**9
+        rows = [
+            {
+                "at_ns": now - (13 if n < 300 else 3) * day + n * 10**9, "request_id": f"r{n}",
+                "route": "chat", "key_name": None, "status": 200, "failed": 0,
+                "latency_ns": int(rng.gauss(100 if n < 300 else 150, 10) * 1e6),
+                "input_tokens": 10, "output_tokens": 5, "cost_pico": None, "cache": "miss",
+                "request_body": None, "response_body": None,
+            }
+            for n in range(600)
+        ]  # fmt: skip
+        store.append_gateway_log(rows, 10_000)
+    finally:
+        store.close()
+    out = tmp_path / "drift.json"
+    runs = _run("run:20261201", "run:20261202:clf", "--db", str(db), "--json", str(out))
+    assert runs.returncode == 0, runs.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures["drifted"]) == {"prediction", "correct"}
+    assert "latency_ms" in [c["column"] for c in figures["columns"]]
+    logged = _run("gateway:14d..7d", "gateway:7d", "--db", str(db), "--json", str(out))
+    assert logged.returncode == 0, logged.stderr
+    figures = json.loads(out.read_text())
+    assert figures["drifted"] == ["latency_ms"]
+    by_column = {c["column"]: c for c in figures["columns"]}
+    assert by_column["latency_ms"]["n_reference"] == 300 == by_column["latency_ms"]["n_current"]
+    daily = _run("gateway:14d", "gateway:14d", "--db", str(db), "--time-field", "at")
+    assert daily.returncode == 0, daily.stderr
+    assert "latency_ms" in daily.stdout  # the later days' windows drift against the fortnight
+    wrong = _run("run:nope", "gateway:7d", "--db", str(db))
+    assert wrong.returncode == 1 and "no run 'nope'" in wrong.stderr
+    span = _run("gateway:7d..14d", "gateway:7d", "--db", str(db))
+    assert span.returncode == 2 and "must end after it starts" in span.stderr

@@ -19,10 +19,92 @@ PROFILE_SUFFIX = ".profile.json"
 _MAX_PROFILE_BYTES = 100_000
 
 
-def load_input(path: Path) -> dict[str, list[Any]] | Profile:
-    """A saved profile (``*.profile.json``), else the rows of a JSONL/CSV file as columns."""
+def _stored_run(spec: str, db: str | None) -> dict[str, list[Any]]:
+    """``run:ID`` or ``run:ID:TARGET``: a stored run's answers as columns."""
+    from modelmeter.drift.sources import prediction_columns
+    from modelmeter.store import RunStore
+
+    _, _, rest = spec.partition(":")
+    run_id, _, target = rest.partition(":")
+    if not run_id:
+        raise SpecError(f"{spec!r}: give a run id, run:ID or run:ID:TARGET")
+    store = RunStore(db)
+    try:
+        rows = store.predictions(run_id)
+        report = store.load_report(run_id)
+    finally:
+        store.close()
+    graded = {
+        model.name: dict(zip(model.items.ids, model.items.correct, strict=True))
+        for model in report.models
+        if model.items is not None
+    }
+    columns = prediction_columns(rows, graded, target or None)
+    if not columns["target"]:
+        which = f" for target {target!r}" if target else ""
+        raise SpecError(f"{spec}: the run stored no answers{which} (its quality pass)")
+    return columns
+
+
+def _gateway_span(spec: str, db: str | None, time_field: str | None) -> dict[str, list[Any]]:
+    """``gateway:7d`` (the last seven days of the gateway's log) or ``gateway:14d..7d``; with
+    ``time_field``, each request's arrival under that name (to cut windows by)."""
+    import time
+
+    from modelmeter._intervals import parse_interval
+    from modelmeter.drift import gateway_columns
+    from modelmeter.store import RunStore
+
+    _, _, span = spec.partition(":")
+    since_text, _, until_text = span.partition("..")
+    try:
+        since = parse_interval(since_text)
+        until = parse_interval(until_text) if until_text else 0.0
+    except ValueError as exc:
+        raise SpecError(f"{spec!r}: {exc} (gateway:7d, or gateway:14d..7d)") from None
+    if until >= since:
+        raise SpecError(f"{spec!r}: the span must end after it starts, e.g. gateway:14d..7d")
+    now = time.time_ns()
+    store = RunStore(db)
+    try:
+        rows = store.gateway_log(since_ns=now - int(since * 1e9))
+    finally:
+        store.close()
+    end = now - int(until * 1e9)
+    kept = [r for r in rows if r["at_ns"] < end]
+    if not kept:
+        raise SpecError(f"{spec}: the gateway logged no request in that span")
+    columns = gateway_columns(kept)
+    if time_field is not None:
+        columns[time_field] = [r["at_ns"] for r in kept]
+    return columns
+
+
+def label(source: str) -> str:
+    """How a source is named in tables and messages."""
+    return source if source.startswith(("run:", "gateway:")) else Path(source).name
+
+
+def file_stem(name: str) -> str:
+    """A file name made of a source's label (run:20261201-...:base -> run-20261201-...-base)."""
+    stem = name.removesuffix(PROFILE_SUFFIX).split(".")[0] if "." in name else name
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)
+
+
+def load_input(
+    source: str, db: str | None = None, time_field: str | None = None
+) -> dict[str, list[Any]] | Profile:
+    """What REFERENCE or CURRENT names: a saved profile (``*.profile.json``), a stored run's
+    answers (``run:ID[:TARGET]``), the gateway's traffic log (``gateway:7d[..1d]``), else the
+    rows of a JSONL/CSV file as columns."""
     from modelmeter.data import read_columns
     from modelmeter.drift.profile import Profile
+
+    if source.startswith("run:"):
+        return _stored_run(source, db)
+    if source.startswith("gateway:"):
+        return _gateway_span(source, db, time_field)
+    path = Path(source)
 
     if path.name.endswith(PROFILE_SUFFIX):
         try:

@@ -12,6 +12,7 @@ from rich.table import Table
 from modelmeter._exceptions import SpecError
 from modelmeter._intervals import parse_interval
 from modelmeter.cli._console import friendly_errors, stdout
+from modelmeter.cli.run import DbOption
 
 if TYPE_CHECKING:
     from modelmeter.drift import DriftReport
@@ -23,8 +24,17 @@ def register(app: typer.Typer) -> None:
 
 @friendly_errors
 def drift(
-    reference: Annotated[Path, typer.Argument(help="The reference data (.jsonl or .csv).")],
-    current: Annotated[Path, typer.Argument(help="The data to compare with it.")],
+    reference: Annotated[
+        str,
+        typer.Argument(
+            metavar="REFERENCE",
+            help="The reference: a .jsonl/.csv file, a *.profile.json, a stored run's answers "
+            "(run:ID or run:ID:TARGET) or the gateway's log (gateway:14d..7d).",
+        ),
+    ],
+    current: Annotated[
+        str, typer.Argument(metavar="CURRENT", help="The data to compare with it, given alike.")
+    ],
     columns: Annotated[
         str | None, typer.Option(help="Only these columns, comma-separated (default: all shared).")
     ] = None,
@@ -60,6 +70,7 @@ def drift(
         ),
     ] = None,
     window: Annotated[str, typer.Option(help="Window length with --time-field.")] = "1d",
+    db: DbOption = None,
     html: Annotated[
         Path | None,
         typer.Option("--html", help="With --time-field: the chart of the last 30 windows."),
@@ -82,7 +93,11 @@ def drift(
     if rule not in ("holm", "evidently"):
         raise typer.BadParameter(f"{rule!r}: holm or evidently", param_hint="--rule")
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    loaded = windows.load_input(reference), windows.load_input(current)
+    loaded = (
+        windows.load_input(reference, db, time_field),
+        windows.load_input(current, db, time_field),
+    )
+    names = windows.label(reference), windows.label(current)
     profiled = any(isinstance(side, Profile) for side in loaded)
     if probabilities is not None and (profiled or time_field is not None):
         raise typer.BadParameter(
@@ -103,7 +118,7 @@ def drift(
         figures = windows.windowed(
             loaded[0],
             loaded[1],
-            names=(reference.name, current.name),
+            names=names,
             time_field=time_field,
             window_s=window_s,
             wanted=wanted,
@@ -117,7 +132,7 @@ def drift(
             stdout.print(f"wrote {json_out}")
         return
     if profiled or save_profiles is not None:
-        report = _compare_profiles(loaded, wanted, alpha, rule, (reference, current), save_profiles)
+        report = _compare_profiles(loaded, wanted, alpha, rule, names, save_profiles)
         tables = None
     else:
         ref_rows, cur_rows = loaded
@@ -131,8 +146,8 @@ def drift(
         except ValueError as exc:
             raise SpecError(str(exc)) from None
     if not report.columns:
-        raise SpecError(f"{reference.name} and {current.name} share no column to compare")
-    table = Table(title=f"Drift from {reference.name} to {current.name} ({rule}, α = {alpha:g})")
+        raise SpecError(f"{names[0]} and {names[1]} share no column to compare")
+    table = Table(title=f"Drift from {names[0]} to {names[1]} ({rule}, α = {alpha:g})")
     for name in ("column", "kind", "test", "p (Holm)", "distance", "PSI", "drifted"):
         table.add_column(name)
     for column in report.columns:
@@ -168,7 +183,7 @@ def _compare_profiles(
     wanted: list[str] | None,
     alpha: float,
     rule: str,
-    paths: tuple[Path, Path],
+    names: tuple[str, str],
     save_to: Path | None,
 ) -> DriftReport:
     """Both sides as profiles (a saved one, or the rows profiled here), compared."""
@@ -177,13 +192,13 @@ def _compare_profiles(
     from modelmeter.drift.windows import compare_profiles
 
     current = loaded[1]
-    names = list(current.columns) if isinstance(current, Profile) else list(current)
-    kinds = windows.kinds_of(loaded[0], names, set())
+    shared = list(current.columns) if isinstance(current, Profile) else list(current)
+    kinds = windows.kinds_of(loaded[0], shared, set())
     reference_profile = windows.as_profile(loaded[0], kinds)
     current_profile = windows.as_profile(current, kinds)
     if save_to is not None:
-        for profile, path in zip((reference_profile, current_profile), paths, strict=True):
-            windows.save(profile, save_to, path.name.split(".")[0])
+        for profile, name in zip((reference_profile, current_profile), names, strict=True):
+            windows.save(profile, save_to, windows.file_stem(name))
     try:
         return compare_profiles(
             reference_profile,
@@ -204,8 +219,8 @@ def _estimate_quality(
     tables: tuple[dict[str, list[Any]], dict[str, list[Any]]],
     field: str,
     label: str,
-    reference: Path,
-    current: Path,
+    reference: str,
+    current: str,
 ) -> dict[str, Any]:
     """Calibrate on the reference's labels, estimate the current macro F1 (CBPE), and show
     the realised F1 on whatever current rows carry labels already."""

@@ -446,6 +446,30 @@ class RunStore:
             raise StoreError(f"'{run_id}' matches several runs; give more of the id")
         return str(found[0][0])
 
+    def predictions(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's answers one row each (the quality pass: target, sample id, prediction,
+        failure, service time), measured ones only, in send order."""
+        full_id = self.resolve_run_id(run_id)
+        query = (
+            select(
+                outcomes.c.target,
+                outcomes.c.sample_id,
+                outcomes.c.prediction,
+                outcomes.c.error_kind,
+                outcomes.c.sent_at_ns,
+                outcomes.c.done_at_ns,
+            )
+            .where(outcomes.c.run_id == full_id)
+            .where(outcomes.c.warmup == 0)
+            .where(outcomes.c.cooldown == 0)
+            .order_by(outcomes.c.id)
+        )
+        try:
+            with self._engine.connect() as connection:
+                return [dict(row._mapping) for row in connection.execute(query)]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read run {full_id} in {self.display_url}: {exc}") from None
+
     def measured_outcomes(self, run_id: str) -> list[OutcomeRow]:
         """A run's measured outcomes (warm-up and cool-down left out), in send order."""
         legacy = (
