@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -207,6 +208,12 @@ def test_budgets_admit_nothing_past_them_under_64_concurrent_requests(
         'gen_ai_client_token_usage_count{gen_ai_request_model="big",gen_ai_token_type="output"}'
     )
     assert f"{tokens} {answered}.0" in metrics  # every answer's usage, once
+    # the spend counter (what budget burn alerts read) is the same money, to float precision
+    found = re.search(
+        r'modelmeter_gateway_spend_total\{currency="USD",route="big"\} (\S+)', metrics
+    )
+    assert found is not None, metrics[-3000:]
+    assert float(found.group(1)) == pytest.approx(float(spent[0] + spent[1]), rel=1e-9)
     # and the store kept it when the gateway stopped
     with sqlite3.connect(db) as connection:
         stored = dict(connection.execute("SELECT entity, spent_pico FROM gateway_spend"))

@@ -73,3 +73,24 @@ def test_a_wrong_rule_fails_the_generated_tests(tmp_path: Path) -> None:
     (_, loaded, _), (_, passed, output) = results
     assert loaded  # still valid rules
     assert not passed and "ModelmeterSLOBurn" in output
+
+
+def test_a_monthly_budget_becomes_a_spend_burn_that_promtool_proves(tmp_path: Path) -> None:
+    """economics.monthly_budget on the gateway: a runaway at 20 times the budget's even rate
+    pages within the hour's arithmetic, twice the rate opens a ticket, and a trickle stays
+    silent (the generated tests, run by promtool)."""
+    executable = require("promtool", "prometheus")
+    files = monitoring_files(Sla(max_error_rate=0.01), SOURCES["gateway"], budget=(500.0, "USD"))
+    assert [slo.name for slo in files.slos] == ["availability", "spend"]
+    spend = {s.name: s for s in files.scenarios["spend"]}
+    assert spend["outage"].first_minutes["page"] == 44  # 14.4 / 20 of an hour, next minute
+    assert "page" not in spend["slow burn"].first_minutes
+    assert spend["slow burn"].first_minutes["ticket"] in (36 * 60, 36 * 60 + 1)
+    assert not spend["background"].first_minutes
+    files.write(tmp_path)
+    assert 'modelmeter_gateway_spend_total{currency="USD"}' in (tmp_path / "rules.yml").read_text()
+    results = promtool(tmp_path, executable)
+    assert results is not None and all(passed for _c, passed, _o in results), results
+    # and served without a spend counter, the budget is named as not watched
+    served = monitoring_files(Sla(max_error_rate=0.01), SOURCES["serve"], budget=(500.0, "USD"))
+    assert served.unwatched == ["monthly_budget: not watched (serve exports no spend)"]

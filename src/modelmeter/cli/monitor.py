@@ -107,9 +107,23 @@ def monitor(
             else f"modelmeter {source} ... {flags}"
         )
         console.print(f"[yellow]note:[/] the rules count at the SLA's thresholds: run {where}")
+    economics = spec.economics
+    budget = None
+    if economics.monthly_budget is not None:
+        if economics.budget_currency is None:
+            console.print(
+                "[yellow]note:[/] economics.monthly_budget: not watched (set "
+                "economics.budget_currency, the gateway's currency)"
+            )
+        else:
+            budget = (float(economics.monthly_budget), economics.budget_currency)
     try:
         files = monitoring_files(
-            spec.objectives.sla, watched, spec_name=spec_path.name, time_scale=time_scale
+            spec.objectives.sla,
+            watched,
+            spec_name=spec_path.name,
+            time_scale=time_scale,
+            budget=budget,
         )
     except ValueError as exc:
         raise SpecError(f"{spec_path}: {exc}") from None
@@ -124,12 +138,17 @@ def monitor(
         ticket = scenarios["slow burn"].first_minutes.get("ticket")
         table.add_row(
             slo.description,
-            f"{slo.budget:.2%}",
+            "the month" if slo.spend_per_s is not None else f"{slo.budget:.2%}",
             "after " + _minutes(None if page is None else page * time_scale),
             "after " + _minutes(None if ticket is None else ticket * time_scale),
             "silent" if not noise.first_minutes else "alerts",
         )
     stdout.print(table)
+    if any(slo.spend_per_s is not None for slo in files.slos):
+        console.print(
+            "[yellow]note:[/] spend: the outage is a runaway at 20 times the budget's even "
+            "rate; 2× budget spends twice it (a 3-day window: 36 h to a ticket)"
+        )
     for slo in files.slos:
         if slo.note:
             console.print(f"[yellow]note:[/] {slo.name}: {escape(slo.note)}")

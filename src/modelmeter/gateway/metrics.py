@@ -101,6 +101,13 @@ class GatewayMetrics:
             buckets=TOKEN_BUCKETS,
             registry=registry,
         )
+        self._spend = Counter(
+            "modelmeter_gateway_spend",
+            "What the answers cost at their route's price, in the gateway's currency (routes "
+            "with a price, answers that reported usage).",
+            ["route", "currency"],
+            registry=registry,
+        )
         self._over = Counter(
             "modelmeter_gateway_usage_over_reservation",
             "Answers that reported more tokens than their request allowed (a budget can be "
@@ -150,6 +157,9 @@ class GatewayMetrics:
     def used(self, route: str, input_tokens: int, output_tokens: int) -> None:
         self._child(self._tokens, route, "input").observe(input_tokens)
         self._child(self._tokens, route, "output").observe(output_tokens)
+
+    def spent(self, route: str, currency: str, pico: int) -> None:
+        self._child(self._spend, route, currency).inc(pico / 1e12)
 
     def over_reservation(self, route: str) -> None:
         self._child(self._over, route).inc()

@@ -207,8 +207,11 @@ class Proxy:
                 record.status = refused.status
                 raise
             finally:
+                cost = self._cost(route, record) if record.usage is not None else None
                 if record.usage is not None:
                     self.metrics.used(route.config.model, *record.usage)
+                if cost is not None:
+                    self.metrics.spent(route.config.model, self.config.currency, cost)
                 if ticket is not None and access is not None:
                     # last: once the ledger shows nothing in flight, the metrics are complete
                     self._settle(access, ticket, route.config.model)
@@ -216,7 +219,6 @@ class Proxy:
                     self._log(experiment, route, request, record)
                 if record.logged and traffic is not None and record.status:
                     name = client_key.name if client_key is not None else None
-                    cost = self._cost(route, record)
                     traffic.record(
                         route.config.model,
                         record,

@@ -15,7 +15,7 @@ from modelmeter.monitor.alertmanager import alertmanager_config
 from modelmeter.monitor.dashboard import dashboard
 from modelmeter.monitor.rule_tests import Scenario, rule_tests
 from modelmeter.monitor.rules import rule_groups
-from modelmeter.monitor.slos import Slo, slos_from_sla, unwatched
+from modelmeter.monitor.slos import Slo, budget_slo, slos_from_sla, unwatched
 from modelmeter.monitor.sources import Source
 from modelmeter.spec.objectives import Sla
 
@@ -69,22 +69,32 @@ def _yaml(content: object, header: str) -> str:
 
 
 def monitoring_files(
-    sla: Sla, source: Source, *, spec_name: str = "", time_scale: float = 1.0
+    sla: Sla,
+    source: Source,
+    *,
+    spec_name: str = "",
+    time_scale: float = 1.0,
+    budget: tuple[float, str] | None = None,
 ) -> MonitorFiles:
     """The rules and their tests for ``sla`` on ``source``'s metrics; ValueError when the SLA
     sets nothing that can be watched, or a limit ``source`` cannot express. ``time_scale``
     below 1 shrinks every window, to try the alerts on a live server in minutes (the tests are
     then not written: they are for the real windows)."""
     slos = slos_from_sla(sla, source)
+    skipped = unwatched(sla)
+    if budget is not None:
+        if source.spend is None:
+            skipped.append(f"monthly_budget: not watched ({source.name} exports no spend)")
+        else:
+            slos.append(budget_slo(budget[0], budget[1], source))
     if not slos:
         raise ValueError(
-            "the spec's objectives.sla sets none of max_error_rate, p95_ms, p99_ms, "
-            "ttft_p95_ms: there is nothing to alert on"
+            "the spec sets none of objectives.sla's max_error_rate, p95_ms, p99_ms, "
+            "ttft_p95_ms nor a watched economics.monthly_budget: there is nothing to alert on"
         )
     made = (
         f"# Made by modelmeter monitor from {spec_name or 'a spec'} for {source.name}'s metrics.\n"
     )
-    skipped = unwatched(sla)
     notes = "".join(f"# {slo.name}: {slo.note}\n" for slo in slos if slo.note)
     notes += "".join(f"# {line}\n" for line in skipped)
     if time_scale != 1.0:

@@ -49,12 +49,17 @@ def _background(slo: Slo) -> float:
 
 def _scenarios(slo: Slo) -> list[Scenario]:
     quiet = _background(slo) * _PER_MINUTE
+    # every request bad; for a spend objective (budget 1), a runaway at 20 times the budget
+    worst = max(_PER_MINUTE, 20 * slo.budget * _PER_MINUTE)
+    # a spend rate is over the whole 3-day window (no request count cancels the missing
+    # history), so twice the budget needs 36 hours to open a ticket: burn for two days
+    slow_minutes = 2880 if slo.spend_per_s is not None else 720
     return [
         Scenario("background", [0.0] + [quiet] * 1440, onset=0),
-        Scenario("outage", [0.0] + [quiet] * _QUIET + [_PER_MINUTE] * 60, onset=_QUIET),
+        Scenario("outage", [0.0] + [quiet] * _QUIET + [worst] * 60, onset=_QUIET),
         Scenario(
             "slow burn",
-            [0.0] + [quiet] * _QUIET + [2 * slo.budget * _PER_MINUTE] * 720,
+            [0.0] + [quiet] * _QUIET + [2 * slo.budget * _PER_MINUTE] * slow_minutes,
             onset=_QUIET,
         ),
     ]
@@ -70,6 +75,10 @@ class _Judge:
 
     def _ratio(self, minute: int, window: str) -> float:
         start = max(0, minute - MINUTES[window])
+        if self.slo.spend_per_s is not None:
+            # a rate over a window reaching before the first sample is divided by the whole
+            # window, as Prometheus does: a constant budget rate does not cancel it out
+            return (self.bad[minute] - self.bad[start]) / (_PER_MINUTE * MINUTES[window])
         total = self.total[minute] - self.total[start]
         return (self.bad[minute] - self.bad[start]) / total if total else 0.0
 
@@ -120,6 +129,11 @@ def _values(increments: list[float]) -> str:
 
 
 def _series(slo: Slo, source: Source, bad: list[float]) -> list[dict[str, str]]:
+    if slo.spend_per_s is not None:
+        # "bad" is spend in units of the budget's even rate: 1,000 a minute spends it exactly
+        per_unit = slo.spend_per_s * 60 / _PER_MINUTE
+        spend = f'{source.spend}{{route="chat",currency="{slo.currency}"}}'
+        return [{"series": spend, "values": _values([b * per_unit for b in bad])}]
     good = [0.0] + [_PER_MINUTE - b for b in bad[1:]]
     total = [0.0] + [_PER_MINUTE] * (len(bad) - 1)
     if slo.histogram is None:

@@ -60,7 +60,11 @@ def le_label(seconds: float) -> str:
 
 
 def _ratio(slo: Slo, source: Source, window: str) -> str:
-    """The share of bad requests over the PromQL range ``window``."""
+    """The share of bad requests over the PromQL range ``window`` (a spend objective: the
+    spend rate over the budget's even rate)."""
+    if slo.spend_per_s is not None:
+        spent = f'sum(rate({source.spend}{{currency="{slo.currency}"}}[{window}]))'
+        return f"({spent} or vector(0)) / {slo.spend_per_s:.10g}"
     if slo.histogram is None:
         total = f"sum(rate({source.requests}[{window}]))"
         # "or vector(0)": with no failed series at all the sum is empty, not 0, and so would
@@ -88,8 +92,9 @@ def _condition(slo: Slo, burn: Burn) -> str:
 
 def alert_annotations(slo: Slo, severity: str) -> dict[str, str]:
     speed = "fast (page)" if severity == "page" else "steadily (ticket)"
+    what = "the monthly budget" if slo.spend_per_s is not None else "the error budget"
     return {
-        "summary": f"{slo.name}: the error budget is burning {speed}",
+        "summary": f"{slo.name}: {what} is burning {speed}",
         "description": f"Objective: {slo.description}. "
         + (
             "Burn rate over 14.4 for 1 h and 5 min, or over 6 for 6 h and 30 min."

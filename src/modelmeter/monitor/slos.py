@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from modelmeter.monitor.sources import Source
 from modelmeter.spec.objectives import Sla
 
-__all__ = ["Slo", "slos_from_sla", "unwatched"]
+__all__ = ["MONTH_S", "Slo", "budget_slo", "slos_from_sla", "unwatched"]
+
+MONTH_S = 30 * 86_400  # the budget's month, as the SRE Workbook's 30-day error budget
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Slo:
     threshold_s: float | None = None  # the boundary used (a bucket's le)
     asked_s: float | None = None  # what the SLA asked, when no boundary matched it
     note: str = ""
+    spend_per_s: float | None = None  # a spend objective: the budget's even rate, per second
+    currency: str = ""
 
 
 def slos_from_sla(sla: Sla, source: Source) -> list[Slo]:
@@ -87,6 +91,22 @@ def slos_from_sla(sla: Sla, source: Source) -> list[Slo]:
             )
         )
     return slos
+
+
+def budget_slo(monthly: float, currency: str, source: Source) -> Slo:
+    """The monthly budget as an objective: spend at most ``monthly`` in 30 days, read as a
+    burn rate (the spend rate over the budget's even rate), alerted on like the others: a
+    page when 2% of the month's budget goes in an hour, a ticket when it runs over steadily.
+    ValueError when ``source`` exports no spend."""
+    if source.spend is None:
+        raise ValueError(f"{source.name} exports no spend counter (the gateway does)")
+    return Slo(
+        "spend",
+        1.0,  # the burn rate is the share: 1 spends exactly the budget in 30 days
+        f"spend at most {monthly:g} {currency} in 30 days",
+        spend_per_s=monthly / MONTH_S,
+        currency=currency,
+    )
 
 
 def unwatched(sla: Sla) -> list[str]:

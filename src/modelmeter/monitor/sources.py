@@ -29,6 +29,7 @@ class Source:
     buckets: tuple[float, ...]
     first_chunk: str | None = None  # histogram of time to first chunk, seconds
     first_chunk_buckets: tuple[float, ...] = ()
+    spend: str | None = None  # a counter of money spent, in the currency its label names
 
     def with_thresholds(self, thresholds_s: Iterable[float]) -> Source:
         """This source run with ``thresholds_s`` added to its histograms' boundaries."""
@@ -58,6 +59,7 @@ SOURCES = {
         buckets=_GATEWAY_BUCKETS,
         first_chunk="modelmeter_gateway_time_to_first_chunk_seconds",
         first_chunk_buckets=_GATEWAY_BUCKETS,
+        spend="modelmeter_gateway_spend_total",
     ),
     "serve": Source(
         name="serve",
