@@ -30,7 +30,7 @@ import numpy as np
 
 from modelmeter.data import read_columns
 from modelmeter.drift import column_kind, compare_tables
-from modelmeter.drift.profile import profile_table
+from modelmeter.drift.profile import Profile, profile_table
 from modelmeter.drift.windows import compare_profiles
 
 SHIFTED = ["num0", "cat0", "text0"]
@@ -170,10 +170,15 @@ def main() -> None:
             sketched = compare_profiles(*profiles)
             profile_times.append(time.perf_counter() - start)
         size = len(json.dumps(profiles[0].to_json(), separators=(",", ":")))
+        saved = [json.dumps(p.to_json()) for p in profiles]
+        start = time.perf_counter()
+        compare_profiles(*(Profile.from_json(json.loads(text)) for text in saved))
+        saved_s = time.perf_counter() - start
         print(
             f"modelmeter profiles: {min(profile_times):.2f} s to profile both tables and compare; "
             f"a profile of {args.rows:,} rows is {size / 1000:.1f} KB; drifted: "
-            f"{sorted(sketched.drifted)}"
+            f"{sorted(sketched.drifted)}; two saved profiles read and compared in "
+            f"{saved_s * 1000:.0f} ms"
         )
         if args.whylogs:
             found = _peer(args.whylogs, WHYLOGS, reference, current)

@@ -111,3 +111,29 @@ def test_evidentlys_rule_uses_distances_above_a_thousand_rows() -> None:
 def test_a_column_one_side_lacks_is_named() -> None:
     with pytest.raises(ValueError, match="'b' is not in the current data"):
         compare_tables({"a": [1, 2], "b": [1, 2]}, {"a": [1, 2]}, columns=["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "shift", "integers"),
+    [(100_000, 100_000, 0.005, False), (5000, 3000, 0.05, True), (30, 17, 1.0, False),
+     (2000, 2000, 0.3, False)],
+)  # fmt: skip
+def test_one_sort_gives_scipys_ks_and_wasserstein(
+    n: int, m: int, shift: float, integers: bool
+) -> None:
+    from scipy import stats
+
+    from modelmeter.drift.stats import ks_and_wasserstein
+
+    rng = np.random.default_rng(n + m)
+    a, b = rng.normal(0, 1, n), rng.normal(shift, 1, m)
+    if integers:  # ties
+        a, b = np.round(a * 3), np.round(b * 3)
+    ks = stats.ks_2samp(a, b, method="asymp")
+    statistic, p_value, distance = ks_and_wasserstein(a, b)
+    assert statistic == ks.statistic
+    assert distance == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-12, abs=1e-15)
+    if ks.pvalue > 1e-6:
+        assert p_value == pytest.approx(ks.pvalue, rel=1e-12)
+    else:  # the limiting distribution far in the tail: both tiny, within 50% of each other
+        assert p_value < 1e-6 and p_value == pytest.approx(ks.pvalue, rel=0.5)

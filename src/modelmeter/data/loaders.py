@@ -9,6 +9,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from modelmeter._exceptions import DatasetError
 from modelmeter._text_files import (
     allow_long_csv_cells,
@@ -22,6 +24,17 @@ from modelmeter.spec import DatasetSpec
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 
+def _parse(text: str) -> Any:
+    """One JSON value: orjson first (2.2 times the standard library's speed on 100,000 rows of
+    25 columns, benchmarks/drift.py), the standard library for what orjson refuses and the
+    standard library takes (NaN, integers past 64 bits), so that both the values and the
+    error messages stay the standard library's."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSONL file; a byte-order mark is
     allowed. Every problem is a ``DatasetError`` naming ``path:line``."""
@@ -33,7 +46,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not text.strip():
                     continue
                 try:
-                    row = json.loads(text)
+                    row = _parse(text)
                 except (ValueError, RecursionError) as exc:
                     raise DatasetError(json_problem(exc), path=path, line=number) from None
                 if not isinstance(row, dict):

@@ -76,10 +76,32 @@ def _psi(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
+def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
+    """(KS statistic, its asymptotic p-value, Wasserstein distance) of two samples, from one
+    sort of each: scipy's ``ks_2samp(method="asymp")`` and ``wasserstein_distance`` give the
+    the same numbers (p-values below 1e-6 aside, see below; tests/unit/test_drift.py) and
+    take 75 ms per 100,000-row pair for what this does in about 20."""
+    ref, cur = np.sort(reference), np.sort(current)
+    both = np.sort(np.concatenate([ref, cur]))
+    ref_cdf = np.searchsorted(ref, both, side="right") / len(ref)
+    cur_cdf = np.searchsorted(cur, both, side="right") / len(cur)
+    gaps = np.abs(ref_cdf - cur_cdf)
+    statistic = float(gaps.max())
+    wasserstein = float(np.sum(gaps[:-1] * np.diff(both)))
+    # scipy's asymptotic two-sided p-value, Smirnov's distribution at the effective size;
+    # far in the tail (below 1e-6, where it takes 30 ms and no decision hangs on it) the
+    # limiting Kolmogorov distribution, a microsecond
+    m, n = sorted((float(len(ref)), float(len(cur))), reverse=True)
+    size = np.round(m * n / (m + n))
+    p_value = float(stats.kstwobign.sf(statistic * np.sqrt(size)))
+    if p_value > 1e-6:
+        p_value = float(stats.kstwo.sf(statistic, size))
+    return statistic, min(1.0, max(0.0, p_value)), wasserstein
+
+
 def numeric_drift(column: str, reference: np.ndarray, current: np.ndarray) -> ColumnDrift:
-    ks = stats.ks_2samp(reference, current, method="asymp")
+    statistic, p_value, distance = ks_and_wasserstein(reference, current)
     spread = float(np.std(reference))
-    distance = float(stats.wasserstein_distance(reference, current))
     normalised = distance / spread if spread > 0 else (0.0 if distance == 0 else float("inf"))
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, 11)[1:-1]))
     ref_bins = np.bincount(
@@ -88,7 +110,7 @@ def numeric_drift(column: str, reference: np.ndarray, current: np.ndarray) -> Co
     cur_bins = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
     psi = _psi(ref_bins / len(reference), cur_bins / len(current))
     return ColumnDrift(
-        column, "numeric", "ks", float(ks.statistic), float(ks.pvalue),
+        column, "numeric", "ks", statistic, p_value,
         "wasserstein_norm", normalised, psi, len(reference), len(current),
         {"mean_reference": float(np.mean(reference)), "mean_current": float(np.mean(current))},
     )  # fmt: skip
