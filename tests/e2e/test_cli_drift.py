@@ -246,3 +246,31 @@ def test_stored_runs_and_the_gateway_log_are_sources(tmp_path: Path) -> None:
     assert wrong.returncode == 1 and "no run 'nope'" in wrong.stderr
     span = _run("gateway:7d..14d", "gateway:7d", "--db", str(db))
     assert span.returncode == 2 and "must end after it starts" in span.stderr
+
+
+def test_slices_find_what_the_whole_hides(tmp_path: Path) -> None:
+    """French latency rises while English falls as much: the whole looks the same, the
+    slices do not; a slice too small is named and left out."""
+    rng = random.Random(13)
+    reference, current = tmp_path / "reference.jsonl", tmp_path / "current.jsonl"
+    for path, shift in ((reference, 0), (current, 15)):
+        with path.open("w") as out:
+            for n in range(4000):
+                language = "fr" if n % 2 else "en"
+                mean = 100 + (shift if language == "fr" else -shift)
+                out.write(
+                    json.dumps({"language": language, "latency_ms": rng.gauss(mean, 40)}) + "\n"
+                )
+            out.write(json.dumps({"language": "de", "latency_ms": 100.0}) + "\n")
+    out = tmp_path / "drift.json"
+    done = _run(str(reference), str(current), "--slice-field", "language", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    slices = figures["slices"]
+    assert sorted(slices["slices"]) == ["en", "fr"]
+    assert slices["slices"]["fr"]["drifted"] == ["latency_ms"]
+    assert slices["slices"]["en"]["drifted"] == ["latency_ms"]
+    assert "de" in slices["left_out"] and "fewer than 30" in slices["left_out"]["de"]
+    assert "slice de: left out" in done.stdout
+    missing = _run(str(reference), str(current), "--slice-field", "customer")
+    assert missing.returncode == 2 and "no field 'customer'" in missing.stderr

@@ -76,7 +76,8 @@ def test_each_kind_of_column_and_its_measures() -> None:
         "text",
         "categorical",
     ]
-    assert sorted(report.drifted) == ["language", "text"]
+    # "bonjour" makes some current texts French: the language mix moved too
+    assert sorted(report.drifted) == ["language", "text", "text:language"]
     assert by_name["language"].drift.psi > 0.25  # a large change by the usual PSI reading
     assert by_name["text"].drift.extra["out_of_vocabulary"] == pytest.approx(1 / 5, abs=0.03)
     assert by_name["same"].drift.distance == 0.0
@@ -137,3 +138,30 @@ def test_one_sort_gives_scipys_ks_and_wasserstein(
         assert p_value == pytest.approx(ks.pvalue, rel=1e-12)
     else:  # the limiting distribution far in the tail: both tiny, within 50% of each other
         assert p_value < 1e-6 and p_value == pytest.approx(ks.pvalue, rel=0.5)
+
+
+def test_a_texts_language_mix_is_tested_as_a_column_of_its_own() -> None:
+    from modelmeter.drift.language import language_of
+
+    rng = np.random.default_rng(5)
+    english = ["where is my order", "please send the invoice", "can you help me"]
+    spanish = ["dónde está mi pedido", "por favor la factura", "hola necesito ayuda"]
+    assert [language_of(t) for t in english + spanish] == ["en"] * 3 + ["es"] * 3
+    assert language_of("ok 123") == "unknown"
+
+    def texts(phrases: list[str], weights: list[float]) -> list[str]:
+        chosen = rng.choice(phrases, 3000, p=weights)
+        return [
+            f"{phrase} {number}"
+            for phrase, number in zip(chosen, rng.integers(0, 10**6, 3000), strict=True)
+        ]
+
+    mostly_english = english + spanish[:1], [0.3, 0.3, 0.3, 0.1]
+    reference = {"prompt": texts(*mostly_english)}
+    current = {"prompt": texts(english + spanish, [1 / 6] * 6)}  # half Spanish now
+    by_name = {c.drift.column: c for c in compare_tables(reference, current).columns}
+    assert by_name["prompt"].drift.kind == "text"
+    mix = by_name["prompt:language"]
+    assert mix.drifted and mix.drift.kind == "categorical"
+    same = compare_tables(reference, {"prompt": texts(*mostly_english)})
+    assert "prompt:language" not in same.drifted

@@ -70,6 +70,13 @@ def drift(
         ),
     ] = None,
     window: Annotated[str, typer.Option(help="Window length with --time-field.")] = "1d",
+    slice_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare within each value of this field too (a language, a customer group), "
+            "all slices' columns Holm-corrected together.",
+        ),
+    ] = None,
     db: DbOption = None,
     html: Annotated[
         Path | None,
@@ -170,6 +177,12 @@ def drift(
         + (f": {', '.join(drifted)}" if drifted else "")
     )
     figures = report.to_json()
+    if slice_field is not None:
+        if tables is None:
+            raise typer.BadParameter(
+                "slices need the rows of both sides, not profiles", param_hint="--slice-field"
+            )
+        figures["slices"] = _slices(tables, slice_field, wanted, alpha, rule)
     if probabilities is not None:
         assert tables is not None  # rows: profiles were refused with --probabilities above
         figures["quality"] = _estimate_quality(tables, probabilities, label, reference, current)
@@ -209,6 +222,43 @@ def _compare_profiles(
         )
     except ValueError as exc:
         raise SpecError(str(exc)) from None
+
+
+def _slices(
+    tables: tuple[dict[str, list[Any]], dict[str, list[Any]]],
+    field: str,
+    wanted: list[str] | None,
+    alpha: float,
+    rule: str,
+) -> dict[str, Any]:
+    """The comparison within each slice, as a table and as figures."""
+    from modelmeter.drift import compare_slices
+
+    try:
+        reports, left_out = compare_slices(
+            *tables,
+            field,
+            columns=wanted,
+            alpha=alpha,
+            rule=rule,  # type: ignore[arg-type]
+        )
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    table = Table(title=f"Drift within each {field} (Holm over every slice and column)")
+    for name in ("slice", "rows", "drifted"):
+        table.add_column(name)
+    for value, report in reports.items():
+        rows = report.columns[0].drift if report.columns else None
+        counted = f"{rows.n_reference:,} → {rows.n_current:,}" if rows else "—"
+        table.add_row(value, counted, ", ".join(report.drifted) or "—")
+    stdout.print(table)
+    for value, why in left_out.items():
+        stdout.print(f"slice {value}: left out, {why}")
+    return {
+        "field": field,
+        "slices": {value: report.to_json() for value, report in reports.items()},
+        "left_out": left_out,
+    }
 
 
 def _labelled(values: list[Any]) -> list[int]:

@@ -23,9 +23,23 @@ from typing import Any, Literal
 
 import numpy as np
 
-from modelmeter.drift.stats import ColumnDrift, categorical_drift, numeric_drift, text_drift
+from modelmeter.drift.language import language_counts
+from modelmeter.drift.stats import (
+    ColumnDrift,
+    categorical_counts_drift,
+    categorical_drift,
+    numeric_drift,
+    text_drift,
+)
 
-__all__ = ["ColumnResult", "DriftReport", "column_kind", "compare_tables", "holm"]
+__all__ = [
+    "ColumnResult",
+    "DriftReport",
+    "column_kind",
+    "compare_slices",
+    "compare_tables",
+    "holm",
+]
 
 Rule = Literal["holm", "evidently"]
 _EVIDENTLY_SMALL = 1000
@@ -182,6 +196,11 @@ def compare_tables(
                 drift = categorical_drift(name, ref, cur)
             else:
                 drift = text_drift(name, ref, cur)
+                # the texts' language mix is a column of its own, in the same family
+                mix = categorical_counts_drift(
+                    f"{name}:language", language_counts(ref), language_counts(cur)
+                )
+                results.append((mix, 0.0, 0.0))
             present = len(ref), len(cur)
         results.append(
             (
@@ -212,3 +231,53 @@ def decide(
             drifted = drift.distance >= _EVIDENTLY_DISTANCE
         decided.append(ColumnResult(drift, p_holm, drifted, missing_ref, missing_cur))
     return DriftReport(rule, alpha, decided, skipped)
+
+
+def compare_slices(
+    reference: dict[str, list[Any]],
+    current: dict[str, list[Any]],
+    slice_field: str,
+    *,
+    columns: list[str] | None = None,
+    alpha: float = 0.05,
+    rule: Rule = "holm",
+    min_rows: int = 30,
+) -> tuple[dict[str, DriftReport], dict[str, str]]:
+    """The comparison within each value of ``slice_field`` both tables have (a language, a
+    customer group), every slice's columns Holm-adjusted together: one family, so more slices
+    do not mean more false alarms. Also the slices left out, with why."""
+    for label, table in (("reference", reference), ("current", current)):
+        if slice_field not in table:
+            raise ValueError(f"no field {slice_field!r} in the {label} data (--slice-field)")
+
+    def rows_by_value(table: dict[str, list[Any]]) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for row, value in enumerate(table[slice_field]):
+            if not _missing(value):
+                found.setdefault(str(value), []).append(row)
+        return found
+
+    ref_rows, cur_rows = rows_by_value(reference), rows_by_value(current)
+    names = columns if columns is not None else [c for c in reference if c in current]
+    names = [c for c in names if c != slice_field]
+    reports: dict[str, DriftReport] = {}
+    left_out: dict[str, str] = {}
+    for value in sorted(set(ref_rows) | set(cur_rows)):
+        a, b = ref_rows.get(value, []), cur_rows.get(value, [])
+        if min(len(a), len(b)) < min_rows:
+            left_out[value] = (
+                f"{len(a)} reference and {len(b)} current rows (fewer than {min_rows})"
+            )
+            continue
+        sub_ref = {c: [reference[c][i] for i in a] for c in names}
+        sub_cur = {c: [current[c][i] for i in b] for c in names}
+        reports[value] = compare_tables(sub_ref, sub_cur, columns=names, alpha=alpha, rule=rule)
+    family = [(value, k) for value, report in reports.items() for k in range(len(report.columns))]
+    adjusted = holm([reports[v].columns[k].drift.p_value for v, k in family])
+    for (value, k), p_holm in zip(family, adjusted, strict=True):
+        old = reports[value].columns[k]
+        drifted = p_holm < alpha if rule == "holm" else old.drifted
+        reports[value].columns[k] = ColumnResult(
+            old.drift, p_holm, drifted, old.missing_reference, old.missing_current
+        )
+    return reports, left_out

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from modelmeter.drift.language import language_counts
 from modelmeter.drift.stats import _NO_PUNCTUATION
 
 __all__ = [
@@ -194,6 +195,7 @@ class TextSketch:
     lengths: Counter[int] = field(default_factory=Counter)  # words per text -> texts
     words: Counter[str] = field(default_factory=Counter)
     missing: int = 0
+    languages: Counter[str] = field(default_factory=Counter)  # of a sample of the texts
 
     kind = "text"
 
@@ -203,6 +205,7 @@ class TextSketch:
 
     def add(self, texts: list[str]) -> None:
         self.lengths.update(len(text.split()) for text in texts)
+        self.languages.update(language_counts(texts))
         found = Counter("\n".join(texts).lower().translate(_NO_PUNCTUATION).split())
         self.words = _capped(self.words + found, _MAX_WORDS)
 
@@ -210,6 +213,7 @@ class TextSketch:
         self.lengths.update(other.lengths)
         self.words = _capped(self.words + other.words, _MAX_WORDS)
         self.missing += other.missing
+        self.languages.update(other.languages)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -217,6 +221,7 @@ class TextSketch:
             "lengths": {str(k): v for k, v in sorted(self.lengths.items())},
             "words": dict(self.words.most_common()),
             "missing": self.missing,
+            "languages": dict(self.languages.most_common()),
         }
 
     @classmethod
@@ -225,6 +230,7 @@ class TextSketch:
             Counter({int(k): int(v) for k, v in data["lengths"].items()}),
             Counter({str(k): int(v) for k, v in data["words"].items()}),
             int(data["missing"]),
+            Counter({str(k): int(v) for k, v in data.get("languages", {}).items()}),
         )
 
 

@@ -132,6 +132,10 @@ def compare_profiles(
         if isinstance(drift, str):
             skipped[name] = drift
             continue
+        if isinstance(ref, TextSketch) and isinstance(cur, TextSketch):
+            # the texts' language mix is a column of its own, as for rows
+            mix = categorical_counts_drift(f"{name}:language", ref.languages, cur.languages)
+            found.append((mix, 0.0, 0.0))
         found.append(
             (
                 drift,
