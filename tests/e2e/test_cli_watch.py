@@ -134,7 +134,10 @@ def test_a_slowed_model_fires_then_resolves_through_the_webhook(
     assert len(receiver.bodies) == sent_before + 1
     body = receiver.bodies[-1]
     gone = _alerts(body, "resolved")
-    assert set(firing) <= set(gone), body  # every alert of the slow cycle is resolved
+    # the SLA is met again, and every ticket of the slow cycle is resolved (a warning, sent as
+    # information, may come and go with the machine's load)
+    tickets = {check for check, a in firing.items() if a["labels"]["severity"] != "info"}
+    assert "sla" in gone and tickets <= set(gone), body
     assert all(a["endsAt"] != "0001-01-01T00:00:00Z" for a in gone.values())
     assert _severities(body) <= {"info"}  # nothing still to act on
     assert "authorization" not in receiver.headers_seen[-1]
