@@ -62,12 +62,15 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and "'z' is not in the reference data" in done.stderr
 
 
-def _scored_rows(n: int, rng: random.Random, labelled: float) -> list[dict[str, object]]:
-    """Rows of a calibrated classifier: each label is drawn from its row's probabilities."""
+def _scored_rows(
+    n: int, rng: random.Random, labelled: float, sharpness: float = 3.0
+) -> list[dict[str, object]]:
+    """Rows of a calibrated classifier: each label is drawn from its row's probabilities
+    (less sharp ones: harder inputs, a lower F1)."""
     classes = ["billing", "delivery", "refund"]
     rows = []
     for _ in range(n):
-        weights = [rng.expovariate(1.0) ** 3 for _ in classes]
+        weights = [rng.expovariate(1.0) ** sharpness for _ in classes]
         total = sum(weights)
         probabilities = {c: w / total for c, w in zip(classes, weights, strict=True)}
         label = rng.choices(classes, weights=list(probabilities.values()))[0]
@@ -274,3 +277,49 @@ def test_slices_find_what_the_whole_hides(tmp_path: Path) -> None:
     assert "slice de: left out" in done.stdout
     missing = _run(str(reference), str(current), "--slice-field", "customer")
     assert missing.returncode == 2 and "no field 'customer'" in missing.stderr
+
+
+def test_quality_per_window_with_late_labels(tmp_path: Path) -> None:
+    """Two weeks of a calibrated classifier's answers, harder inputs in the second (flatter
+    probabilities, labels drawn from them); labels arrive for a fifth of the first week only:
+    each window has an estimate, the labelled ones a realised F1 that agrees with it, the
+    second week's estimate falls, and the chart shows both."""
+    from tests._browser import rendered_dom
+
+    rng = random.Random(14)
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text("".join(json.dumps(r) + "\n" for r in _scored_rows(3000, rng, 1.0)))
+    current = tmp_path / "current.jsonl"
+    start = 1_794_096_000  # 2026-11-08
+    with current.open("w") as out:
+        for day in range(14):
+            # the second week's inputs are harder: flatter probabilities, calibrated still
+            rows = _scored_rows(600, rng, 0.2, 3.0) if day < 7 else _scored_rows(600, rng, 0.0, 1.5)
+            for n, row in enumerate(rows):
+                row["at"] = start + day * 86_400 + n * 60
+                out.write(json.dumps(row) + "\n")
+    out, page = tmp_path / "drift.json", tmp_path / "drift.html"
+    done = _run(
+        str(reference), str(current), "--time-field", "at", "--probabilities", "probabilities",
+        "--json", str(out), "--html", str(page),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    windows = json.loads(out.read_text())["windows"]
+    assert len(windows) == 14
+    first, later = windows[:7], windows[7:]
+    outside = 0
+    for window in first:
+        quality = window["quality"]
+        low, high = quality["realised_ci95"]
+        assert 90 < quality["labelled"] < 150
+        outside += not low <= quality["estimated_f1_macro"] <= high
+    assert outside <= 2  # 95% intervals of ~120 rows each: one or two may miss by chance
+    assert all(w["quality"]["realised_f1_macro"] is None for w in later)
+    mean = sum(w["quality"]["estimated_f1_macro"] for w in first) / 7
+    labelled = sum(w["quality"]["labelled"] for w in first)
+    realised = sum(w["quality"]["realised_f1_macro"] * w["quality"]["labelled"] for w in first)
+    assert abs(mean - realised / labelled) < 0.03  # over the week, estimate and labels agree
+    assert all(w["quality"]["estimated_f1_macro"] < mean - 0.02 for w in later)
+    assert "probabilities" not in {c["column"] for w in windows for c in w["columns"]}
+    dom = rendered_dom(page)
+    assert "Macro F1 per window" in dom and "realised on late labels" in dom

@@ -163,14 +163,17 @@ def windowed(
     rule: str,
     html_out: Path | None,
     profiles_out: Path | None,
+    quality: Quality | None = None,
 ) -> dict[str, Any]:
-    """Compare each window of ``current`` with ``reference``; print, save and draw them."""
-    from modelmeter.drift.windows import compare_profiles, profile_windows
-    from modelmeter.report.drift_page import WindowRow, drift_page
+    """Compare each window of ``current`` with ``reference``; print, save and draw them. With
+    ``quality``, each window's estimated F1 and, where labels came in, its realised F1."""
+    from modelmeter.drift.windows import compare_profiles, profile_windows, window_rows
+    from modelmeter.report.drift_page import WindowQuality, WindowRow, drift_page
 
     if time_field not in current:
         raise SpecError(f"{names[1]}: no field {time_field!r} (--time-field)")
-    kinds = kinds_of(reference, list(current), {time_field})
+    skip = {time_field} | ({quality.field} if quality is not None else set())
+    kinds = kinds_of(reference, list(current), skip)
     if wanted is not None:
         missing = [c for c in wanted if c not in kinds]
         if missing:
@@ -186,20 +189,40 @@ def windowed(
     )
     for column in ("window (UTC)", "rows", "drifted"):
         table.add_column(column)
+    if quality is not None:
+        table.add_column("F1 estimated")
+        table.add_column("F1 realised (labelled rows, 95% CI)")
+    row_sets = [rows for _start, rows in window_rows(current[time_field], window_s)]
     found: list[dict[str, Any]] = []
     rows: list[WindowRow] = []
-    p_values: dict[str, list[float | None]] = {c: [] for c in kinds}
-    for profile in windows:
+    scores: list[WindowQuality] = []
+    p_values: dict[str, list[float | None]] = {}
+    for number, profile in enumerate(windows):
         report = compare_profiles(base, profile, alpha=alpha, rule=rule)  # type: ignore[arg-type]
-        by_column = {c.drift.column: c.adjusted_p for c in report.columns}
-        for column in kinds:
-            p_values[column].append(by_column.get(column))
+        for result in report.columns:
+            earlier = p_values.setdefault(result.drift.column, [None] * number)
+            earlier.append(result.adjusted_p)
+        for series in p_values.values():
+            series.extend([None] * (number + 1 - len(series)))
         start = profile.start or ""
         rows.append(WindowRow(start, profile.rows, report.drifted))
-        table.add_row(
-            start[:16].replace("T", " "), f"{profile.rows:,}", ", ".join(report.drifted) or "—"
-        )
-        found.append({"start": start, "end": profile.end, "rows": profile.rows, **report.to_json()})
+        cells = [
+            start[:16].replace("T", " "),
+            f"{profile.rows:,}",
+            ", ".join(report.drifted) or "—",
+        ]
+        figures: dict[str, Any] = {"start": start, "end": profile.end, "rows": profile.rows}
+        if quality is not None:
+            score = quality.window(row_sets[number])
+            scores.append(
+                WindowQuality(
+                    start, score.estimated, score.realised, score.interval, score.labelled
+                )
+            )
+            cells += score.cells()
+            figures["quality"] = score.to_json()
+        table.add_row(*cells)
+        found.append({**figures, **report.to_json()})
         if profiles_out is not None:
             save(profile, profiles_out, f"window-{start[:19].replace(':', '')}")
     stdout.print(table)
@@ -212,7 +235,86 @@ def windowed(
             alpha=alpha,
             windows=rows,
             p_values=p_values,
+            quality=scores or None,
         )
         html_out.write_text(page, encoding="utf-8")
         stdout.print(f"wrote {html_out}")
     return {"time_field": time_field, "window_s": window_s, "windows": found}
+
+
+class _Score:
+    def __init__(
+        self,
+        estimated: float,
+        labelled: int,
+        realised: float | None,
+        interval: tuple[float, float] | None,
+    ) -> None:
+        self.estimated, self.labelled = estimated, labelled
+        self.realised, self.interval = realised, interval
+
+    def cells(self) -> list[str]:
+        if self.realised is None or self.interval is None:
+            late = f"— ({self.labelled} labelled)" if self.labelled else "—"
+        else:
+            low, high = self.interval
+            late = f"{self.realised:.3f} (n {self.labelled:,}, {low:.3f}–{high:.3f})"
+        return [f"{self.estimated:.3f}", late]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "estimated_f1_macro": self.estimated,
+            "labelled": self.labelled,
+            "realised_f1_macro": self.realised,
+            "realised_ci95": list(self.interval) if self.interval else None,
+        }
+
+
+class Quality:
+    """Each window's quality: CBPE's estimate on all its rows (calibrated on the reference's
+    labels), and the realised macro F1 with a bootstrap interval on the rows whose label came
+    in (30 at least)."""
+
+    MIN_LABELLED = 30
+
+    def __init__(
+        self,
+        reference: dict[str, list[Any]],
+        current: dict[str, list[Any]],
+        field: str,
+        label: str,
+        names: tuple[str, str],
+    ) -> None:
+        from modelmeter.drift.performance import fit_calibration, probability_rows
+
+        for name, table in zip(names, (reference, current), strict=True):
+            if field not in table:
+                raise SpecError(f"{name}: no field {field!r} (--probabilities)")
+        if label not in reference:
+            raise SpecError(f"{names[0]}: no field {label!r} (--label): calibrating needs labels")
+        self.field = field
+        try:
+            ref, self.classes = probability_rows(reference[field])
+            self.current, _ = probability_rows(current[field], self.classes)
+        except ValueError as exc:
+            raise SpecError(f"{field}: {exc}") from None
+        known = [i for i, v in enumerate(reference[label]) if v not in (None, "")]
+        try:
+            self.calibration = fit_calibration(
+                ref[known], [str(reference[label][i]) for i in known], self.classes
+            )
+        except ValueError as exc:
+            raise SpecError(f"{names[0]}: {exc}") from None
+        self.labels = current.get(label, [None] * len(self.current))
+
+    def window(self, rows: list[int]) -> _Score:
+        from modelmeter.drift.performance import estimate_f1, f1_interval, macro_f1
+
+        estimate = estimate_f1(self.current[rows], self.calibration).f1_macro
+        late = [i for i in rows if self.labels[i] not in (None, "")]
+        if len(late) < self.MIN_LABELLED:
+            return _Score(estimate, len(late), None, None)
+        truth = [str(self.labels[i]) for i in late]
+        predicted = [self.classes[k] for k in self.current[late].argmax(axis=1)]
+        realised = macro_f1(truth, predicted, self.classes)
+        return _Score(estimate, len(late), realised, f1_interval(truth, predicted, self.classes))

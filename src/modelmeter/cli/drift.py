@@ -106,9 +106,9 @@ def drift(
     )
     names = windows.label(reference), windows.label(current)
     profiled = any(isinstance(side, Profile) for side in loaded)
-    if probabilities is not None and (profiled or time_field is not None):
+    if probabilities is not None and profiled:
         raise typer.BadParameter(
-            "estimating quality needs the rows of both files, in one comparison",
+            "estimating quality needs the rows of both sides, not profiles",
             param_hint="--probabilities",
         )
     if html is not None and time_field is None:
@@ -122,9 +122,14 @@ def drift(
             window_s = parse_interval(window)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--window") from None
+        quality = None
+        if probabilities is not None:
+            assert not isinstance(loaded[0], Profile)  # refused above
+            quality = windows.Quality(loaded[0], loaded[1], probabilities, label, names)
         figures = windows.windowed(
             loaded[0],
             loaded[1],
+            quality=quality,
             names=names,
             time_field=time_field,
             window_s=window_s,

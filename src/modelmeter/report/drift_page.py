@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from modelmeter.report.charts import PALETTE, Curve, CurvePoint, Guide, line_chart
 
-__all__ = ["WindowRow", "drift_page"]
+__all__ = ["WindowQuality", "WindowRow", "drift_page"]
 
 _SHOWN = 30
 _CAP = 10.0  # p-values below 1e-10 are all "certain": the axis stops there
@@ -27,6 +27,45 @@ class WindowRow:
     start: str  # ISO 8601
     rows: int
     drifted: list[str]
+
+
+@dataclass(frozen=True)
+class WindowQuality:
+    start: str
+    estimated: float  # CBPE's macro F1 on every row of the window
+    realised: float | None  # on the rows whose label came in, when enough did
+    interval: tuple[float, float] | None
+    labelled: int
+
+
+def _quality_chart(scores: Sequence[WindowQuality], day0: str) -> str:
+    estimated = tuple(
+        CurvePoint(k, q.estimated, tooltip=f"{q.start[:16]}: estimated {q.estimated:.3f}")
+        for k, q in enumerate(scores)
+    )
+    realised = tuple(
+        CurvePoint(
+            k,
+            q.realised,
+            tooltip=f"{q.start[:16]}: realised {q.realised:.3f} on {q.labelled:,} labelled rows"
+            + (f", 95% CI {q.interval[0]:.3f}–{q.interval[1]:.3f}" if q.interval else ""),
+        )
+        for k, q in enumerate(scores)
+        if q.realised is not None
+    )
+    curves = [Curve("estimated without labels (CBPE)", PALETTE[0], estimated, marker=3)]
+    if realised:
+        curves.append(Curve("realised on late labels", PALETTE[1], realised, dash="5 3", marker=4))
+    return line_chart(
+        curves,
+        chart_id="drift-quality",
+        title="Macro F1 per window",
+        x_label=f"window (0 = {day0}, UTC)",
+        y_label="macro F1",
+        desc="The estimate from calibrated probabilities on every row, and the F1 realised on "
+        "the rows whose label came in (tooltips give their 95% intervals).",
+        plot_height=220,
+    )
 
 
 def _evidence(p_value: float | None) -> float | None:
@@ -42,6 +81,7 @@ def drift_page(
     alpha: float,
     windows: Sequence[WindowRow],
     p_values: Mapping[str, Sequence[float | None]],  # column -> Holm-adjusted p per window
+    quality: Sequence[WindowQuality] | None = None,
 ) -> str:
     shown = windows[-_SHOWN:]
     offset = len(windows) - len(shown)
@@ -83,6 +123,8 @@ def drift_page(
     )
     if not curves:
         chart = "<p><strong>No column drifted in any window shown.</strong></p>"
+    if quality:
+        chart += _quality_chart(quality[-_SHOWN:], day0)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
