@@ -149,11 +149,15 @@ def test_prometheus_pages_on_slow_first_tokens_and_counts_serve_at_its_threshold
                 assert traffic.answered > 50
                 # serve, scraped too: every request so far under its 0.7 ms boundary or not,
                 # counted by that bucket exactly
+                # (the simulator exports the same GenAI name: serve's series by its instance)
+                serve = f'instance="{served.url.removeprefix("http://")}"'
                 counted = _query(
                     prometheus,
-                    'sum(modelmeter_serve_request_duration_seconds_bucket{le="0.0007"})',
+                    f'sum(gen_ai_server_request_duration_seconds_bucket{{le="0.0007",{serve}}})',
                 )
-                total = _query(prometheus, "sum(modelmeter_serve_request_duration_seconds_count)")
+                total = _query(
+                    prometheus, f"sum(gen_ai_server_request_duration_seconds_count{{{serve}}})"
+                )
                 assert counted and total and float(total[0]["value"][1]) == 20
             finally:
                 traffic.stop()

@@ -232,8 +232,11 @@ def test_metrics_count_requests_and_batches_stay_single_without_batching(
     bad = ("modelmeter_serve_requests_total", {"model": "sentiment", "status": "400"})
     assert sample(after, ok[0], **ok[1]) - sample(before, ok[0], **ok[1]) == len(answers)
     assert sample(after, bad[0], **bad[1]) - sample(before, bad[0], **bad[1]) == 1
-    latency = "modelmeter_serve_request_duration_seconds_count"
-    assert sample(after, latency, model="sentiment") >= len(answers) + 1
+    latency = "gen_ai_server_request_duration_seconds_count"
+    assert (
+        sample(after, latency, gen_ai_request_model="sentiment", gen_ai_operation_name="predict")
+        >= len(answers) + 1
+    )
     assert sample(after, "modelmeter_serve_queue_depth", model="sentiment") == 0
 
     def delta(name: str, **labels: str) -> float:

@@ -65,7 +65,7 @@ SOURCES = {
         name="serve",
         requests="modelmeter_serve_requests_total",
         failed='status=~"5.."',
-        duration="modelmeter_serve_request_duration_seconds",
+        duration="gen_ai_server_request_duration_seconds",
         buckets=LATENCY_BUCKETS_S,
     ),
     "simulate": Source(

@@ -129,7 +129,7 @@ def _endpoint(
         on_queue_depth=queue_depth.set if max_batch_size > 1 else None,
     )
     queue_depth.set(0)
-    return _Endpoint(model, batcher, metrics.request_duration.labels(name).observe)
+    return _Endpoint(model, batcher, metrics.request_duration.labels(name, "predict").observe)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

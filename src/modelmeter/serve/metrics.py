@@ -51,10 +51,12 @@ class ServeMetrics:
             registry=registry,
         )
         self.request_duration = Histogram(
-            "modelmeter_serve_request_duration_seconds",
+            # the OpenTelemetry GenAI server name (semantic conventions 1.41.0), as the
+            # simulator and the gateway's clients use; the operation is "predict"
+            "gen_ai_server_request_duration_seconds",
             "Time from reading an inference request to its response being ready "
             "(queueing, batching and model call included).",
-            ["model"],
+            ["gen_ai_request_model", "gen_ai_operation_name"],
             # an SLA's thresholds among the boundaries: quantiles read there are exact
             buckets=latency_buckets(thresholds_s, base=LATENCY_BUCKETS_S),
             registry=registry,
