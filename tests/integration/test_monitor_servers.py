@@ -126,6 +126,10 @@ def test_prometheus_pages_on_slow_first_tokens_and_counts_serve_at_its_threshold
     try:
         for _ in range(20):
             assert _infer(served.url) == 200
+        info = 'modelmeter_semconv_info{opt_in="",version="1.41.0"} 1.0'
+        for url in (served.url, fast.url):  # both say which conventions their names follow
+            with urllib.request.urlopen(url + "/metrics", timeout=10) as answer:
+                assert info in answer.read().decode()
         with urllib.request.urlopen(served.url + "/metrics", timeout=10) as answer:
             found = check_buckets(answer.read().decode(), {"p95_ms": 0.0007})
         assert any(f.exact for f in found), found  # 0.7 ms is a boundary of serve's histogram

@@ -27,7 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from modelmeter.gateway.balance import Backend
-from modelmeter.telemetry.genai import TOKEN_BUCKETS, latency_buckets
+from modelmeter.telemetry.genai import TOKEN_BUCKETS, latency_buckets, record_semconv
 
 __all__ = ["GatewayMetrics"]
 
@@ -60,6 +60,7 @@ class GatewayMetrics:
         self.registry = registry = CollectorRegistry()
         # an SLA's thresholds among the boundaries: quantiles and burn rules read there exactly
         seconds = latency_buckets(thresholds_s)
+        record_semconv(registry)
         self._requests = Counter(
             "modelmeter_gateway_requests",
             "Requests answered, by route, backend (none: answered by the gateway) and status.",

@@ -22,7 +22,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from modelmeter.definitions import LATENCY_BUCKETS_S
-from modelmeter.telemetry.genai import latency_buckets
+from modelmeter.telemetry.genai import latency_buckets, record_semconv
 
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNKNOWN_MODEL = "unknown"  # the label for requests naming no served model (bounds cardinality)
@@ -61,6 +61,8 @@ class ServeMetrics:
             buckets=latency_buckets(thresholds_s, base=LATENCY_BUCKETS_S),
             registry=registry,
         )
+        if multiprocess_dir is None:  # a gauge set once would be summed over the workers
+            record_semconv(registry)
         self.batch_size = Histogram(
             "modelmeter_serve_batch_size",
             "Rows per model call.",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from modelmeter.simulate._request import _Record
-from modelmeter.telemetry.genai import latency_buckets
+from modelmeter.telemetry.genai import latency_buckets, record_semconv
 
 __all__ = ["REQUESTS", "SimulatorMetrics"]
 
@@ -32,6 +32,7 @@ class SimulatorMetrics:
             ["gen_ai_operation_name", "status"],
             registry=registry,
         )
+        record_semconv(registry)
         labels = ["gen_ai_request_model", "gen_ai_operation_name"]
         self._duration = Histogram(
             "gen_ai_server_request_duration_seconds",

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from modelmeter.load.outcome import Outcome
-from modelmeter.telemetry.genai import (
-    OPT_IN_VALUE,
-    SEMCONV_VERSION,
-    TOKEN_BUCKETS,
-    latency_buckets,
-)
+from modelmeter.telemetry.genai import TOKEN_BUCKETS, latency_buckets, record_semconv
 
 __all__ = ["ClientMetrics"]
 
@@ -89,13 +84,7 @@ class ClientMetrics:
                 buckets=TOKEN_BUCKETS,
                 registry=registry,
             )
-        info = Gauge(
-            "modelmeter_semconv_info",
-            "The OpenTelemetry semantic conventions these metrics follow (always 1).",
-            ["version", "opt_in"],
-            registry=registry,
-        )
-        info.labels(SEMCONV_VERSION, OPT_IN_VALUE if latest else "").set(1)
+        record_semconv(registry, latest)
 
     def observe(self, outcome: Outcome, model: str, operation: str) -> None:
         error = "" if outcome.error is None else str(outcome.error)

@@ -32,6 +32,7 @@ __all__ = [
     "TOKEN_BUCKETS",
     "latency_buckets",
     "latest_experimental",
+    "record_semconv",
     "sla_thresholds_s",
 ]
 
@@ -43,6 +44,19 @@ OPT_IN_VALUE = "gen_ai_latest_experimental"
 TOKEN_BUCKETS = tuple(float(4**n) for n in range(14))
 # From tens of microseconds (a local model, the gateway's own time) to minutes (long answers).
 _WIDE = (0.00005, *LATENCY_BUCKETS_S, 30.0, 60.0, 120.0)
+
+
+def record_semconv(registry: object, latest: bool = False) -> None:
+    """Add ``modelmeter_semconv_info{version, opt_in} 1`` to a prometheus-client registry."""
+    from prometheus_client import Gauge
+
+    info = Gauge(
+        "modelmeter_semconv_info",
+        "The OpenTelemetry semantic conventions these metrics follow (always 1).",
+        ["version", "opt_in"],
+        registry=registry,  # type: ignore[arg-type]
+    )
+    info.labels(SEMCONV_VERSION, OPT_IN_VALUE if latest else "").set(1)
 
 
 def latest_experimental(environ: Mapping[str, str] | None = None) -> bool:
