@@ -187,3 +187,18 @@ def test_the_preview_marks_failed_and_empty_panels() -> None:
     assert page.count('data-state="ok"') == 2
     assert '<p class="stat">25.0 %</p>' in page  # the last value, as a percentage
     assert page.count("<svg") == 1 and "<script" not in page
+
+
+def test_the_simulators_time_per_token_carries_an_itl_objective() -> None:
+    sla = Sla(itl_p95_ms=25, ttft_p95_ms=250)
+    simulate = SOURCES["simulate"].with_thresholds([0.025, 0.25])
+    slos = slos_from_sla(sla, simulate)
+    itl = next(s for s in slos if s.name == "itl_p95")
+    assert itl.histogram == "gen_ai_server_time_per_output_token_seconds"
+    assert itl.threshold_s == 0.025 and not itl.note and itl.budget == 0.05
+    assert "time per output token" in itl.description
+    files = monitoring_files(sla, simulate)
+    assert not any(line.startswith("itl_p95_ms") for line in files.unwatched)
+    gateway = monitoring_files(sla, GATEWAY)
+    assert any(line.startswith("itl_p95_ms") for line in gateway.unwatched)
+    assert "itl_p95" not in [s.name for s in gateway.slos]

@@ -98,7 +98,7 @@ def monitor(
         from modelmeter.telemetry import sla_thresholds_s
 
         limits = sla_thresholds_s(spec.objectives.sla)
-        thresholds = sorted({*limits["duration"], *limits["ttft"]})
+        thresholds = sorted({*limits["duration"], *limits["ttft"], *limits["itl"]})
         watched = watched.with_thresholds(thresholds)
         flags = " ".join(f"--bucket-ms {s * 1000:g}" for s in thresholds)
         where = (

@@ -81,7 +81,7 @@ def monitoring_files(
     below 1 shrinks every window, to try the alerts on a live server in minutes (the tests are
     then not written: they are for the real windows)."""
     slos = slos_from_sla(sla, source)
-    skipped = unwatched(sla)
+    skipped = unwatched(sla, source)
     if budget is not None:
         if source.spend is None:
             skipped.append(f"monthly_budget: not watched ({source.name} exports no spend)")

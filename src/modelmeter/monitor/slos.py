@@ -54,10 +54,11 @@ def slos_from_sla(sla: Sla, source: Source) -> list[Slo]:
         ("latency_p95", sla.p95_ms, 0.05, "latency"),
         ("latency_p99", sla.p99_ms, 0.01, "latency"),
         ("ttft_p95", sla.ttft_p95_ms, 0.05, "ttft"),
+        ("itl_p95", sla.itl_p95_ms, 0.05, "itl"),
     ]
     for name, limit_ms, budget, kind in latency:
-        if limit_ms is None:
-            continue
+        if limit_ms is None or (kind == "itl" and kind not in histograms):
+            continue  # an inter-token limit a source cannot count: named by unwatched()
         if kind not in histograms:
             raise ValueError(
                 f"the SLA's {name.replace('_', ' ')} limit needs a time-to-first-chunk histogram, "
@@ -78,7 +79,10 @@ def slos_from_sla(sla: Sla, source: Source) -> list[Slo]:
                 f"{limit_ms:g} ms is not a bucket boundary of {histogram}; counted against "
                 f"{used * 1000:g} ms, the largest one below (stricter)"
             )
-        what = "time to first chunk" if kind == "ttft" else "response time"
+        what = {
+            "ttft": "time to first chunk",
+            "itl": "time per output token (a request's mean gap)",
+        }.get(kind, "response time")
         slos.append(
             Slo(
                 name,
@@ -109,13 +113,16 @@ def budget_slo(monthly: float, currency: str, source: Source) -> Slo:
     )
 
 
-def unwatched(sla: Sla) -> list[str]:
-    """The SLA's limits these rules do not watch, each with why."""
+def unwatched(sla: Sla, source: Source | None = None) -> list[str]:
+    """The SLA's limits these rules do not watch on ``source``, each with why."""
     reasons = {
-        "itl_p95_ms": "no server here exports an inter-token latency histogram yet",
+        "itl_p95_ms": f"{source.name if source else 'this source'} exports no time per output "
+        "token (simulate does)",
         "min_quality": "quality needs labelled answers, not request metrics",
         "max_cost_per_1000": "cost is the gateway's budgets' job (docs/gateway.md)",
     }
+    if source is not None and source.per_token is not None:
+        del reasons["itl_p95_ms"]
     return [
         f"{name}: not watched ({why})"
         for name, why in reasons.items()

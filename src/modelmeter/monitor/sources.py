@@ -30,6 +30,8 @@ class Source:
     first_chunk: str | None = None  # histogram of time to first chunk, seconds
     first_chunk_buckets: tuple[float, ...] = ()
     spend: str | None = None  # a counter of money spent, in the currency its label names
+    per_token: str | None = None  # histogram of a request's time per output token, seconds
+    per_token_buckets: tuple[float, ...] = ()
 
     def with_thresholds(self, thresholds_s: Iterable[float]) -> Source:
         """This source run with ``thresholds_s`` added to its histograms' boundaries."""
@@ -40,6 +42,9 @@ class Source:
             first_chunk_buckets=latency_buckets(limits, base=self.first_chunk_buckets)
             if self.first_chunk is not None
             else (),
+            per_token_buckets=latency_buckets(limits, base=self.per_token_buckets)
+            if self.per_token is not None
+            else (),
         )
 
     def histograms(self) -> dict[str, tuple[str, tuple[float, ...]]]:
@@ -47,6 +52,8 @@ class Source:
         found = {"latency": (self.duration, self.buckets)}
         if self.first_chunk is not None:
             found["ttft"] = (self.first_chunk, self.first_chunk_buckets)
+        if self.per_token is not None:
+            found["itl"] = (self.per_token, self.per_token_buckets)
         return found
 
 
@@ -76,5 +83,7 @@ SOURCES = {
         buckets=latency_buckets(),
         first_chunk="gen_ai_server_time_to_first_token_seconds",
         first_chunk_buckets=latency_buckets(),
+        per_token="gen_ai_server_time_per_output_token_seconds",
+        per_token_buckets=latency_buckets(),
     ),
 }
