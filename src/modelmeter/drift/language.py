@@ -55,17 +55,24 @@ LANGUAGES: dict[str, frozenset[str]] = {
 }
 
 
+# word -> the languages it is a function word of: one lookup per word of a text
+_INDEX: dict[str, tuple[str, ...]] = {}
+for _code, _vocabulary in LANGUAGES.items():
+    for _word in _vocabulary:
+        _INDEX[_word] = (*_INDEX.get(_word, ()), _code)
+
+
 def language_of(text: str) -> str:
-    words = text.lower().translate(_NO_PUNCTUATION).split()
-    if not words:
+    scores: dict[str, int] = {}
+    for word in text.lower().translate(_NO_PUNCTUATION).split():
+        for code in _INDEX.get(word, ()):
+            scores[code] = scores.get(code, 0) + 1
+    if not scores:
         return UNKNOWN
-    scores = Counter(
-        {code: sum(1 for w in words if w in vocabulary) for code, vocabulary in LANGUAGES.items()}
-    )
-    (best, top), *rest = scores.most_common(2)
-    if top == 0 or (rest and rest[0][1] == top):
+    ranked = sorted(scores.values(), reverse=True)
+    if len(ranked) > 1 and ranked[0] == ranked[1]:
         return UNKNOWN
-    return best
+    return max(scores, key=scores.__getitem__)
 
 
 def language_counts(texts: Sequence[str]) -> Counter[str]:
