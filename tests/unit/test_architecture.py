@@ -21,7 +21,16 @@ SRC = ROOT / "src" / "modelmeter"
 DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 MAX_LINES = 600
 
-COMPUTING = {"quality", "economics", "decide", "production", "routing", "advice", "drift"}
+COMPUTING = {
+    "quality",
+    "economics",
+    "decide",
+    "production",
+    "routing",
+    "advice",
+    "drift",
+    "privacy",
+}
 NO_INPUT_OUTPUT = {"client", "targets", "load", "sandbox", "store", "report"}
 MEASURING_CODE = {"client", "targets", "load"}
 

@@ -8,6 +8,7 @@ import typer
 
 from modelmeter._version import __version__
 from modelmeter.cli import ab as ab_cmd
+from modelmeter.cli import anonymise as anonymise_cmd
 from modelmeter.cli import calibrate as calibrate_cmd
 from modelmeter.cli import compare as compare_cmd
 from modelmeter.cli import demo as demo_cmd
@@ -47,6 +48,7 @@ def _root(
 
 
 ab_cmd.register(app)
+anonymise_cmd.register(app)
 calibrate_cmd.register(app)
 compare_cmd.register(app)
 demo_cmd.register(app)
