@@ -86,3 +86,26 @@ def test_without_bodies_no_text_is_kept_and_the_sample_and_bound_hold(tmp_path: 
     assert all(row["request_body"] is None and row["response_body"] is None for row in rows)
     with open(db, "rb") as stored:
         assert b"secret" not in stored.read()  # no user's text anywhere in the store
+
+
+def test_logged_bodies_are_anonymised_by_the_same_engine(tmp_path: Path) -> None:
+    """Bodies kept in the log have their personal data redacted (the default), with the same
+    recognisers as `modelmeter anonymise`; the answer that echoes it too."""
+    from modelmeter.privacy import Anonymiser
+
+    backend = simulator("chat", tokens=3)
+    db = tmp_path / "store.db"
+    text = "my card is 4111 1111 1111 1111, mail jane@example.com"
+    try:
+        config = _config(backend.url, sample=1.0, bodies=True)
+        with gateway(tmp_path, config, "--db", str(db)) as url:
+            answers = _send_all(url, [chat("chat", text=text)])
+        rows = RunStore(str(db)).gateway_log()
+    finally:
+        backend.stop()
+    assert [a.status for a in answers] == [200]
+    (row,) = rows
+    content = json.loads(row["request_body"])["messages"][0]["content"]
+    assert content == Anonymiser("redact").text(text)
+    assert content == "my card is <CREDIT_CARD>, mail <EMAIL>"
+    assert "4111" not in row["request_body"] and "jane@" not in row["request_body"]

@@ -269,6 +269,12 @@ class RequestLogConfig(SpecModel):
         "texts: turn this on only where your privacy rules allow it. Off: route, key name, "
         "status, times, tokens, cost and cache result only.",
     )
+    anonymise: Literal["redact", "mask", "pseudonym", "none"] = Field(
+        default="redact",
+        description="With bodies: personal data and secrets in them replaced before they are "
+        "stored (docs/privacy.md): redact, mask, pseudonym (keyed by "
+        "$MODELMETER_PSEUDONYM_KEY) or none.",
+    )
     max_body_kb: int = Field(
         default=64,
         ge=1,

@@ -9,24 +9,31 @@ hit). Rows are gathered in memory and written about once a second and at stop, l
 log; beyond ``max_rows`` the oldest are deleted. ``RunStore.gateway_log`` reads them back, for
 drift checks and re-evaluation.
 
-Texts never reach the log unless ``bodies`` is on: users' prompts are theirs.
+Texts never reach the log unless ``bodies`` is on: users' prompts are theirs. With bodies,
+the personal data and secrets in them are replaced before they are written (``anonymise``,
+redaction by default; docs/privacy.md), on the thread that writes, not on the event loop.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from modelmeter._exceptions import SpecError
 from modelmeter.gateway.config import RequestLogConfig
 
 if TYPE_CHECKING:
     from modelmeter.gateway.relay import Record
+    from modelmeter.privacy import Anonymiser
     from modelmeter.store.runs import RunStore
 
 __all__ = ["TrafficLog"]
 
+PSEUDONYM_KEY_ENV = "MODELMETER_PSEUDONYM_KEY"
 _MAX_PENDING = 100_000  # rows held while the store cannot be written; more are not logged
 
 
@@ -40,6 +47,19 @@ class TrafficLog:
         self._lock = threading.Lock()  # record() on the event loop, flush() in a thread
         self._random = random.Random()
         self.dropped = 0  # rows not logged because the store was not taking them
+        self._anonymiser: Anonymiser | None = None
+        if settings.bodies and settings.anonymise != "none":
+            # imported here: a gateway that keeps no bodies loads no recognisers
+            from modelmeter.privacy import Anonymiser
+
+            key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or None
+            try:
+                self._anonymiser = Anonymiser(settings.anonymise, key)
+            except ValueError:
+                raise SpecError(
+                    f"log.anonymise: pseudonym needs a key of 16 bytes or more in "
+                    f"${PSEUDONYM_KEY_ENV}"
+                ) from None
 
     def sampled(self) -> bool:
         return self._random.random() < self.settings.sample
@@ -84,12 +104,29 @@ class TrafficLog:
         try (and the error raised)."""
         with self._lock:
             rows, self._rows = self._rows, []
+        if self._anonymiser is not None:
+            # (rows put back after a failed write come here again: replacing is idempotent)
+            for row in rows:
+                for name in ("request_body", "response_body"):
+                    row[name] = self._clean(row[name])
         try:
             self.store.append_gateway_log(rows, self.settings.max_rows)
         except Exception:
             with self._lock:
                 self._rows[:0] = rows[: _MAX_PENDING - len(self._rows)]
             raise
+
+    def _clean(self, body: Any) -> str | None:
+        """A body with its personal data replaced: walked as JSON where it is JSON (so an
+        escaped character hides nothing), as text otherwise (a stream's events)."""
+        if not isinstance(body, str):
+            return None
+        assert self._anonymiser is not None
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return self._anonymiser.text(body)
+        return json.dumps(self._anonymiser.value(parsed), ensure_ascii=False)
 
     def _text(self, data: bytes | None) -> str | None:
         if not data or len(data) > self._limit:
