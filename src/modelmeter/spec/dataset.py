@@ -18,9 +18,10 @@ __all__ = [
 
 class DatasetSpec(SpecModel):
     path: Path = Field(
-        description="JSONL or CSV file; a relative path is read from the spec's folder."
+        description="JSONL, CSV or Parquet file (Parquet: the 'parquet' extra); a relative "
+        "path is read from the spec's folder."
     )
-    format: Literal["auto", "jsonl", "csv", "mmlu", "humaneval", "mbpp"] = Field(
+    format: Literal["auto", "jsonl", "csv", "parquet", "mmlu", "humaneval", "mbpp"] = Field(
         default="auto",
         description="File format; 'auto' decides by the file extension. LLM tasks: 'mmlu' "
         "(CSV per subject, a folder of them, or the JSONL layout), 'humaneval', 'mbpp'.",
