@@ -90,3 +90,14 @@ def test_nested_values_are_walked() -> None:
         "messages": [{"role": "user", "content": "I am <IP_ADDRESS>"}],
         "n": 3,
     }
+
+
+def test_texts_without_digits_still_give_their_secrets_and_addresses() -> None:
+    """The recognisers that need a digit are skipped where there is none; the others are
+    not."""
+    key = "sk-" + "abcdefghijklmnopqrstuvwxyzABCD"
+    text = f"token {key} and mail jane@example.com, no digits anywhere"
+    assert [(f.kind, text[f.start : f.end]) for f in find_all(text)] == [
+        ("SECRET", key),
+        ("EMAIL", "jane@example.com"),
+    ]
