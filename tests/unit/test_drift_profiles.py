@@ -96,7 +96,7 @@ def test_windows_cut_at_midnight_utc_whatever_the_time_format() -> None:
     with pytest.raises(ValueError, match="row 2: 'yesterday' is not a time"):
         window_rows(["2026-12-01T00:00:00Z", "yesterday"], 86_400, source="log.jsonl")
     table = {"at": times, "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
-    profiles = profile_windows(table, {"x": "numeric"}, "at", 86_400)
+    profiles = profile_windows(table, {"x": "numeric"}, window_rows(times, 86_400), 86_400)
     assert [p.rows for p in profiles] == [1, 3, 2]
     assert profiles[1].start == "2026-12-02T00:00:00+00:00"
     assert profiles[1].end == "2026-12-03T00:00:00+00:00"

@@ -181,9 +181,10 @@ def windowed(
         kinds = {c: kinds[c] for c in wanted}
     base = as_profile(reference, kinds)
     try:
-        windows = profile_windows(current, kinds, time_field, window_s, source=names[1])
+        cut = window_rows(current[time_field], window_s, source=names[1])
     except ValueError as exc:
         raise SpecError(str(exc)) from None
+    windows = profile_windows(current, kinds, cut, window_s)
     table = Table(
         title=f"Drift per window of {names[1]} against {names[0]} ({rule}, α = {alpha:g})"
     )
@@ -192,7 +193,6 @@ def windowed(
     if quality is not None:
         table.add_column("F1 estimated")
         table.add_column("F1 realised (labelled rows, 95% CI)")
-    row_sets = [rows for _start, rows in window_rows(current[time_field], window_s)]
     found: list[dict[str, Any]] = []
     rows: list[WindowRow] = []
     scores: list[WindowQuality] = []
@@ -213,7 +213,7 @@ def windowed(
         ]
         figures: dict[str, Any] = {"start": start, "end": profile.end, "rows": profile.rows}
         if quality is not None:
-            score = quality.window(row_sets[number])
+            score = quality.window(cut[number][1])
             scores.append(
                 WindowQuality(
                     start, score.estimated, score.realised, score.interval, score.labelled

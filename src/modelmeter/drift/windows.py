@@ -187,12 +187,14 @@ def window_rows(
 
 
 def profile_windows(
-    table: Mapping[str, list[Any]], kinds: Mapping[str, str], time_field: str, window_s: float,
-    *, source: str = "the data",
-) -> list[Profile]:  # fmt: skip
-    """One profile per window of ``table``, with its start and end."""
+    table: Mapping[str, list[Any]],
+    kinds: Mapping[str, str],
+    windows: list[tuple[datetime, list[int]]],
+    window_s: float,
+) -> list[Profile]:
+    """One profile per window of ``table`` (``window_rows``'s cut), with its start and end."""
     profiles = []
-    for start, rows in window_rows(table[time_field], window_s, source=source):
+    for start, rows in windows:
         profile = profile_table(table, kinds, rows)
         profile.start = start.isoformat()
         profile.end = datetime.fromtimestamp(start.timestamp() + window_s, tz=UTC).isoformat()

@@ -23,6 +23,8 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 
+from prometheus_client import CollectorRegistry, Gauge
+
 from modelmeter.definitions import LATENCY_BUCKETS_S
 
 __all__ = [
@@ -46,15 +48,13 @@ TOKEN_BUCKETS = tuple(float(4**n) for n in range(14))
 _WIDE = (0.00005, *LATENCY_BUCKETS_S, 30.0, 60.0, 120.0)
 
 
-def record_semconv(registry: object, latest: bool = False) -> None:
+def record_semconv(registry: CollectorRegistry, latest: bool = False) -> None:
     """Add ``modelmeter_semconv_info{version, opt_in} 1`` to a prometheus-client registry."""
-    from prometheus_client import Gauge
-
     info = Gauge(
         "modelmeter_semconv_info",
         "The OpenTelemetry semantic conventions these metrics follow (always 1).",
         ["version", "opt_in"],
-        registry=registry,  # type: ignore[arg-type]
+        registry=registry,
     )
     info.labels(SEMCONV_VERSION, OPT_IN_VALUE if latest else "").set(1)
 

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelmeter._exceptions import CompareError, ModelmeterError
 from modelmeter.watch.findings import (
@@ -87,22 +87,23 @@ def _drift(
 
     window = _window_words(source.window_s)
     span = int(source.window_s * 1e9)
+    before: list[dict[str, Any]] = []  # the gateway's window before the latest, read with it
     if source.current is not None:
         current = read_columns(source.current)
         where = source.current.name
     elif store is None:
         return None, "", "drift: the gateway's log is in the store, and --no-store was given"
     else:
-        current = gateway_columns(store.gateway_log(since_ns=now_ns - span))
+        since = now_ns - (2 if source.reference is None else 1) * span
+        logged = store.gateway_log(since_ns=since)
+        before = [r for r in logged if r["at_ns"] < now_ns - span]
+        current = gateway_columns(r for r in logged if r["at_ns"] >= now_ns - span)
         where = f"the gateway's last {window}"
     if source.reference is not None:
         reference = read_columns(source.reference)
         described = f"{where} against {source.reference.name}"
     elif store is not None and source.current is None:
-        rows = [
-            r for r in store.gateway_log(since_ns=now_ns - 2 * span) if r["at_ns"] < now_ns - span
-        ]
-        reference = gateway_columns(rows)
+        reference = gateway_columns(before)
         described = f"{where} against the {window} before"
     else:
         return None, "", "drift: a current file needs a --reference to compare it with"
